@@ -1,0 +1,1 @@
+"""Turn trained Keras models into TFLite bundles the edge runs."""

@@ -1,0 +1,45 @@
+"""The seed ConvLSTM: four ConvLSTM2D blocks, 44,524 parameters for 4 classes.
+
+``export_graph=True`` builds the same weights in a form the TFLite converter
+handles with builtin ops only: batch 1, unrolled recurrence, and
+``TimeDistributed(MaxPooling2D)`` in place of ``MaxPooling3D((1, 2, 2))``
+(identical maths, but MaxPool3D has no TFLite builtin).
+"""
+
+from __future__ import annotations
+
+from har.models.registry import register_model
+
+FILTERS = (4, 8, 14, 16)
+
+
+@register_model("convlstm", "Seed ConvLSTM2D 4-8-14-16 (44,524 params at 4 classes)")
+def build_convlstm(num_classes: int, seq_len: int = 20, size: int = 64, export_graph: bool = False):
+    import keras
+    from keras import layers
+
+    batch = 1 if export_graph else None
+    inputs = keras.Input((seq_len, size, size, 3), batch_size=batch, name="frames")
+    x = inputs
+    for i, filters in enumerate(FILTERS):
+        x = layers.ConvLSTM2D(
+            filters,
+            (3, 3),
+            activation="tanh",
+            data_format="channels_last",
+            recurrent_dropout=0.2,
+            return_sequences=True,
+            unroll=export_graph,
+            name=f"conv_lstm2d_{i}",
+        )(x)
+        if export_graph:
+            x = layers.TimeDistributed(
+                layers.MaxPooling2D((2, 2), padding="same"), name=f"max_pooling3d_{i}"
+            )(x)
+        else:
+            x = layers.MaxPooling3D((1, 2, 2), padding="same", name=f"max_pooling3d_{i}")(x)
+        if i < len(FILTERS) - 1:
+            x = layers.TimeDistributed(layers.Dropout(0.2), name=f"dropout_{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="convlstm")

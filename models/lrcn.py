@@ -1,0 +1,100 @@
+"""The seed LRCN: a per-frame CNN, an LSTM(32) over time, 73,060 parameters for 4 classes.
+
+Besides the training graph this module builds the graphs export needs, all
+sharing layer names so weights copy across by name:
+
+* ``build_lrcn(..., export_graph=True)``: batch 1, time folded into the batch
+  axis so the CNN runs once on 20 frames (no per-frame slicing), LSTM unrolled
+  so full-int8 conversion stays on builtin ops.
+* ``build_lrcn_encoder``: one frame to its 64 features (the streaming encoder).
+* ``build_lrcn_head``: a window of features to class probabilities.
+"""
+
+from __future__ import annotations
+
+from har.models.registry import register_model
+
+CNN = ((16, 4, True), (32, 4, True), (64, 2, True), (64, 2, False))  # filters, pool, dropout
+LSTM_UNITS = 32
+
+
+def _cnn_layers():
+    from keras import layers
+
+    out = []
+    for i, (filters, pool, dropout) in enumerate(CNN):
+        out.append(layers.Conv2D(filters, (3, 3), padding="same", activation="relu", name=f"conv_{i}"))
+        out.append(layers.MaxPooling2D((pool, pool), name=f"pool_{i}"))
+        if dropout:
+            out.append(layers.Dropout(0.25, name=f"dropout_{i}"))
+    out.append(layers.Flatten(name="flatten"))
+    return out
+
+
+@register_model("lrcn", "Seed LRCN: TimeDistributed CNN + LSTM(32) (73,060 params at 4 classes)")
+def build_lrcn(num_classes: int, seq_len: int = 20, size: int = 64, export_graph: bool = False):
+    import keras
+    from keras import layers
+
+    if export_graph:
+        return _build_lrcn_folded(num_classes, seq_len, size)
+    inputs = keras.Input((seq_len, size, size, 3), name="frames")
+    x = inputs
+    for layer in _cnn_layers():
+        x = layers.TimeDistributed(layer, name=f"td_{layer.name}")(x)
+    x = layers.LSTM(LSTM_UNITS, name="lstm")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="lrcn")
+
+
+def _build_lrcn_folded(num_classes: int, seq_len: int, size: int):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((seq_len, size, size, 3), batch_size=1, name="frames")
+    x = layers.Reshape((size, size, 3), name="fold_time")(inputs)  # (seq_len, H, W, 3)
+    for layer in _cnn_layers():
+        x = layer(x)
+    x = layers.Reshape((seq_len, -1), name="unfold_time")(x)
+    x = layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="lrcn_export")
+
+
+def build_lrcn_encoder(size: int = 64):
+    """One RGB frame -> its 64-value feature vector (batch 1)."""
+    import keras
+
+    inputs = keras.Input((size, size, 3), batch_size=1, name="frame")
+    x = inputs
+    for layer in _cnn_layers():
+        x = layer(x)
+    return keras.Model(inputs, x, name="lrcn_encoder")
+
+
+def build_lrcn_head(num_classes: int, seq_len: int = 20, features: int = 64):
+    """A window of per-frame features -> class probabilities (batch 1)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((seq_len, features), batch_size=1, name="features")
+    x = layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(inputs)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="lrcn_head")
+
+
+def copy_weights_by_name(src, dst) -> None:
+    """Copy weights from the training model into an export graph.
+
+    Training wraps CNN layers in ``TimeDistributed(name="td_<layer>")``; export
+    graphs use the bare layers. Matching is by the inner layer name.
+    """
+    by_name = {}
+    for layer in src.layers:
+        inner = getattr(layer, "layer", None)
+        by_name[(inner or layer).name] = inner or layer
+    for layer in dst.layers:
+        if layer.weights:
+            if layer.name not in by_name:
+                raise KeyError(f"no weights for layer {layer.name!r} in {src.name}")
+            layer.set_weights(by_name[layer.name].get_weights())

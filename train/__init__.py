@@ -1,0 +1,1 @@
+"""Workstation side: datasets, clips, training, plots and the `har` CLI."""

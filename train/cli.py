@@ -1,0 +1,188 @@
+"""The workstation CLI, ``har``: data, train, predict, export, bench.
+
+Heavy libraries (TensorFlow, matplotlib) are imported inside the commands, so
+``har --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="har-edge workstation tools: make data, train, predict, export, benchmark.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Make, inspect and download datasets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+USER_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, KeyError, OSError)
+
+
+def fail(msg: str) -> None:
+    typer.secho(f"error: {msg}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+def _quiet_tf() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+
+
+@app.callback()
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    _quiet_tf()
+
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option(help="Folder to write class folders of mp4 files into.")] = Path("data/synth"),
+    seed: Annotated[int, typer.Option(help="Same seed, same frames.")] = 0,
+    groups: Annotated[int, typer.Option(help="Actors/scenes per class (UCF 'gNN').")] = 10,
+    clips: Annotated[int, typer.Option(help="Clips per group and class.")] = 3,
+) -> None:
+    """Render the embedded synthetic action dataset (no download).
+
+    Example: har data synth --out data/synth
+    """
+    from har.train.synth import SynthConfig, generate
+
+    n = generate(out, SynthConfig(groups=groups, clips_per_group=clips, seed=seed))
+    typer.echo(f"wrote {n} videos to {out}")
+
+
+@data_app.command("show")
+def data_show(
+    data: Annotated[Path, typer.Argument(help="Root of class folders.")],
+    out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("grid.png"),
+    per_class: Annotated[int, typer.Option(help="Samples per class.")] = 1,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Write a grid of sample frames with their labels (first step of the seed study)."""
+    import numpy as np
+
+    from har.train import plots
+    from har.train.clips import VideoError, read_frames
+    from har.train.dataset import DatasetError, list_videos
+
+    try:
+        videos, labels = list_videos(data)
+    except DatasetError as e:
+        fail(str(e))
+    rng = np.random.default_rng(seed)
+    samples = []
+    for lab in labels:
+        mine = [v for v in videos if v.label == lab]
+        for k in rng.permutation(len(mine))[:per_class]:
+            try:
+                frames, _ = read_frames(mine[k].path, 128)
+            except VideoError as e:
+                logging.warning("%s", e)
+                continue
+            samples.append((lab, frames[len(frames) // 2]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plots.sample_grid(samples, out)
+    typer.echo(f"wrote {out} ({len(samples)} samples)")
+
+
+@app.command("train")
+def train_cmd(
+    model: Annotated[str, typer.Option(help="convlstm, lrcn or all.")] = "lrcn",
+    data: Annotated[str | None, typer.Option(help="Root of class folders [default: data/synth].")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML/YAML/JSON file; flags override it.")] = None,
+    classes: Annotated[str | None, typer.Option(help="Comma-separated subset, e.g. WalkingWithDog,TaiChi,Swing,HorseRace.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Max epochs [default: seed's 50 ConvLSTM / 70 LRCN].")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="[default: 4, as the seed]")] = None,
+    patience: Annotated[int | None, typer.Option(help="EarlyStopping patience on val_loss [default: 15].")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed for split and weights.")] = None,
+    sampling: Annotated[str | None, typer.Option(help="interval (default) or uniform (the seed's).")] = None,
+    interval_s: Annotated[float | None, typer.Option(help="Seconds between sampled frames [default: 0.1].")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Frames per clip [default: 20].")] = None,
+    out: Annotated[str | None, typer.Option(help="Artifacts root [default: artifacts].")] = None,
+    cache_dir: Annotated[str | None, typer.Option(help="Clip cache [default: ~/.cache/har/clips].")] = None,
+) -> None:
+    """Train one or both seed models and write artifacts/<model>/.
+
+    Example: har train --model all --data data/synth
+    """
+    from har.train.clips import VideoError
+    from har.train.config import load_config
+    from har.train.dataset import DatasetError
+
+    names = ["convlstm", "lrcn"] if model == "all" else [model]
+    for name in names:
+        overrides = dict(model=name, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
+                         out=out, cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
+                         classes=classes.split(",") if classes else None)
+        try:
+            cfg = load_config(config, overrides)
+            from har.models import get_entry
+
+            get_entry(cfg.model)
+            from har.train.fit import train
+
+            path = train(cfg)
+        except (DatasetError, VideoError, ValueError, KeyError) as e:
+            fail(str(e).strip("'\""))
+        import json
+
+        m = json.loads((path / "metrics.json").read_text())
+        typer.echo(f"{name}: test accuracy {m['test_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+                   f"params {m['num_params']:,}  {m['train_seconds']:.0f}s  -> {path}")
+
+
+@app.command("predict")
+def predict_cmd(
+    video: Annotated[Path, typer.Argument(help="Video file to classify.")],
+    model: Annotated[Path, typer.Option(help="A trained model directory.")] = Path("artifacts/lrcn"),
+    output: Annotated[Path | None, typer.Option(help="Write an annotated copy (mp4/avi).")] = None,
+) -> None:
+    """Classify a whole video: prints 'Action Predicted: <label>  Confidence: <p>'.
+
+    Example: har predict clip.mp4 --model artifacts/lrcn --output annotated.mp4
+    """
+    from har.train.clips import VideoError
+    from har.train.predict import ModelDirError, load_model_dir, predict_video, write_annotated
+
+    if not video.is_file():
+        fail(f"{video}: no such file")
+    try:
+        keras_model, labels, sampling, _ = load_model_dir(model)
+        pred = predict_video(keras_model, labels, sampling, video)
+    except (ModelDirError, VideoError) as e:
+        fail(str(e))
+    typer.echo(f"Action Predicted: {pred.label}  Confidence: {pred.confidence:.4f}")
+    if output:
+        try:
+            n = write_annotated(video, output, pred, labels)
+        except OSError as e:
+            fail(str(e))
+        typer.echo(f"wrote {output} ({n} frames)")
+
+
+def _mount_optional() -> None:
+    """Mount export/bench commands when their modules are present."""
+    try:
+        from har.export.cli import register
+
+        register(app)
+    except ImportError:
+        pass
+
+
+_mount_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

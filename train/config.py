@@ -1,0 +1,81 @@
+"""Training configuration: one typed object, from a TOML/YAML file, then CLI flags.
+
+Defaults are the seed study's: Adam, categorical cross-entropy, batch 4,
+EarlyStopping on val_loss (patience 15, best weights restored), up to 50
+epochs for the ConvLSTM and 70 for the LRCN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from har.train.clips import Sampling
+
+SEED_MAX_EPOCHS = {"convlstm": 50, "lrcn": 70}
+
+
+@dataclass
+class TrainConfig:
+    model: str = "lrcn"
+    data: str = "data/synth"
+    classes: list[str] | None = None  # subset of class folders; None = all
+    epochs: int | None = None  # None = the seed's cap for the model
+    batch_size: int = 4
+    learning_rate: float = 1e-3
+    patience: int = 15  # EarlyStopping on val_loss
+    seed: int = 27
+    val_fraction: float = 0.15
+    test_fraction: float = 0.25
+    sampling: Sampling = field(default_factory=Sampling)
+    out: str = "artifacts"
+    cache_dir: str | None = None  # None = ~/.cache/har/clips
+    jit_compile: bool | str = "auto"  # XLA; "auto" lets Keras decide
+
+    @property
+    def max_epochs(self) -> int:
+        return self.epochs if self.epochs is not None else SEED_MAX_EPOCHS.get(self.model, 50)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        d = dict(d)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown training option(s): {', '.join(unknown)} (valid: {', '.join(sorted(known))})")
+        if isinstance(d.get("sampling"), dict):
+            d["sampling"] = Sampling(**d["sampling"])
+        return cls(**d)
+
+
+def load_config(path: str | Path | None, overrides: dict) -> TrainConfig:
+    """File first, then every override that is not None."""
+    data: dict = {}
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"config file {p} does not exist")
+        text = p.read_text()
+        if p.suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        elif p.suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+        data = data.get("train", data)
+    sampling = dict(data.pop("sampling", {}) or {})
+    for key in ("seq_len", "size", "interval_s", "clips_per_video", "mode"):
+        val = overrides.pop(key, None)
+        if val is not None:
+            sampling[key] = val
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    data["sampling"] = sampling
+    return TrainConfig.from_dict(data)

@@ -1,0 +1,95 @@
+"""List a root of class folders of videos and split it without leakage.
+
+Any layout of ``<root>/<Class>/<video>`` works: UCF50, UCF101, HMDB51 and the
+synthetic set alike. The *group* of a video is UCF's ``gNN`` (one source
+video / actor + scene) when the name has it, else the video itself. Splits are
+made over groups, so no group ever sits on two sides: clips cut from the same
+source would otherwise make test accuracy meaningless.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
+_GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
+
+
+class DatasetError(ValueError):
+    """A data root the loader cannot use; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Video:
+    path: Path
+    label: str
+    group: str
+
+
+def group_of(path: Path, label: str) -> str:
+    m = _GROUP.search(path.name)
+    return f"g{int(m.group(1)):02d}" if m else f"{label}/{path.stem}"
+
+
+def list_videos(root: Path, classes: list[str] | None = None) -> tuple[list[Video], list[str]]:
+    """Return the videos under ``root`` and the sorted label list."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"data root {root} does not exist; run `har data synth --out {root}` or point --data at a folder of class folders")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if classes:
+        found = {p.name for p in folders}
+        missing = [c for c in classes if c not in found]
+        if missing:
+            raise DatasetError(f"classes not found under {root}: {', '.join(missing)} (have: {', '.join(sorted(found)) or 'none'})")
+        folders = [root / c for c in classes]
+    videos = [
+        Video(f, d.name, group_of(f, d.name))
+        for d in folders
+        for f in sorted(d.rglob("*"))
+        if f.is_file() and f.suffix.lower() in VIDEO_EXTS
+    ]
+    labels = sorted({v.label for v in videos})
+    if len(labels) < 2:
+        raise DatasetError(f"{root} needs at least two class folders with videos (found {len(labels)}); expected <root>/<Class>/<video>.mp4")
+    return videos, labels
+
+
+def split_groups(videos: list[Video], val_fraction: float = 0.15, test_fraction: float = 0.25,
+                 seed: int = 0) -> dict[str, list[Video]]:
+    """Seeded, group-disjoint train/val/test split, stratified by class.
+
+    UCF-style groups shared by all classes (``g01`` in every class) are split as
+    a whole, as UCF's official protocol does; per-video groups are split within
+    each class so every class lands on every side.
+    """
+    rng = np.random.default_rng(seed)
+    by_group: dict[str, list[Video]] = defaultdict(list)
+    for v in videos:
+        by_group[v.group].append(v)
+    shared = [g for g, vs in by_group.items() if len({v.label for v in vs}) > 1]
+    strata: list[list[str]]
+    if shared:
+        strata = [sorted(by_group)]
+    else:
+        per_class: dict[str, list[str]] = defaultdict(list)
+        for g, vs in sorted(by_group.items()):
+            per_class[vs[0].label].append(g)
+        strata = list(per_class.values())
+    assignment: dict[str, str] = {}
+    for groups in strata:
+        order = list(rng.permutation(sorted(groups)))
+        n = len(order)
+        n_test = max(1, round(n * test_fraction)) if n >= 3 else 0
+        n_val = max(1, round(n * val_fraction)) if n - n_test >= 2 and val_fraction > 0 else 0
+        for i, g in enumerate(order):
+            assignment[g] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    out: dict[str, list[Video]] = {"train": [], "val": [], "test": []}
+    for v in videos:
+        out[assignment[v.group]].append(v)
+    return out

@@ -1,0 +1,113 @@
+"""Classify a video with a trained Keras model (the seed's step 6).
+
+One answer for the whole video (the mean of every window's probabilities,
+or the seed's single uniform clip when the model was trained that way), and
+optionally an annotated copy with the sliding-window label on each frame.
+Windows are cut by the edge's own sampler and ring buffer, so the workstation
+and the device see identical inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from har.edge.preprocess import normalize
+from har.edge.sampler import IntervalSampler
+from har.edge.window import Window
+from har.train.clips import Sampling, VideoError, clip_indices, read_frames
+
+
+class ModelDirError(ValueError):
+    """A model directory that is missing files; the message says which."""
+
+
+@dataclass
+class Prediction:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    window_ends: list[int]  # frame index at which each window ends
+    window_probs: np.ndarray  # (n_windows, n_classes)
+
+
+def load_model_dir(model_dir: Path):
+    """Return ``(keras_model, labels, sampling, config)`` from ``artifacts/<model>``."""
+    model_dir = Path(model_dir)
+    for name in ("model.keras", "labels.json", "config.json"):
+        if not (model_dir / name).is_file():
+            raise ModelDirError(f"{model_dir} has no {name}; train a model first with `har train --model lrcn`")
+    import keras
+
+    labels = json.loads((model_dir / "labels.json").read_text())
+    cfg = json.loads((model_dir / "config.json").read_text())
+    sampling = Sampling(**cfg["sampling"])
+    model = keras.models.load_model(model_dir / "model.keras", compile=False)
+    return model, labels, sampling, cfg
+
+
+def sliding_windows(frames: np.ndarray, fps: float, s: Sampling, stride: int = 1):
+    """``(end_frame_index, window)`` for every window the edge would classify."""
+    sampler = IntervalSampler(s.interval_s)
+    sampler.set_frame_period(1.0 / fps)
+    win = Window(s.seq_len, stride)
+    for i, frame in enumerate(frames):
+        if s.mode == "uniform" or sampler.accept(i / fps):
+            win.push(frame)
+            if win.due:
+                yield i, win.array()
+
+
+def predict_video(model, labels: list[str], s: Sampling, video: Path, batch: int = 32) -> Prediction:
+    frames, fps = read_frames(Path(video), s.size)
+    ends, windows = [], []
+    for end, w in sliding_windows(frames, fps, s):
+        ends.append(end)
+        windows.append(w)
+    if s.mode == "uniform":
+        idx = clip_indices(len(frames), fps, s)
+        if not idx:
+            raise VideoError(f"{video}: too short ({len(frames)} frames) for {s.seq_len} frames")
+        overall = model.predict(normalize(frames[idx[0]][None]), verbose=0)[0]
+    if not windows and s.mode != "uniform":
+        raise VideoError(f"{video}: too short for one window ({len(frames)} frames at {fps:g} fps; "
+                         f"needs {s.span_s:.1f}s)")
+    probs = (np.concatenate([model.predict(normalize(np.stack(windows[i:i + batch])), verbose=0)
+                             for i in range(0, len(windows), batch)])
+             if windows else np.zeros((0, len(labels))))
+    if s.mode != "uniform":
+        overall = probs.mean(0)
+    k = int(np.argmax(overall))
+    return Prediction(labels[k], float(overall[k]), dict(zip(labels, map(float, overall))), ends, probs)
+
+
+def write_annotated(video: Path, out: Path, pred: Prediction, labels: list[str]) -> int:
+    """Copy ``video`` to ``out`` with each frame's latest window label drawn on it."""
+    import cv2
+
+    from har.edge.sinks.video import VideoSink
+
+    cap = cv2.VideoCapture(str(video))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    sink = VideoSink(out, fps)
+    j, n = -1, 0
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            while j + 1 < len(pred.window_ends) and pred.window_ends[j + 1] <= n:
+                j += 1
+            if j >= 0:
+                p = pred.window_probs[j]
+                sink.write(frame, labels[int(p.argmax())], float(p.max()), None)
+            else:
+                sink.write(frame, "...", 0.0, None)
+            n += 1
+    finally:
+        cap.release()
+        sink.stop()
+    return n
