@@ -55,6 +55,36 @@ def data_synth(
     typer.echo(f"wrote {n} videos to {out}")
 
 
+@data_app.command("scenario")
+def data_scenario(
+    out: Annotated[Path, typer.Option(help="mp4 file to write.")] = Path("artifacts/demo/scenario.mp4"),
+    actions: Annotated[str, typer.Option(help="Comma-separated action:seconds; 'idle' is 'nothing happening'.")]
+    = "idle:3,wave:6,walk_right:6,idle:5",
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Render one continuous synthetic video of several actions in a row (for the edge demo).
+
+    Example: har data scenario --actions idle:3,wave:6,jump:6,idle:5 --out scene.mp4
+    """
+    from har.train.synth import CLASSES, FPS, render_scenario, write_video
+
+    segments = []
+    for part in actions.split(","):
+        name, _, secs = part.partition(":")
+        if name not in CLASSES:
+            fail(f"unknown action {name!r}; choose from {', '.join(CLASSES)}")
+        try:
+            segments.append((name, float(secs or 4)))
+        except ValueError:
+            fail(f"bad duration in {part!r}; use action:seconds, e.g. wave:6")
+    write_video(out, render_scenario(segments, seed=seed), FPS)
+    t, spans = 0.0, []
+    for name, secs in segments:
+        spans.append(f"{name} {t:.1f}-{t + secs:.1f}s")
+        t += secs
+    typer.echo(f"wrote {out}: " + ", ".join(spans))
+
+
 @data_app.command("show")
 def data_show(
     data: Annotated[Path, typer.Argument(help="Root of class folders.")],

@@ -58,7 +58,7 @@ def sample_grid(samples: list[tuple[str, np.ndarray]], path: Path, cols: int = 4
     fig, axes = plt.subplots(rows, cols, figsize=(3 * cols, 3 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (label, frame) in zip(axes.flat, samples):
+    for ax, (label, frame) in zip(axes.flat, samples, strict=False):
         ax.imshow(frame)
         ax.set_title(label)
     fig.tight_layout()

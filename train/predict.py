@@ -81,7 +81,7 @@ def predict_video(model, labels: list[str], s: Sampling, video: Path, batch: int
     if s.mode != "uniform":
         overall = probs.mean(0)
     k = int(np.argmax(overall))
-    return Prediction(labels[k], float(overall[k]), dict(zip(labels, map(float, overall))), ends, probs)
+    return Prediction(labels[k], float(overall[k]), dict(zip(labels, map(float, overall), strict=False)), ends, probs)
 
 
 def write_annotated(video: Path, out: Path, pred: Prediction, labels: list[str]) -> int:

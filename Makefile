@@ -1,0 +1,62 @@
+# har-edge: every target bootstraps .venv on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DATA   ?= data/synth
+ART    ?= artifacts
+EXTRAS ?= train,mqtt,dev
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup data train export-tflite bench demo test test-all lint clean help
+
+help:
+	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
+	@echo "make test          run the test suite (fast tests; 'make test-all' adds slow ones)"
+	@echo "make train         train ConvLSTM and LRCN on $(DATA) into $(ART)/"
+	@echo "make export-tflite int8 TFLite bundle of the LRCN into $(ART)/bundle"
+	@echo "make bench         accuracy vs latency for every variant into $(ART)/bench"
+	@echo "make lint | clean"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@
+
+setup: $(STAMP)
+
+$(DATA)/.complete: | $(STAMP)
+	$(BIN)/har data synth --out $(DATA)
+	@touch $@
+
+data: $(DATA)/.complete
+
+train: $(STAMP) $(DATA)/.complete
+	$(BIN)/har train --model all --data $(DATA) --config configs/synth.toml --out $(ART)
+
+export-tflite: $(STAMP)
+	@test -f $(ART)/lrcn/model.keras || $(MAKE) train
+	$(BIN)/har export --model $(ART)/lrcn --quant int8 --out $(ART)/bundle
+
+bench: $(STAMP)
+	@test -f $(ART)/bundle/metadata.json || $(MAKE) export-tflite
+	$(BIN)/har bench --bundle $(ART)/bundle --out $(ART)/bench
+
+demo: train export-tflite
+	$(BIN)/har data scenario --out $(ART)/demo/scenario.mp4
+	$(BIN)/har predict $(ART)/demo/scenario.mp4 --model $(ART)/lrcn --output $(ART)/demo/annotated_keras.mp4
+	$(BIN)/har-edge run --bundle $(ART)/bundle --source $(ART)/demo/scenario.mp4 --background idle \
+		--jsonl $(ART)/demo/events.jsonl --output $(ART)/demo/annotated_edge.mp4
+
+test: $(STAMP)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check models train export edge tests
+
+clean:
+	rm -rf $(ART) $(DATA) .pytest_cache .ruff_cache build dist *.egg-info

@@ -1,0 +1,88 @@
+"""``har-edge doctor``: check each piece a deployment needs, one line each.
+
+Why: on a Pi most failures are environmental (no camera permission, libedgetpu
+missing, broker unreachable, numpy too new for tflite-runtime). One command
+that names the broken piece saves a debugging session.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _check(echo: Callable[[str], None], name: str, fn) -> bool:
+    try:
+        detail = fn()
+        echo(f"[ ok ] {name}: {detail}")
+        return True
+    except Exception as e:  # each check reports, none stops the others
+        echo(f"[FAIL] {name}: {e}")
+        return False
+
+
+def run_checks(config: Path | None, bundle: str | None, camera: int | None, picamera2: bool,
+               echo: Callable[[str], None] = print) -> bool:
+    from har.edge.config import load_config
+
+    results = [_check(echo, "platform", lambda: f"{platform.machine()} Python {platform.python_version()}")]
+    cfg_holder = {}
+
+    def cfg_check():
+        cfg_holder["cfg"] = load_config(config, {"bundle": bundle})
+        return str(config) if config else "defaults (no config file)"
+
+    results.append(_check(echo, "config", cfg_check))
+    cfg = cfg_holder.get("cfg")
+
+    def interp():
+        from har.edge.interpreter import backend_name
+
+        return backend_name()
+
+    results.append(_check(echo, "interpreter", interp))
+    if cfg is not None:
+        def bundle_check():
+            from har.edge.bundle import load_bundle
+
+            b = load_bundle(cfg.bundle)
+            return f"{b.path} ({len(b.labels)} labels, {b.quantization}, streaming={b.has_streaming})"
+
+        results.append(_check(echo, "bundle", bundle_check))
+        if cfg.inference.delegate:
+            def delegate_check():
+                from har.edge.interpreter import load_delegate
+
+                load_delegate(cfg.inference.delegate)
+                return f"{cfg.inference.delegate} loaded"
+
+            results.append(_check(echo, "delegate", delegate_check))
+        if cfg.sinks.mqtt:
+            def broker_check():
+                with socket.create_connection((cfg.mqtt.host, cfg.mqtt.port), timeout=3):
+                    return f"{cfg.mqtt.host}:{cfg.mqtt.port} reachable"
+
+            results.append(_check(echo, "mqtt broker", broker_check))
+        if camera is None and not picamera2:
+            camera, picamera2 = cfg.source.camera, cfg.source.picamera2
+    if camera is not None or picamera2:
+        def camera_check():
+            from har.edge.sources import open_source
+
+            src = open_source(camera=camera, picamera2=picamera2)
+            try:
+                for item in src:
+                    if item is not None:
+                        h, w = item[1].shape[:2]
+                        return f"{'picamera2' if picamera2 else f'camera {camera}'} delivers {w}x{h} frames"
+            finally:
+                src.stop()
+            raise RuntimeError("opened but delivered no frame")
+
+        results.append(_check(echo, "camera", camera_check))
+    else:
+        cams = [str(p) for p in sorted(Path("/dev").glob("video*"))]
+        echo(f"[info] cameras: {', '.join(cams) if cams else 'no /dev/video* devices'} (test one with --camera N)")
+    return all(results)

@@ -1,0 +1,94 @@
+"""Pipeline health numbers: input fps, inferences per second, latency, drops.
+
+Logged every ``interval_s`` and at exit, and optionally served in Prometheus
+text format on 127.0.0.1 so a device fleet can be scraped without extra agents.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class Metrics:
+    def __init__(self, window: int = 500):
+        self.t0 = time.monotonic()
+        self.frames = 0
+        self.sampled = 0
+        self.inferences = 0
+        self.events = 0
+        self.dropped = 0
+        self.queue_depth = 0
+        self.outages = 0
+        self._lat_ms: deque[float] = deque(maxlen=window)
+        self._lock = threading.Lock()
+
+    def inference(self, latency_s: float) -> None:
+        with self._lock:
+            self.inferences += 1
+            self._lat_ms.append(latency_s * 1000.0)
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            lat = np.asarray(self._lat_ms) if self._lat_ms else np.zeros(1)
+            elapsed = max(time.monotonic() - self.t0, 1e-9)
+            return {
+                "uptime_s": round(elapsed, 1),
+                "frames": self.frames,
+                "input_fps": round(self.frames / elapsed, 1),
+                "sampled_frames": self.sampled,
+                "inferences": self.inferences,
+                "inferences_per_s": round(self.inferences / elapsed, 2),
+                "latency_ms_p50": round(float(np.percentile(lat, 50)), 2),
+                "latency_ms_p95": round(float(np.percentile(lat, 95)), 2),
+                "dropped_frames": self.dropped,
+                "queue_depth": self.queue_depth,
+                "events": self.events,
+                "source_outages": self.outages,
+            }
+
+    def prometheus_text(self) -> str:
+        lines = []
+        for key, value in self.snapshot().items():
+            name = f"har_edge_{key}"
+            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
+        return "\n".join(lines) + "\n"
+
+
+class PrometheusServer:
+    """``GET /metrics`` on ``host:port`` in a daemon thread."""
+
+    def __init__(self, metrics: Metrics, host: str = "127.0.0.1", port: int = 9108):
+        outer = metrics
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server API)
+                if self.path.rstrip("/") != "/metrics":
+                    self.send_error(404)
+                    return
+                body = outer.prometheus_text().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):  # keep scrapes out of the log
+                pass
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, name="har-metrics", daemon=True)
+        self._thread.start()
+        log.info("metrics on http://%s:%d/metrics", host, self.port)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,139 @@
+"""Wire the stages: frames -> sampler -> window -> interpreter -> smoother -> events -> sinks.
+
+The loop is single-threaded on purpose: the camera reads on its own thread
+(see :mod:`har.edge.sources`) and MQTT delivers on paho's, so this loop only
+samples, infers and hands events on. It never waits for a broker or a disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from har.edge.bundle import Bundle
+from har.edge.config import EdgeConfig
+from har.edge.events import Event
+from har.edge.metrics import Metrics
+from har.edge.preprocess import preprocess_frame
+from har.edge.sampler import IntervalSampler
+from har.edge.sinks.base import Sink
+from har.edge.smoother import Smoother
+from har.edge.window import Window
+
+log = logging.getLogger(__name__)
+
+
+class PipelineError(RuntimeError):
+    """A bundle/config combination the pipeline cannot run."""
+
+
+class Classifier:
+    """One interface over whole-window and streaming (encoder + head) models.
+
+    Streaming encodes each sampled frame once and keeps its features in the
+    window, so a new inference costs one encoder call plus the small head,
+    instead of re-running the CNN on every frame of the window.
+    """
+
+    def __init__(self, bundle: Bundle, threads: int = 1, delegate: str | None = None, streaming: str = "auto"):
+        from har.edge.interpreter import StreamingClassifier, WindowClassifier
+
+        self.streaming = bundle.has_streaming if streaming == "auto" else streaming == "on"
+        if self.streaming and not bundle.has_streaming:
+            raise PipelineError(f"bundle {bundle.path} has no encoder/head pair; use --streaming off")
+        self._impl = (StreamingClassifier if self.streaming else WindowClassifier)(bundle, threads=threads,
+                                                                                   delegate=delegate)
+
+    def item(self, frame_u8: np.ndarray) -> np.ndarray:
+        """What the window stores for one sampled frame."""
+        return self._impl.encode(frame_u8) if self.streaming else frame_u8
+
+    def classify(self, window: np.ndarray) -> np.ndarray:
+        return self._impl.classify(window)
+
+
+@dataclass
+class RunSummary:
+    frames: int
+    inferences: int
+    events: int
+    last_ts: float
+    metrics: dict
+
+
+class Pipeline:
+    def __init__(self, cfg: EdgeConfig, bundle: Bundle, sink: Sink, classifier: Classifier | None = None,
+                 video_sink=None, metrics: Metrics | None = None):
+        if bundle.sampling_mode != "interval" or not bundle.interval_s:
+            raise PipelineError("this bundle was trained with 'uniform' sampling, which has no fixed frame rate; "
+                                "retrain with interval sampling (the default) for live use")
+        self.cfg = cfg
+        self.bundle = bundle
+        self.sink = sink
+        self.video_sink = video_sink
+        self.metrics = metrics or Metrics()
+        self.classifier = classifier or Classifier(bundle, cfg.inference.threads, cfg.inference.delegate or None,
+                                                   cfg.inference.streaming)
+        self.sampler = IntervalSampler(bundle.interval_s)
+        self.window = Window(bundle.seq_len, cfg.inference.stride)
+        self.smoother = Smoother(bundle.labels, cfg.smoother)
+        self._stop = threading.Event()
+        self._fps_ema = 0.0
+
+    def stop(self) -> None:
+        """Ask the loop to finish; safe from a signal handler or another thread."""
+        self._stop.set()
+
+    def _publish(self, events: list[Event]) -> None:
+        for ev in events:
+            self.metrics.events += ev.kind != "state"
+            self.sink.publish(ev)
+
+    def run(self, source) -> RunSummary:
+        m = self.metrics
+        self.sampler.set_frame_period(1.0 / getattr(source, "fps", 30.0))
+        size = self.bundle.frame_size
+        t_live0 = None
+        ts = 0.0
+        last_log = time.monotonic()
+        interval = self.cfg.metrics.interval_s
+        for item in source:
+            if self._stop.is_set():
+                break
+            if item is None:  # gap after a source outage
+                self.window.clear()
+                self.sampler.reset()
+                m.outages += 1
+                continue
+            raw_ts, frame = item
+            if source.live:  # monotonic clock -> seconds since start
+                t_live0 = raw_ts if t_live0 is None else t_live0
+                raw_ts -= t_live0
+            ts = raw_ts
+            m.frames += 1
+            m.dropped = getattr(source, "dropped", 0)
+            m.queue_depth = getattr(source, "queue_depth", 0)
+            if self.sampler.accept(ts):
+                m.sampled += 1
+                t0 = time.perf_counter()
+                self.window.push(self.classifier.item(preprocess_frame(frame, size)))
+                if self.window.due:
+                    probs = self.classifier.classify(self.window.array())
+                    m.inference(time.perf_counter() - t0)
+                    snap = m.snapshot()
+                    stats = {k: snap[k] for k in ("input_fps", "latency_ms_p50", "dropped_frames")}
+                    self._publish(self.smoother.update(ts, probs, stats))
+            if self.video_sink is not None:
+                label, conf = self.smoother.current
+                self.video_sink.write(frame, label, conf or 0.0, m.snapshot()["input_fps"])
+            if interval and time.monotonic() - last_log >= interval:
+                log.info("metrics %s", m.snapshot())
+                last_log = time.monotonic()
+        self._publish(self.smoother.flush(ts))
+        snap = m.snapshot()
+        log.info("metrics %s", snap)
+        return RunSummary(m.frames, m.inferences, m.events, ts, snap)

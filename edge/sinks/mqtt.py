@@ -1,0 +1,575 @@
+"""Publish events to an MQTT broker without ever blocking the detection loop or losing an event.
+
+Topics, under ``<prefix>/<device_id>/``:
+
+* ``events``       every action_started/action_ended, QoS ``qos_events`` (1), never retained;
+* ``state``        the latest state event, retained (latest-only, not queued);
+* ``availability`` ``online``/``offline``, retained; the Last Will is ``offline``;
+* ``action/<label>`` ``ON``/``OFF`` retained while that action is active (HA binary sensors).
+
+Delivery contract. Every event is first written to a SQLite :class:`Outbox`.
+A worker thread publishes queued events in order while connected and deletes a
+row only when the broker acknowledged it (PUBACK). After a reconnect or a
+process restart it resumes from the oldest unacknowledged row. So an event is
+never lost and never re-queued once acknowledged, but it can reach the broker
+twice: its ack was lost with the connection, or paho retransmits its own
+unacknowledged copy (DUP) after a reconnect while the outbox sends it again.
+**Subscribers must deduplicate on ``event_id``**; the first occurrence of
+each event_id arrives in publication order (a connection carries a prefix of
+what was sent, and every resend restarts from the oldest unacknowledged row).
+
+Why a worker thread and not paho callbacks: paho calls ``on_publish`` while
+holding its own lock, so publishing from a callback or holding our lock around
+``client.publish`` can deadlock; callbacks here only record facts and wake the
+worker, which is the only thread calling ``publish``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from har.edge.events import ACTION_ENDED, ACTION_STARTED, STATE, Event
+from har.edge.sinks.base import Sink
+from har.edge.sinks.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUTBOX = "~/.local/state/har-edge/outbox.sqlite3"
+_ENV = {
+    "host": "HAR_MQTT_HOST",
+    "port": "HAR_MQTT_PORT",
+    "username": "HAR_MQTT_USERNAME",
+    "password": "HAR_MQTT_PASSWORD",
+    "ca_file": "HAR_MQTT_CA_FILE",
+    "cert_file": "HAR_MQTT_CERT_FILE",
+    "key_file": "HAR_MQTT_KEY_FILE",
+}
+_TOPIC_FORBIDDEN = re.compile(r"[+#\x00]")
+
+
+def _import_paho():
+    try:
+        import paho.mqtt.client as mqtt
+    except ImportError as exc:
+        raise ImportError(
+            "MQTT output needs paho-mqtt; install the [mqtt] extra: pip install 'har-edge[mqtt]'"
+        ) from exc
+    if not hasattr(mqtt, "CallbackAPIVersion"):
+        raise ImportError("MQTT output needs paho-mqtt 2.x; upgrade with: pip install 'har-edge[mqtt]'")
+    return mqtt
+
+
+def slug(text: str) -> str:
+    """Topic- and Home-Assistant-safe form of a label or device id."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "_"
+
+
+@dataclass
+class MqttConfig:
+    """Where and how to connect. Secrets come from the environment (:meth:`from_env`), never CLI flags."""
+
+    host: str = "localhost"
+    port: int = 1883
+    prefix: str = "har"  # topics live under <prefix>/<device_id>/
+    device_id: str | None = None  # default: this machine's hostname
+    client_id: str | None = None  # default: har-edge-<device_id>; must be unique per broker
+    keepalive_s: int = 30  # the broker declares us dead (Last Will) after ~1.5x this
+    tls: bool = False  # implied by ca_file/cert_file
+    ca_file: str | None = None
+    cert_file: str | None = None  # client certificate (needs key_file)
+    key_file: str | None = None
+    username: str | None = None
+    password: str | None = None
+    outbox_path: str = DEFAULT_OUTBOX  # durable queue of undelivered events
+    discovery: bool = False  # publish Home Assistant MQTT discovery configs
+    discovery_prefix: str = "homeassistant"
+    qos_events: int = 1  # 1 or 2; 0 would give no broker acknowledgement to delete on
+    reconnect_min_delay_s: float = 1.0  # first retry delay, doubled up to the max
+    reconnect_max_delay_s: float = 60.0
+    max_inflight: int = 10  # events sent but not yet acknowledged (order is kept regardless)
+
+    def __post_init__(self) -> None:
+        if self.device_id is None:
+            self.device_id = socket.gethostname() or "har-edge"
+        if self.client_id is None:
+            self.client_id = f"har-edge-{self.device_id}"
+        self.outbox_path = str(Path(self.outbox_path).expanduser())
+        self.port = int(self.port)
+        for name in ("prefix", "device_id", "discovery_prefix"):
+            value = getattr(self, name)
+            if not value or _TOPIC_FORBIDDEN.search(value) or value.startswith("/") or value.endswith("/"):
+                raise ValueError(
+                    f"MQTT {name} {value!r} must be non-empty, without '+', '#' or leading/trailing '/'."
+                )
+        if "/" in self.device_id:
+            raise ValueError(f"MQTT device_id {self.device_id!r} must not contain '/'.")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"MQTT port must be between 1 and 65535, got {self.port}.")
+        if self.keepalive_s < 1:
+            raise ValueError(f"keepalive_s must be at least 1, got {self.keepalive_s}.")
+        if self.qos_events not in (1, 2):
+            raise ValueError(
+                f"qos_events must be 1 or 2 (QoS 0 has no acknowledgement), got {self.qos_events}."
+            )
+        if (self.username is None) != (self.password is None):
+            raise ValueError(
+                "MQTT username and password must be given together (set both HAR_MQTT_USERNAME and HAR_MQTT_PASSWORD)."
+            )
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("An MQTT client certificate needs its key: set both cert_file and key_file.")
+        if self.ca_file or self.cert_file:
+            self.tls = True
+        if not 0 < self.reconnect_min_delay_s <= self.reconnect_max_delay_s:
+            raise ValueError(
+                "Reconnect delays must satisfy 0 < reconnect_min_delay_s <= reconnect_max_delay_s."
+            )
+        if self.max_inflight < 1:
+            raise ValueError(f"max_inflight must be at least 1, got {self.max_inflight}.")
+
+    @classmethod
+    def from_env(cls, base: MqttConfig | None = None, environ: Mapping[str, str] | None = None) -> MqttConfig:
+        """``base`` with host, port, credentials and TLS files overridden by HAR_MQTT_* variables."""
+        env = os.environ if environ is None else environ
+        base = base if base is not None else cls()
+        changes: dict[str, Any] = {}
+        for name, var in _ENV.items():
+            value = env.get(var)
+            if value is None or value == "":
+                continue
+            if name == "port":
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ValueError(f"{var} must be a port number, got {value!r}.") from None
+            changes[name] = value
+        return dataclasses.replace(base, **changes)
+
+    def __repr__(self) -> str:  # never print the password
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if shown["password"] is not None:
+            shown["password"] = "***"
+        return "MqttConfig(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+
+AvailabilityHook = Callable[[bool, "str | None"], None]
+
+
+class MqttSink(Sink):
+    """See the module docstring for topics and the delivery contract.
+
+    ``labels`` are the action labels (leave background labels out): they become
+    the ``action/<label>`` topics and the Home Assistant entities.
+    ``on_availability(connected, reason)`` is called (from the sink's worker
+    thread) when the broker connection comes up or drops.
+
+    :meth:`availability` (the :class:`Sink` hook) is the other direction: the
+    pipeline says it is online/offline (e.g. camera lost) and the retained
+    availability topic follows.
+    """
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        labels: Sequence[str],
+        on_availability: AvailabilityHook | None = None,
+    ):
+        mqtt = _import_paho()
+        self._mqtt = mqtt
+        self.config = cfg = config
+        self.labels = [str(x) for x in labels]
+        self._slugs = {label: slug(label) for label in self.labels}
+        if len(set(self._slugs.values())) != len(self.labels):
+            raise ValueError(f"Labels {self.labels} collide once made topic-safe; rename them.")
+        for path in (cfg.ca_file, cfg.cert_file, cfg.key_file):
+            if path and not Path(path).expanduser().is_file():
+                raise ValueError(f"MQTT TLS file not found: {path}")
+        self.on_availability = on_availability
+
+        base = f"{cfg.prefix}/{cfg.device_id}"
+        self.topic_events = f"{base}/events"
+        self.topic_state = f"{base}/state"
+        self.topic_availability = f"{base}/availability"
+        self.topic_ha_status = f"{cfg.discovery_prefix}/status"
+
+        self._cond = threading.Condition()
+        # Shared with paho callbacks and the caller; guarded by _cond.
+        self._connected = False
+        self._gen = 0  # bumped on every connect/disconnect
+        self._acks: list[tuple[int, int]] = []  # (generation, mid)
+        self._wake = False
+        self._announce = False
+        self._disconnect_reason: str | None = None
+        self._state_payload: bytes | None = None
+        self._state_dirty = False
+        self._actions = dict.fromkeys(self.labels, False)
+        self._actions_dirty: set[str] = set()
+        self._device_online = True
+        self._avail_dirty = False
+        self._stop_worker = False
+        self._stopped = False
+        self._delivered = 0
+        self._connect_failures = 0
+        self._left_at_stop = 0
+
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            clean_session=True,
+            protocol=mqtt.MQTTv311,
+        )
+        client.on_log = self._on_log
+        client.suppress_exceptions = True  # a bug in a callback must not kill the network thread
+        if cfg.username is not None:
+            client.username_pw_set(cfg.username, cfg.password)
+        if cfg.tls:
+            client.tls_set(
+                ca_certs=_expand(cfg.ca_file), certfile=_expand(cfg.cert_file), keyfile=_expand(cfg.key_file)
+            )
+        client.will_set(self.topic_availability, "offline", qos=1, retain=True)
+        client.reconnect_delay_set(cfg.reconnect_min_delay_s, cfg.reconnect_max_delay_s)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        self._client = client
+
+        self._outbox = Outbox(cfg.outbox_path)  # last: it holds a lock until stop()
+        pending = len(self._outbox)
+        if pending:
+            log.info(
+                "MQTT outbox %s holds %d undelivered events; sending them first", cfg.outbox_path, pending
+            )
+        self._worker = threading.Thread(target=self._run, name="har-mqtt-outbox", daemon=True)
+        self._worker.start()
+        # connect_async + loop_start: DNS, TCP, TLS and retries all happen on paho's thread.
+        client.connect_async(cfg.host, cfg.port, keepalive=cfg.keepalive_s)
+        client.loop_start()
+
+    # -- metrics -------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        with self._cond:
+            return self._connected
+
+    @property
+    def delivered(self) -> int:
+        """Events acknowledged by the broker since this sink started."""
+        return self._delivered
+
+    @property
+    def pending(self) -> int:
+        """Events in the outbox, not yet acknowledged (includes earlier runs)."""
+        return self._left_at_stop if self._outbox.closed else len(self._outbox)
+
+    # -- Sink API (detection thread) -----------------------------------------
+
+    def publish(self, event: Event) -> None:
+        """Queue durably (events) or remember (state) and return at once."""
+        if self._stopped:
+            raise RuntimeError("MqttSink is stopped.")
+        payload = self._payload(event)
+        if event.kind == STATE:
+            with self._cond:
+                self._state_payload = payload
+                self._state_dirty = True
+                self._wake = True
+                self._cond.notify_all()
+            return
+        self._outbox.put(event.event_id, self.topic_events, payload, qos=self.config.qos_events, retain=False)
+        with self._cond:
+            if event.label in self._actions and event.kind in (ACTION_STARTED, ACTION_ENDED):
+                self._actions[event.label] = event.kind == ACTION_STARTED
+                self._actions_dirty.add(event.label)
+            self._wake = True
+            self._cond.notify_all()
+
+    def availability(self, online: bool, reason: str | None = None) -> None:
+        log.info("pipeline %s%s", "online" if online else "offline", f": {reason}" if reason else "")
+        with self._cond:
+            self._device_online = bool(online)
+            self._avail_dirty = True
+            self._wake = True
+            self._cond.notify_all()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Deliver what can be delivered within ``timeout_s``, say ``offline``, disconnect.
+
+        Undelivered events stay in the outbox for the next start. Returns
+        promptly when the broker is unreachable.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while time.monotonic() < deadline and self.connected and len(self._outbox):
+            time.sleep(0.02)
+        with self._cond:
+            self._stop_worker = True
+            self._cond.notify_all()
+        self._worker.join(timeout=max(0.5, deadline - time.monotonic()))
+        if self.connected:
+            info = self._client.publish(self.topic_availability, "offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=max(0.2, deadline - time.monotonic()))
+            except (RuntimeError, ValueError):
+                pass
+        self._client.disconnect()
+        # loop_stop joins paho's thread, which can sit in a TCP connect for a while: bound the wait.
+        stopper = threading.Thread(target=self._client.loop_stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=max(1.0, deadline - time.monotonic()))
+        self._left_at_stop = len(self._outbox)
+        self._outbox.close()
+        log.info(
+            "MQTT sink stopped: %d delivered, %d left in the outbox", self._delivered, self._left_at_stop
+        )
+
+    # -- paho callbacks (network thread): record and wake, nothing else ------
+
+    def _on_log(self, client, userdata, level, buf) -> None:
+        # paho reports every failed reconnect as an error; outages are expected here and
+        # reported once by _report, so keep paho at debug except for bugs in our callbacks.
+        if buf.startswith("Caught exception"):
+            log.error("paho: %s", buf)
+        else:
+            log.debug("paho: %s", buf)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error(
+                "MQTT broker %s:%d refused the connection: %s",
+                self.config.host,
+                self.config.port,
+                reason_code,
+            )
+            return
+        self._connect_failures = 0
+        if self.config.discovery:
+            client.subscribe(self.topic_ha_status, qos=1)
+        with self._cond:
+            self._connected = True
+            self._gen += 1
+            self._announce = True
+            self._wake = True
+            self._cond.notify_all()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._connect_failures += 1
+        if self._connect_failures == 1:
+            log.warning(
+                "cannot reach MQTT broker %s:%d; retrying in the background, events wait in the outbox",
+                self.config.host,
+                self.config.port,
+            )
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._cond:
+            was = self._connected
+            self._connected = False
+            self._gen += 1
+            self._disconnect_reason = str(reason_code)
+            self._wake = True
+            self._cond.notify_all()
+        if was:
+            self._connect_failures = 1  # the drop itself is reported; stay quiet while retrying
+        else:
+            self._on_connect_fail(client, userdata)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._cond:
+            self._acks.append((self._gen, mid))
+            self._wake = True
+            self._cond.notify_all()
+
+    def _on_message(self, client, userdata, message) -> None:
+        # Home Assistant publishes "online" on <discovery_prefix>/status when it (re)starts.
+        if message.topic == self.topic_ha_status and message.payload.strip().lower() == b"online":
+            with self._cond:
+                self._announce = True
+                self._wake = True
+                self._cond.notify_all()
+
+    # -- worker thread: the only caller of client.publish while running ------
+
+    def _run(self) -> None:
+        inflight: dict[int, tuple[int, str]] = {}  # mid -> (seq, event_id)
+        cursor = 0  # highest seq handed to paho on this connection
+        gen = 0
+        online = False
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._wake or self._stop_worker, timeout=1.0)
+                self._wake = False
+                stop = self._stop_worker
+                connected, cur_gen = self._connected, self._gen
+                acks, self._acks = self._acks, []
+                announce = self._announce and connected
+                if announce:
+                    self._announce = False
+                reason = self._disconnect_reason
+            try:
+                # Acks from the connection we sent on are trustworthy; delete those rows.
+                for g, mid in acks:
+                    if g == gen and mid in inflight:
+                        _, event_id = inflight.pop(mid)
+                        if self._outbox.ack(event_id):
+                            self._delivered += 1
+                if cur_gen != gen:  # new connection (or none): resend from the oldest unacked row
+                    if online and connected and cur_gen - gen >= 2:
+                        online = False  # dropped and back between two wake-ups: still report it
+                        self._report(False, reason)
+                    inflight.clear()
+                    cursor = 0
+                    gen = cur_gen
+                if connected != online:
+                    online = connected
+                    self._report(online, reason)
+                if stop:
+                    return
+                if not connected:
+                    continue
+                if announce:
+                    self._announce_now()
+                self._publish_latest()
+                room = self.config.max_inflight - len(inflight)
+                if room > 0:
+                    for item in self._outbox.peek(room, after_seq=cursor):
+                        info = self._client.publish(
+                            item.topic, item.payload, qos=item.qos, retain=item.retain
+                        )
+                        if info.rc != self._mqtt.MQTT_ERR_SUCCESS:
+                            break  # connection just dropped; on_disconnect will reset us
+                        inflight[info.mid] = (item.seq, item.event_id)
+                        cursor = item.seq
+            except Exception:
+                if self._outbox.closed:
+                    return
+                log.exception("MQTT outbox worker error; retrying")
+                time.sleep(0.5)
+
+    def _report(self, online: bool, reason: str | None) -> None:
+        cfg = self.config
+        if online:
+            log.info("MQTT connected to %s:%d as %s", cfg.host, cfg.port, cfg.client_id)
+        else:
+            log.warning(
+                "MQTT connection to %s:%d lost (%s); events wait in the outbox", cfg.host, cfg.port, reason
+            )
+        if self.on_availability is not None:
+            try:
+                self.on_availability(online, None if online else reason)
+            except Exception:
+                log.exception("on_availability hook failed")
+
+    def _announce_now(self) -> None:
+        """After (re)connect or an HA restart: discovery, then availability, then all latest values.
+
+        Retained latest-value topics use QoS 0: they are re-published on every
+        connect, and QoS 0 keeps paho from replaying a stale value after a newer one.
+        """
+        if self.config.discovery:
+            for topic, conf in self.discovery_configs().items():
+                self._client.publish(topic, json.dumps(conf, separators=(",", ":")), qos=0, retain=True)
+        with self._cond:
+            self._avail_dirty = True
+            self._state_dirty = self._state_payload is not None
+            self._actions_dirty = set(self.labels)
+        self._publish_latest()
+
+    def _publish_latest(self) -> None:
+        with self._cond:
+            avail = ("online" if self._device_online else "offline") if self._avail_dirty else None
+            state = self._state_payload if self._state_dirty else None
+            actions = {label: self._actions[label] for label in self._actions_dirty}
+            self._avail_dirty = self._state_dirty = False
+            self._actions_dirty = set()
+        if avail is not None:
+            self._client.publish(self.topic_availability, avail, qos=0, retain=True)
+        if state is not None:
+            self._client.publish(self.topic_state, state, qos=0, retain=True)
+        for label, on in actions.items():
+            self._client.publish(self.topic_action(label), "ON" if on else "OFF", qos=0, retain=True)
+
+    # -- topics and payloads -------------------------------------------------
+
+    def topic_action(self, label: str) -> str:
+        return f"{self.config.prefix}/{self.config.device_id}/action/{self._slugs[label]}"
+
+    def _payload(self, event: Event) -> bytes:
+        data = event.to_dict()
+        data["device_id"] = self.config.device_id
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+    def discovery_configs(self) -> dict[str, dict[str, Any]]:
+        """Home Assistant discovery topic -> config: activity sensor, one binary sensor per label, event entity."""
+        from har.edge import __version__
+
+        cfg = self.config
+        node = slug(cfg.device_id)
+        dp = cfg.discovery_prefix
+        common = {
+            "availability_topic": self.topic_availability,
+            "device": {
+                "identifiers": [f"har-edge-{node}"],
+                "name": f"HAR {cfg.device_id}",
+                "manufacturer": "har-edge",
+                "model": "activity recognition",
+                "sw_version": __version__,
+            },
+        }
+        configs: dict[str, dict[str, Any]] = {
+            f"{dp}/sensor/{node}/activity/config": {
+                "name": "Activity",
+                "unique_id": f"har_{node}_activity",
+                "state_topic": self.topic_state,
+                "value_template": "{{ value_json.label if value_json.label else 'idle' }}",
+                "json_attributes_topic": self.topic_state,
+                "json_attributes_template": (
+                    "{{ {'confidence': value_json.confidence, 'started_at': value_json.started_at,"
+                    " 'probabilities': value_json.probabilities} | tojson }}"
+                ),
+                "icon": "mdi:human",
+                **common,
+            },
+            f"{dp}/event/{node}/detection/config": {
+                "name": "Detection",
+                "unique_id": f"har_{node}_detection",
+                "state_topic": self.topic_events,
+                "event_types": list(self.labels),
+                # Only action_started fires the entity; "{}" is ignored by Home Assistant.
+                "value_template": (
+                    "{% if value_json.kind == 'action_started' %}"
+                    "{{ {'event_type': value_json.label, 'confidence': value_json.confidence,"
+                    " 'event_id': value_json.event_id} | tojson }}"
+                    "{% else %}{}{% endif %}"
+                ),
+                **common,
+            },
+        }
+        for label, s in self._slugs.items():
+            configs[f"{dp}/binary_sensor/{node}/action_{s}/config"] = {
+                "name": label,
+                "unique_id": f"har_{node}_action_{s}",
+                "state_topic": self.topic_action(label),
+                "payload_on": "ON",
+                "payload_off": "OFF",
+                **common,
+            }
+        return configs
+
+
+def _expand(path: str | None) -> str | None:
+    return None if path is None else str(Path(path).expanduser())

@@ -1,0 +1,225 @@
+"""Frame sources yielding ``(timestamp_s, frame_bgr)``.
+
+* :class:`FileSource`: a video file, read in order at full speed; timestamps
+  are media time (frame index / fps), so results do not depend on how fast
+  this machine is. End of file ends the stream.
+* :class:`LiveSource`: a USB/V4L2 camera index or an ``rtsp://``/``http://``
+  stream, read on its own thread into a small queue that keeps the newest
+  frames. When inference is slower than the camera, old frames are dropped and
+  counted, so latency never grows. A source that goes away is reopened with
+  backoff and the outage is reported.
+* :class:`Picamera2Source`: the Raspberry Pi camera module through picamera2
+  (``cv2.VideoCapture(0)`` cannot open it on the libcamera stack).
+
+Live sources yield ``None`` as a gap marker after an outage, so the pipeline
+can clear windows that would otherwise span it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Frame = tuple[float, np.ndarray]
+
+
+class SourceError(OSError):
+    """A source that cannot be opened; the message says what to check."""
+
+
+class FileSource:
+    """Every frame of a video file with media-time timestamps."""
+
+    live = False
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if "://" not in self.path and not Path(self.path).is_file():
+            raise SourceError(f"video file {self.path} does not exist")
+        self._cap = cv2.VideoCapture(self.path)
+        if not self._cap.isOpened():
+            raise SourceError(f"cannot open {self.path} as a video (corrupt file or unsupported codec)")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else 25.0
+        self.frames_read = 0
+        self.dropped = 0
+
+    def __iter__(self) -> Iterator[Frame | None]:
+        try:
+            while True:
+                ok, frame = self._cap.read()
+                if not ok or frame is None:
+                    return
+                yield self.frames_read / self.fps, frame
+                self.frames_read += 1
+        finally:
+            self._cap.release()
+
+    @property
+    def queue_depth(self) -> int:
+        return 0
+
+    def stop(self) -> None:
+        self._cap.release()
+
+
+class LiveSource:
+    """A camera or network stream read on its own thread, newest frames kept."""
+
+    live = True
+
+    def __init__(self, target: int | str, queue_size: int = 2, reconnect_max_s: float = 30.0,
+                 on_outage: Callable[[bool, str], None] | None = None, width: int | None = None,
+                 height: int | None = None, open_timeout_s: float = 10.0):
+        self.target = target
+        self.reconnect_max_s = reconnect_max_s
+        self.on_outage = on_outage or (lambda down, why: None)
+        self.size = (width, height)
+        self._q: queue.Queue = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self.dropped = 0
+        self.frames_read = 0
+        self.fps = 30.0
+        self._cap = self._open()
+        if self._cap is None:
+            what = f"camera {target}" if isinstance(target, int) else f"stream {target}"
+            raise SourceError(f"cannot open {what}; check it is connected and not used by another program "
+                              "(`har-edge doctor` lists cameras)")
+        self._thread = threading.Thread(target=self._run, name="har-source", daemon=True)
+        self._thread.start()
+
+    def _open(self):
+        cap = cv2.VideoCapture(self.target)
+        if not cap.isOpened():
+            cap.release()
+            return None
+        w, h = self.size
+        if w and h:
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, w)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, h)
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        if fps and np.isfinite(fps) and 0 < fps < 1000:
+            self.fps = float(fps)
+        return cap
+
+    def _put(self, item) -> None:
+        while True:
+            try:
+                self._q.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self._q.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            ok, frame = self._cap.read() if self._cap is not None else (False, None)
+            if ok and frame is not None:
+                self.frames_read += 1
+                self._put((time.monotonic(), frame))
+                backoff = 0.5
+                continue
+            # Lost the source: report once, then reopen with capped exponential backoff.
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
+                log.warning("source %s stopped delivering frames; reconnecting", self.target)
+                self.on_outage(True, "source lost")
+            if self._stop.wait(backoff):
+                break
+            backoff = min(backoff * 2, self.reconnect_max_s)
+            self._cap = self._open()
+            if self._cap is not None:
+                log.info("source %s is back", self.target)
+                self.on_outage(False, "source back")
+                self._put(None)  # gap marker: windows must not span the outage
+        self._put(StopIteration)
+
+    def __iter__(self) -> Iterator[Frame | None]:
+        while True:
+            item = self._q.get()
+            if item is StopIteration:
+                return
+            yield item
+
+    @property
+    def queue_depth(self) -> int:
+        return self._q.qsize()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._put(StopIteration)
+
+
+class Picamera2Source(LiveSource):
+    """The Pi camera module via picamera2's low-resolution ``lores`` stream."""
+
+    def __init__(self, width: int = 320, height: int = 240, queue_size: int = 2, **_):
+        try:
+            from picamera2 import Picamera2  # Raspberry Pi OS: apt install python3-picamera2
+        except ImportError as e:
+            raise SourceError("picamera2 is not available: on Raspberry Pi OS run `sudo apt install "
+                              "python3-picamera2` and create the venv with --system-site-packages") from e
+        self.target = "picamera2"
+        self._q = queue.Queue(maxsize=queue_size)
+        self._stop = threading.Event()
+        self.dropped = self.frames_read = 0
+        self.fps = 30.0
+        self.on_outage = lambda down, why: None
+        try:
+            self._cam = Picamera2()
+            cfg = self._cam.create_video_configuration(
+                main={"size": (max(640, width), max(480, height))},
+                lores={"size": (width, height), "format": "YUV420"},
+            )
+            self._cam.configure(cfg)
+            self._cam.start()
+        except Exception as e:  # no camera attached, busy, or libcamera error
+            raise SourceError(f"cannot start the Pi camera: {e}") from e
+        self._lores_w = width
+        self._thread = threading.Thread(target=self._run_picam, name="har-picamera2", daemon=True)
+        self._thread.start()
+
+    def _run_picam(self) -> None:
+        while not self._stop.is_set():
+            try:
+                yuv = self._cam.capture_array("lores")
+            except Exception as e:
+                log.warning("picamera2 capture failed: %s", e)
+                if self._stop.wait(1.0):
+                    break
+                continue
+            # YUV420 rows carry a stride wider than the image: crop before converting.
+            bgr = cv2.cvtColor(yuv, cv2.COLOR_YUV420p2BGR)[:, : self._lores_w]
+            self.frames_read += 1
+            self._put((time.monotonic(), bgr))
+        self._cam.stop()
+        self._put(StopIteration)
+
+
+def open_source(camera: int | None = None, source: str | None = None, picamera2: bool = False,
+                on_outage=None, width: int | None = None, height: int | None = None):
+    """Pick the source from exactly one of ``camera``, ``source``, ``picamera2``."""
+    chosen = sum(x is not None and x is not False for x in (camera, source, picamera2 or None))
+    if chosen != 1:
+        raise SourceError("choose exactly one source: --camera N, --source FILE|URL or --picamera2")
+    if picamera2:
+        return Picamera2Source(width or 320, height or 240)
+    if camera is not None:
+        return LiveSource(camera, on_outage=on_outage, width=width, height=height)
+    if "://" in source and not source.startswith("file://"):
+        return LiveSource(source, on_outage=on_outage)
+    return FileSource(source.removeprefix("file://"))

@@ -1,0 +1,43 @@
+"""Shared fixtures: a tiny synthetic dataset and one tiny trained LRCN per session.
+
+Everything is real (mp4 files written by OpenCV, a Keras model trained for one
+epoch), just small enough for CI on two cores.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+REALCLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "realclips"
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(tmp_path_factory) -> Path:
+    from har.train.synth import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("synth")
+    generate(root, SynthConfig(groups=4, clips_per_group=1, duration_s=2.4))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_synth, tmp_path_factory) -> Path:
+    """An LRCN trained for one epoch on ``tiny_synth``: real artifacts, not a good model."""
+    from har.train.config import load_config
+    from har.train.fit import train
+
+    out = tmp_path_factory.mktemp("artifacts")
+    cfg = load_config(None, dict(model="lrcn", data=str(tiny_synth), epochs=1, out=str(out),
+                                 cache_dir=str(out / "cache"), clips_per_video=1, val_fraction=0.25))
+    return train(cfg)
+
+
+@pytest.fixture
+def realclips() -> Path:
+    if not REALCLIPS.is_dir():
+        pytest.skip(f"real clips folder {REALCLIPS} not present (it ships beside the repo in CI only)")
+    return REALCLIPS

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from har.models import build_model, list_models
+from har.models.lrcn import build_lrcn, build_lrcn_encoder, build_lrcn_head, copy_weights_by_name
+
+# Output shapes and parameter counts from the seed study's model summaries.
+CONVLSTM = [
+    ("conv_lstm2d_0", (20, 62, 62, 4), 1024), ("max_pooling3d_0", (20, 31, 31, 4), 0),
+    ("conv_lstm2d_1", (20, 29, 29, 8), 3488), ("max_pooling3d_1", (20, 15, 15, 8), 0),
+    ("conv_lstm2d_2", (20, 13, 13, 14), 11144), ("max_pooling3d_2", (20, 7, 7, 14), 0),
+    ("conv_lstm2d_3", (20, 5, 5, 16), 17344), ("max_pooling3d_3", (20, 3, 3, 16), 0),
+    ("flatten", (2880,), 0), ("probs", (4,), 11524),
+]
+LRCN = [
+    ("td_conv_0", (20, 64, 64, 16), 448), ("td_pool_0", (20, 16, 16, 16), 0),
+    ("td_conv_1", (20, 16, 16, 32), 4640), ("td_pool_1", (20, 4, 4, 32), 0),
+    ("td_conv_2", (20, 4, 4, 64), 18496), ("td_pool_2", (20, 2, 2, 64), 0),
+    ("td_conv_3", (20, 2, 2, 64), 36928), ("td_pool_3", (20, 1, 1, 64), 0),
+    ("td_flatten", (20, 64), 0), ("lstm", (32,), 12416), ("probs", (4,), 132),
+]
+
+
+def test_registry_lists_both():
+    assert list_models() == ["convlstm", "lrcn"]
+    with pytest.raises(KeyError, match="choose one of"):
+        build_model("resnet", 4)
+
+
+@pytest.mark.parametrize("name,expected,total", [("convlstm", CONVLSTM, 44_524), ("lrcn", LRCN, 73_060)])
+def test_param_counts_and_shapes_match_the_seed(name, expected, total):
+    model = build_model(name, 4)
+    assert model.count_params() == total
+    layers = {layer.name: layer for layer in model.layers}
+    for layer_name, shape, params in expected:
+        assert tuple(layers[layer_name].output.shape[1:]) == shape, layer_name
+        assert layers[layer_name].count_params() == params, layer_name
+
+
+def test_lrcn_export_graphs_compute_the_same_function():
+    rng = np.random.default_rng(0)
+    train_model = build_lrcn(5)
+    folded = build_lrcn(5, export_graph=True)
+    copy_weights_by_name(train_model, folded)
+    assert folded.count_params() == train_model.count_params()
+    x = rng.random((1, 20, 64, 64, 3), dtype=np.float32)
+    ref = train_model.predict(x, verbose=0)
+    np.testing.assert_allclose(folded.predict(x, verbose=0), ref, atol=1e-5)
+    enc, head = build_lrcn_encoder(), build_lrcn_head(5)
+    copy_weights_by_name(train_model, enc)
+    copy_weights_by_name(train_model, head)
+    feats = np.concatenate([enc.predict(x[:, t], verbose=0) for t in range(20)])[None]
+    np.testing.assert_allclose(head.predict(feats, verbose=0), ref, atol=1e-5)
+
+
+def test_convlstm_export_graph_has_builtin_pooling_and_same_outputs():
+    rng = np.random.default_rng(1)
+    train_model = build_model("convlstm", 4)
+    export = build_model("convlstm", 4, export_graph=True)
+    export.set_weights(train_model.get_weights())
+    assert not any("MaxPooling3D" in type(layer).__name__ for layer in export.layers)
+    x = rng.random((1, 20, 64, 64, 3), dtype=np.float32)
+    np.testing.assert_allclose(export.predict(x, verbose=0), train_model.predict(x, verbose=0), atol=1e-5)
