@@ -42,8 +42,8 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 def data_synth(
     out: Annotated[Path, typer.Option(help="Folder to write class folders of mp4 files into.")] = Path("data/synth"),
     seed: Annotated[int, typer.Option(help="Same seed, same frames.")] = 0,
-    groups: Annotated[int, typer.Option(help="Actors/scenes per class (UCF 'gNN').")] = 10,
-    clips: Annotated[int, typer.Option(help="Clips per group and class.")] = 3,
+    groups: Annotated[int, typer.Option(help="Actors/scenes (UCF 'gNN'), shared by all classes.")] = 24,
+    clips: Annotated[int, typer.Option(help="Clips per group and class.")] = 1,
 ) -> None:
     """Render the embedded synthetic action dataset (no download).
 

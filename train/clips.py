@@ -27,7 +27,7 @@ import numpy as np
 from har.edge.preprocess import preprocess_frame
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ def clip_indices(n_frames: int, fps: float, s: Sampling) -> list[np.ndarray]:
     starts = np.linspace(0, max_start, s.clips_per_video) if s.clips_per_video > 1 else [max_start / 2]
     starts = sorted({round(float(t), 4) for t in starts})
     offsets = np.arange(s.seq_len) * s.interval_s
-    return [np.minimum(np.round((t + offsets) * fps).astype(int), n_frames - 1) for t in starts]
+    # Nearest frame, ties to the earlier one (the edge sampler does the same).
+    return [np.minimum(np.ceil((t + offsets) * fps - 0.5 - 1e-9).astype(int), n_frames - 1) for t in starts]
 
 
 def _cache_key(path: Path, s: Sampling) -> str:

@@ -70,7 +70,11 @@ def load_config(path: str | Path | None, overrides: dict) -> TrainConfig:
             data = json.loads(text)
         else:
             data = tomllib.loads(text)
-        data = data.get("train", data)
+        data = dict(data.get("train", data))
+    # Per-model tables ([train.lrcn], [train.convlstm]) refine the shared settings.
+    model = overrides.get("model") or data.get("model", "lrcn")
+    per_model = {name: data.pop(name) for name in list(data) if isinstance(data[name], dict) and name != "sampling"}
+    data.update(per_model.get(model, {}))
     sampling = dict(data.pop("sampling", {}) or {})
     for key in ("seq_len", "size", "interval_s", "clips_per_video", "mode"):
         val = overrides.pop(key, None)

@@ -28,10 +28,10 @@ WIDTH, HEIGHT, FPS = 160, 120, 15.0
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Size of the generated dataset (defaults: 7 classes x 10 groups x 3 clips)."""
+    """Size of the generated dataset (defaults: 7 classes x 24 groups x 1 clip)."""
 
-    groups: int = 10
-    clips_per_group: int = 3
+    groups: int = 24
+    clips_per_group: int = 1
     duration_s: float = 3.0
     fps: float = FPS
     width: int = WIDTH
@@ -99,18 +99,21 @@ def pose(action: str, t: float, duration: float, speed: float, phase: float, w: 
     if action == "idle":
         p["sway"] = 0.03 * np.sin(0.5 * cyc)
     elif action == "wave":
-        p["arm_r"] = 2.4 + 0.6 * np.sin(2.0 * cyc)
+        # The whole arm sweeps from the hip to overhead: visible even at 64x64.
+        p["arm_r"] = 1.6 + 1.3 * np.sin(2.0 * cyc)
+        p["arm_l"] = 1.6 - 1.3 * np.sin(2.0 * cyc + phase)
     elif action == "jump":
         p["dy"] = -abs(np.sin(cyc)) * 0.35
         p["arm_l"] = p["arm_r"] = 0.35 + 1.2 * abs(np.sin(cyc))
     elif action in ("squat_down", "stand_up"):
-        start, span = 0.2 * duration, 0.5 * duration
+        # The change sits mid-clip so every training window sees most of it.
+        start, span = 0.3 * duration, 0.4 * duration
         k = _smooth((t - start) / span)
         p["crouch"] = k if action == "squat_down" else 1.0 - k
         p["arm_l"] = p["arm_r"] = 0.35 + 1.0 * p["crouch"]
     elif action in ("walk_left", "walk_right"):
         sign = -1.0 if action == "walk_left" else 1.0
-        p["dx"] = sign * (t / duration - 0.5) * 0.45 * w
+        p["dx"] = sign * (t / duration - 0.5) * 0.6 * w
         p["leg"] = 0.5 * np.sin(2.0 * cyc)
         p["arm_l"], p["arm_r"] = 0.35 + 0.3 * np.sin(2.0 * cyc), 0.35 - 0.3 * np.sin(2.0 * cyc)
     else:

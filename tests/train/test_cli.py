@@ -1,0 +1,67 @@
+"""The `har` CLI with real files: predict output, annotated video, clear errors."""
+
+import json
+import re
+import shutil
+
+import cv2
+from typer.testing import CliRunner
+
+from har.train.cli import app
+
+runner = CliRunner()
+
+
+def test_predict_prints_a_label_and_writes_a_readable_video(tiny_model_dir, tiny_synth, tmp_path):
+    video = sorted(tiny_synth.rglob("*.mp4"))[0]
+    out = tmp_path / "annotated.mp4"
+    res = runner.invoke(app, ["predict", str(video), "--model", str(tiny_model_dir), "--output", str(out)])
+    assert res.exit_code == 0, res.output
+    m = re.search(r"Action Predicted: (\S+)\s+Confidence: ([0-9.]+)", res.output)
+    labels = json.loads((tiny_model_dir / "labels.json").read_text())
+    assert m and m.group(1) in labels and 0.0 < float(m.group(2)) <= 1.0
+    cap = cv2.VideoCapture(str(out))
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, frame = cap.read()
+    src = cv2.VideoCapture(str(video))
+    assert ok and frame.shape[:2] == (int(src.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(src.get(cv2.CAP_PROP_FRAME_WIDTH)))
+    assert n == int(src.get(cv2.CAP_PROP_FRAME_COUNT))
+
+
+def test_predict_errors_are_one_line_and_exit_2(tiny_model_dir, tmp_path):
+    res = runner.invoke(app, ["predict", str(tmp_path / "missing.mp4"), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 2 and "no such file" in res.output and "Traceback" not in res.output
+    bad = tmp_path / "corrupt.mp4"
+    bad.write_bytes(b"not a video at all" * 50)
+    res = runner.invoke(app, ["predict", str(bad), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 2 and "corrupt" in res.output
+    no_labels = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, no_labels)
+    (no_labels / "labels.json").unlink()
+    res = runner.invoke(app, ["predict", str(bad), "--model", str(no_labels)])
+    assert res.exit_code == 2 and "labels.json" in res.output
+
+
+def test_train_on_a_wrong_root_is_a_clear_error(tmp_path):
+    res = runner.invoke(app, ["train", "--model", "lrcn", "--data", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(app, ["train", "--model", "resnet", "--data", str(tmp_path)])
+    assert res.exit_code == 2 and "unknown model" in res.output
+
+
+def test_data_synth_and_show(tmp_path):
+    res = runner.invoke(app, ["data", "synth", "--out", str(tmp_path / "d"), "--groups", "1", "--clips", "1"])
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "d").rglob("*.mp4"))) == 7
+    res = runner.invoke(app, ["data", "show", str(tmp_path / "d"), "--out", str(tmp_path / "grid.png")])
+    assert res.exit_code == 0, res.output
+    assert cv2.imread(str(tmp_path / "grid.png")) is not None
+
+
+def test_data_scenario(tmp_path):
+    out = tmp_path / "s.mp4"
+    res = runner.invoke(app, ["data", "scenario", "--out", str(out), "--actions", "wave:1,idle:1"])
+    assert res.exit_code == 0 and "wave 0.0-1.0s" in res.output
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+    res = runner.invoke(app, ["data", "scenario", "--out", str(out), "--actions", "dance:1"])
+    assert res.exit_code == 2 and "unknown action" in res.output
