@@ -4,10 +4,13 @@ Why one function: a model is only as good as the agreement between the pixels
 it was trained on and the pixels it sees. Training (``har.train.clips``) and the
 edge pipeline both call :func:`preprocess_frame`, and a test compares them.
 
-Frames are kept as uint8 RGB after resizing; :func:`normalize` scales to
-[0, 1] float32 (the seed's ``frame / 255``). Keeping uint8 until the last step
-halves the clip cache and lets an int8 model with scale 1/255 and zero point
--128 take ``frame - 128`` directly.
+Frames are kept as uint8 RGB after resizing (a quarter of the memory of
+float32 in the clip cache and the window); :func:`normalize` maps them to the
+model's float input as the bundle's ``normalization`` says:
+
+* ``scale_0_1``: ``x / 255``, the seed study's choice;
+* ``scale_-1_1``: ``x / 127.5 - 1``, zero-centred, which gets both seed models
+  out of their initial plateau several epochs sooner (measured: docs/training.md).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import cv2
 import numpy as np
 
 COLOR_ORDER = "RGB"
-NORMALIZATION = "scale_0_1"  # x / 255
+NORMALIZATIONS = ("scale_0_1", "scale_-1_1")
 
 
 def preprocess_frame(frame_bgr: np.ndarray, size: int) -> np.ndarray:
@@ -33,14 +36,20 @@ def preprocess_frame(frame_bgr: np.ndarray, size: int) -> np.ndarray:
     return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
 
 
-def normalize(frames_rgb_u8: np.ndarray) -> np.ndarray:
-    """uint8 RGB -> float32 in [0, 1]."""
-    return frames_rgb_u8.astype(np.float32) * np.float32(1.0 / 255.0)
+def normalize(frames_rgb_u8: np.ndarray, mode: str = "scale_0_1") -> np.ndarray:
+    """uint8 RGB -> float32 model input, by ``mode`` (see the module docstring)."""
+    x = frames_rgb_u8.astype(np.float32)
+    if mode == "scale_0_1":
+        return x * np.float32(1.0 / 255.0)
+    if mode == "scale_-1_1":
+        return x * np.float32(1.0 / 127.5) - np.float32(1.0)
+    raise ValueError(f"unknown normalization {mode!r}; use one of {', '.join(NORMALIZATIONS)}")
 
 
-def quantize_input(frames_rgb_u8: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
+def quantize_input(frames_rgb_u8: np.ndarray, scale: float, zero_point: int, dtype,
+                   mode: str = "scale_0_1") -> np.ndarray:
     """uint8 RGB -> the integer input of a quantized model (``q = x/scale + zp``)."""
-    x = normalize(frames_rgb_u8)
+    x = normalize(frames_rgb_u8, mode)
     info = np.iinfo(dtype)
     q = np.round(x / scale) + zero_point
     return np.clip(q, info.min, info.max).astype(dtype)

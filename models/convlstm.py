@@ -29,7 +29,7 @@ def build_convlstm(num_classes: int, seq_len: int = 20, size: int = 64, export_g
             data_format="channels_last",
             recurrent_dropout=0.2,
             return_sequences=True,
-            unroll=export_graph,
+            unroll=True,  # 20 fixed steps: ~4-5x faster to train on CPU than the while loop
             name=f"conv_lstm2d_{i}",
         )(x)
         if export_graph:

@@ -181,8 +181,8 @@ def predict_cmd(
     if not video.is_file():
         fail(f"{video}: no such file")
     try:
-        keras_model, labels, sampling, _ = load_model_dir(model)
-        pred = predict_video(keras_model, labels, sampling, video)
+        keras_model, labels, sampling, cfg = load_model_dir(model)
+        pred = predict_video(keras_model, labels, sampling, video, cfg.get("normalization", "scale_0_1"))
     except (ModelDirError, VideoError) as e:
         fail(str(e))
     typer.echo(f"Action Predicted: {pred.label}  Confidence: {pred.confidence:.4f}")

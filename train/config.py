@@ -31,6 +31,7 @@ class TrainConfig:
     val_fraction: float = 0.15
     test_fraction: float = 0.25
     sampling: Sampling = field(default_factory=Sampling)
+    normalization: str = "scale_0_1"  # the seed's x/255; "scale_-1_1" trains faster
     out: str = "artifacts"
     cache_dir: str | None = None  # None = ~/.cache/har/clips
     jit_compile: bool | str = "auto"  # XLA; "auto" lets Keras decide

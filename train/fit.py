@@ -69,6 +69,7 @@ def train(cfg: TrainConfig) -> Path:
     from har.train import plots
 
     keras.utils.set_random_seed(cfg.seed)
+    normalize(np.zeros(1, np.uint8), cfg.normalization)  # refuse an unknown mode before loading data
     splits = prepare_splits(cfg)
     n_cls = len(splits.labels)
     log.info("%s: %s clips (train/val/test), %d classes", cfg.model, splits.sizes(), n_cls)
@@ -91,8 +92,8 @@ def train(cfg: TrainConfig) -> Path:
     ]
     t0 = time.time()
     hist = model.fit(
-        normalize(Xtr), onehot[ytr],
-        validation_data=(normalize(Xva), onehot[yva]) if has_val else None,
+        normalize(Xtr, cfg.normalization), onehot[ytr],
+        validation_data=(normalize(Xva, cfg.normalization), onehot[yva]) if has_val else None,
         epochs=cfg.max_epochs, batch_size=cfg.batch_size, shuffle=True,
         callbacks=callbacks, verbose=2,
     )
@@ -101,7 +102,7 @@ def train(cfg: TrainConfig) -> Path:
     out = Path(cfg.out) / cfg.model
     out.mkdir(parents=True, exist_ok=True)
     Xte, yte = splits.test
-    probs = model.predict(normalize(Xte), batch_size=16, verbose=0) if len(yte) else np.zeros((0, n_cls))
+    probs = model.predict(normalize(Xte, cfg.normalization), batch_size=16, verbose=0) if len(yte) else np.zeros((0, n_cls))
     m = evaluate_probs(probs, yte, splits.labels) if len(yte) else None
     metrics = {
         "model": cfg.model,

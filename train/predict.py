@@ -61,7 +61,8 @@ def sliding_windows(frames: np.ndarray, fps: float, s: Sampling, stride: int = 1
                 yield i, win.array()
 
 
-def predict_video(model, labels: list[str], s: Sampling, video: Path, batch: int = 32) -> Prediction:
+def predict_video(model, labels: list[str], s: Sampling, video: Path, norm: str = "scale_0_1",
+                  batch: int = 32) -> Prediction:
     frames, fps = read_frames(Path(video), s.size)
     ends, windows = [], []
     for end, w in sliding_windows(frames, fps, s):
@@ -71,11 +72,11 @@ def predict_video(model, labels: list[str], s: Sampling, video: Path, batch: int
         idx = clip_indices(len(frames), fps, s)
         if not idx:
             raise VideoError(f"{video}: too short ({len(frames)} frames) for {s.seq_len} frames")
-        overall = model.predict(normalize(frames[idx[0]][None]), verbose=0)[0]
+        overall = model.predict(normalize(frames[idx[0]][None], norm), verbose=0)[0]
     if not windows and s.mode != "uniform":
         raise VideoError(f"{video}: too short for one window ({len(frames)} frames at {fps:g} fps; "
                          f"needs {s.span_s:.1f}s)")
-    probs = (np.concatenate([model.predict(normalize(np.stack(windows[i:i + batch])), verbose=0)
+    probs = (np.concatenate([model.predict(normalize(np.stack(windows[i:i + batch]), norm), verbose=0)
                              for i in range(0, len(windows), batch)])
              if windows else np.zeros((0, len(labels))))
     if s.mode != "uniform":

@@ -60,7 +60,7 @@ def _texture(rng: np.random.Generator, h: int, w: int, bright: bool) -> np.ndarr
     small = rng.normal(0, 1, size=(max(2, h // 16), max(2, w // 16), 1))
     noise = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)[..., None]
     ramp = np.linspace(-1, 1, h)[:, None, None]
-    img = base + 20 * noise + tint * ramp
+    img = base + 12 * noise + tint * ramp
     for _ in range(rng.integers(2, 6)):  # furniture-like blocks, same tone as the room
         x0, y0 = rng.integers(0, w), rng.integers(0, h)
         bw, bh = rng.integers(w // 12, w // 4), rng.integers(h // 12, h // 3)
@@ -83,7 +83,7 @@ def make_actor(rng: np.random.Generator, cfg: SynthConfig) -> Actor:
         scale=float(rng.uniform(0.55, 0.75) * h),
         base_x=float(rng.uniform(0.35, 0.65) * w),
         base_y=float(rng.uniform(0.82, 0.95) * h),
-        thickness=int(rng.integers(4, 7)),
+        thickness=int(rng.integers(7, 11)),
     )
 
 
@@ -144,7 +144,7 @@ def draw_figure(img: np.ndarray, actor: Actor, p: dict, x: float, y: float) -> N
     for side, ang in ((-1, p["arm_l"]), (1, p["arm_r"])):
         hand = shoulder + np.array([side * np.sin(ang) * arm, np.cos(ang) * arm])
         line(shoulder, hand)
-    cv2.circle(img, tuple(int(v) for v in head), int(0.09 * s), actor.head_color, -1, cv2.LINE_AA)
+    cv2.circle(img, tuple(int(v) for v in head), int(0.1 * s), actor.head_color, -1, cv2.LINE_AA)
 
 
 def render_clip(action: str | None, actor: Actor, rng: np.random.Generator, cfg: SynthConfig,
