@@ -32,6 +32,8 @@ class TrainConfig:
     test_fraction: float = 0.25
     sampling: Sampling = field(default_factory=Sampling)
     normalization: str = "scale_0_1"  # the seed's x/255; "scale_-1_1" trains faster
+    augment: bool = False  # brightness, shift and (with flip_pairs) flips, new every epoch
+    flip_pairs: list[list[str]] | None = None  # e.g. [["walk_left", "walk_right"]]; None = never flip
     out: str = "artifacts"
     cache_dir: str | None = None  # None = ~/.cache/har/clips
     jit_compile: bool | str = "auto"  # XLA; "auto" lets Keras decide

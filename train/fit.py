@@ -90,13 +90,18 @@ def train(cfg: TrainConfig) -> Path:
             mode="min", restore_best_weights=True,
         )
     ]
+    val = (normalize(Xva, cfg.normalization), onehot[yva]) if has_val else None
     t0 = time.time()
-    hist = model.fit(
-        normalize(Xtr, cfg.normalization), onehot[ytr],
-        validation_data=(normalize(Xva, cfg.normalization), onehot[yva]) if has_val else None,
-        epochs=cfg.max_epochs, batch_size=cfg.batch_size, shuffle=True,
-        callbacks=callbacks, verbose=2,
-    )
+    if cfg.augment:
+        from har.train.augment import augmented_dataset, flip_map
+
+        data = augmented_dataset(Xtr, ytr, n_cls, cfg.batch_size, cfg.normalization,
+                                 flip_map(splits.labels, cfg.flip_pairs), cfg.seed)
+        hist = model.fit(data, validation_data=val, epochs=cfg.max_epochs, callbacks=callbacks, verbose=2)
+    else:
+        hist = model.fit(normalize(Xtr, cfg.normalization), onehot[ytr], validation_data=val,
+                         epochs=cfg.max_epochs, batch_size=cfg.batch_size, shuffle=True,
+                         callbacks=callbacks, verbose=2)
     train_seconds = time.time() - t0
 
     out = Path(cfg.out) / cfg.model
