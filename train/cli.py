@@ -42,7 +42,7 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 def data_synth(
     out: Annotated[Path, typer.Option(help="Folder to write class folders of mp4 files into.")] = Path("data/synth"),
     seed: Annotated[int, typer.Option(help="Same seed, same frames.")] = 0,
-    groups: Annotated[int, typer.Option(help="Actors/scenes (UCF 'gNN'), shared by all classes.")] = 24,
+    groups: Annotated[int, typer.Option(help="Actors/scenes (UCF 'gNN'), shared by all classes.")] = 32,
     clips: Annotated[int, typer.Option(help="Clips per group and class.")] = 1,
 ) -> None:
     """Render the embedded synthetic action dataset (no download).
@@ -195,13 +195,15 @@ def predict_cmd(
 
 
 def _mount_optional() -> None:
-    """Mount export/bench commands when their modules are present."""
-    try:
-        from har.export.cli import register
+    """Mount the export and bench commands (their heavy imports stay inside the commands)."""
+    from har.export.cli import register as register_export
 
-        register(app)
-    except ImportError:
-        pass
+    register_export(app)
+    try:
+        from har.export.bench_cli import register as register_bench
+    except ImportError:  # the benchmark module is optional in trimmed installs
+        return
+    register_bench(app)
 
 
 _mount_optional()

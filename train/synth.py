@@ -28,9 +28,9 @@ WIDTH, HEIGHT, FPS = 160, 120, 15.0
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Size of the generated dataset (defaults: 7 classes x 24 groups x 1 clip)."""
+    """Size of the generated dataset (defaults: 7 classes x 32 groups x 1 clip)."""
 
-    groups: int = 24
+    groups: int = 32
     clips_per_group: int = 1
     duration_s: float = 3.0
     fps: float = FPS
