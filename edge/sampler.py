@@ -8,7 +8,6 @@ here gives the model the same motion speed whatever the camera does.
 
 from __future__ import annotations
 
-
 EPS = 1e-9  # ties go to the earlier frame, exactly as training's round-half-up does
 
 

@@ -1,13 +1,10 @@
 """The seed LRCN: a per-frame CNN, an LSTM(32) over time, 73,060 parameters for 4 classes.
 
-Besides the training graph this module builds the graphs export needs, all
-sharing layer names so weights copy across by name:
-
-* ``build_lrcn(..., export_graph=True)``: batch 1, time folded into the batch
-  axis so the CNN runs once on 20 frames (no per-frame slicing), LSTM unrolled
-  so full-int8 conversion stays on builtin ops.
-* ``build_lrcn_encoder``: one frame to its 64 features (the streaming encoder).
-* ``build_lrcn_head``: a window of features to class probabilities.
+Besides the training graph, :func:`build_lrcn_encoder` builds the per-frame
+CNN alone (one frame to its 64 features) with the same layer names, so
+:func:`copy_weights_by_name` moves trained weights into it. The exporter
+(``har.export.convert_worker``) builds the folded whole-window graph and the
+fused-LSTM head around that encoder.
 """
 
 from __future__ import annotations
@@ -32,12 +29,10 @@ def _cnn_layers():
 
 
 @register_model("lrcn", "Seed LRCN: TimeDistributed CNN + LSTM(32) (73,060 params at 4 classes)")
-def build_lrcn(num_classes: int, seq_len: int = 20, size: int = 64, export_graph: bool = False):
+def build_lrcn(num_classes: int, seq_len: int = 20, size: int = 64):
     import keras
     from keras import layers
 
-    if export_graph:
-        return _build_lrcn_folded(num_classes, seq_len, size)
     inputs = keras.Input((seq_len, size, size, 3), name="frames")
     x = inputs
     for layer in _cnn_layers():
@@ -45,20 +40,6 @@ def build_lrcn(num_classes: int, seq_len: int = 20, size: int = 64, export_graph
     x = layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)  # fixed 20 steps: faster on CPU
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name="lrcn")
-
-
-def _build_lrcn_folded(num_classes: int, seq_len: int, size: int):
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((seq_len, size, size, 3), batch_size=1, name="frames")
-    x = layers.Reshape((size, size, 3), name="fold_time")(inputs)  # (seq_len, H, W, 3)
-    for layer in _cnn_layers():
-        x = layer(x)
-    x = layers.Reshape((seq_len, -1), name="unfold_time")(x)
-    x = layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return keras.Model(inputs, outputs, name="lrcn_export")
 
 
 def build_lrcn_encoder(size: int = 64):
@@ -70,17 +51,6 @@ def build_lrcn_encoder(size: int = 64):
     for layer in _cnn_layers():
         x = layer(x)
     return keras.Model(inputs, x, name="lrcn_encoder")
-
-
-def build_lrcn_head(num_classes: int, seq_len: int = 20, features: int = 64):
-    """A window of per-frame features -> class probabilities (batch 1)."""
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((seq_len, features), batch_size=1, name="features")
-    x = layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(inputs)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
-    return keras.Model(inputs, outputs, name="lrcn_head")
 
 
 def copy_weights_by_name(src, dst) -> None:

@@ -1,0 +1,441 @@
+"""The bundle: the one artefact that travels from the workstation to the device.
+
+A bundle is a directory::
+
+    model.tflite     whole-window model: (1, seq_len, H, W, 3) -> class probabilities
+    encoder.tflite   streaming encoder: one (1, H, W, 3) frame -> its feature vector
+    head.tflite      streaming head: (1, seq_len, F) features -> class probabilities
+    metadata.json    everything the device must do exactly as training did
+
+Why one module for both sides: ``har export`` writes bundles with
+:func:`build_metadata` / :func:`write_metadata`, and the device reads them
+with :func:`load_bundle`, so the two cannot drift apart. This module imports
+only the standard library (and, for :func:`describe`, the LiteRT interpreter
+wrapper): a Raspberry Pi without TensorFlow can validate a bundle.
+
+Validation is strict because a wrong bundle fails silently otherwise: a model
+file swapped or truncated on the SD card, labels that no longer match the
+model's outputs, or a sampling rule the model was not trained with all give
+confident nonsense instead of an error. Every refusal is one sentence that
+says what is wrong and what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from har.edge.preprocess import NORMALIZATIONS
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "har-edge.bundle"
+SCHEMA_VERSION = 1
+METADATA_FILE = "metadata.json"
+#: Logical model name -> file name inside the bundle.
+MODEL_FILES = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite"}
+EDGETPU_SUFFIX = "_edgetpu"
+QUANT_MODES = ("int8", "dynamic", "fp16", "fp32")
+ENCODER_KINDS = ("cnn",)
+COLOR_ORDERS = ("RGB",)
+SAMPLING_MODES = ("interval", "uniform")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class BundleError(ValueError):
+    """A bundle that cannot be used; the message is one sentence saying why."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Shape, dtype and affine quantization (``real = scale * (q - zero_point)``) of one tensor."""
+
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float = 0.0
+    zero_point: int = 0
+
+    @property
+    def quantized(self) -> bool:
+        return self.dtype in ("int8", "uint8", "int16") and self.scale > 0
+
+    def to_dict(self) -> dict:
+        return {"shape": list(self.shape), "dtype": self.dtype, "scale": self.scale, "zero_point": self.zero_point}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model file of a bundle, as recorded in ``metadata.json``."""
+
+    name: str
+    file: str
+    sha256: str
+    bytes: int
+    input: TensorInfo
+    output: TensorInfo
+    ops: tuple[str, ...]
+    quantization: str | None = None  # per model: an int8 bundle keeps its LSTM head in fp32
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A validated bundle. Build it with :func:`load_bundle`, never by hand."""
+
+    path: Path
+    metadata: dict = field(repr=False)
+    labels: list[str]
+    seq_len: int
+    frame_size: int  # frames are frame_size x frame_size
+    color_order: str
+    normalization: str
+    sampling_mode: str  # "interval" or "uniform"
+    interval_s: float | None  # seconds between sampled frames; None for "uniform"
+    quantization: str
+    encoder_kind: str
+    models: dict[str, ModelInfo]
+    source_metrics: dict
+
+    @property
+    def has_streaming(self) -> bool:
+        """True when the bundle has the encoder/head pair for streaming inference."""
+        return "encoder" in self.models and "head" in self.models
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def feature_dim(self) -> int | None:
+        """Length of the encoder's per-frame feature vector (None without streaming)."""
+        return self.models["encoder"].output.shape[-1] if self.has_streaming else None
+
+    def model_file(self, name: str, delegate: str | None = None) -> Path:
+        """Path of model ``name`` ("window", "encoder" or "head").
+
+        With ``delegate="edgetpu"`` the Edge TPU-compiled copy
+        (``<name>_edgetpu``, see docs/edgetpu.md) is returned: the Edge TPU
+        delegate only runs models compiled for it.
+        """
+        key = name + EDGETPU_SUFFIX if delegate == "edgetpu" else name
+        if key not in self.models:
+            if delegate == "edgetpu" and name == "window":
+                raise BundleError("the Edge TPU runs the streaming encoder, not the whole-window model: use streaming "
+                                  "with an Edge TPU-compiled encoder (docs/edgetpu.md)")
+            if delegate == "edgetpu" and name in self.models:
+                raise BundleError(f"bundle {self.path} has no Edge TPU-compiled {name} model; compile "
+                                  f"{MODEL_FILES[name]} with edgetpu_compiler and add it as docs/edgetpu.md describes")
+            raise BundleError(f"bundle {self.path} has no {name!r} model (it has: {', '.join(self.models)})")
+        return self.path / self.models[key].file
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """Read and validate a bundle directory; raises :class:`BundleError` with one clear sentence."""
+    path = Path(path)
+    meta_path = path / METADATA_FILE
+    if not path.is_dir():
+        raise BundleError(f"bundle {path} does not exist; export one with `har export --model artifacts/lrcn`")
+    if not meta_path.is_file():
+        raise BundleError(f"{path} is not a bundle: it has no {METADATA_FILE} (export one with `har export`)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BundleError(f"{meta_path} is not valid JSON ({e}); re-export the bundle") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{meta_path} must hold a JSON object, not {type(meta).__name__}")
+    if meta.get("schema") != SCHEMA:
+        raise BundleError(f"{meta_path} is not a har-edge bundle (schema {meta.get('schema')!r}, expected {SCHEMA!r})")
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BundleError(f"bundle {path} has schema version {version!r} but this har-edge reads version "
+                          f"{SCHEMA_VERSION}; re-export it with this version of har")
+    bundle = _parse(path, meta)
+    for info in bundle.models.values():
+        _verify_file(path, info)
+    return bundle
+
+
+def _parse(path: Path, meta: dict) -> Bundle:
+    where = f"{path / METADATA_FILE}"
+    labels = _field(meta, "labels", list, where)
+    if not labels or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
+        raise BundleError(f"{where}: 'labels' must be a non-empty list of distinct strings")
+    seq_len = _positive_int(meta, "seq_len", where)
+    frame_size = _positive_int(meta, "frame_size", where)
+    color_order = _choice(meta, "color_order", COLOR_ORDERS, where)
+    normalization = _choice(meta, "normalization", NORMALIZATIONS, where)
+    sampling = _field(meta, "sampling", dict, where)
+    mode = _choice(sampling, "mode", SAMPLING_MODES, where + " sampling")
+    interval_s = sampling.get("interval_s")
+    if mode == "interval":
+        if not isinstance(interval_s, int | float) or isinstance(interval_s, bool) or interval_s <= 0:
+            raise BundleError(f"{where}: interval sampling needs a positive 'interval_s', not {interval_s!r}")
+        interval_s = float(interval_s)
+    else:
+        interval_s = None
+    quantization = _choice(meta, "quantization", QUANT_MODES, where)
+    encoder_kind = _choice(meta, "encoder", ENCODER_KINDS, where)
+    raw_models = _field(meta, "models", dict, where)
+    models = {name: _model_info(name, entry, where) for name, entry in raw_models.items()}
+    for name in models:
+        base = name.removesuffix(EDGETPU_SUFFIX)
+        if base not in MODEL_FILES or (base != name and base not in models):
+            raise BundleError(f"{where}: unknown model {name!r} (known: {', '.join(MODEL_FILES)} and their "
+                              f"{EDGETPU_SUFFIX} copies)")
+    if "window" not in models:
+        raise BundleError(f"{where}: 'models' has no 'window' entry")
+    if ("encoder" in models) != ("head" in models):
+        raise BundleError(f"{where}: 'encoder' and 'head' come as a pair, but only one is listed")
+    source = meta.get("source") or {}
+    _check_shapes(models, len(labels), seq_len, frame_size, where)
+    return Bundle(path=path, metadata=meta, labels=list(labels), seq_len=seq_len, frame_size=frame_size,
+                  color_order=color_order, normalization=normalization, sampling_mode=mode,
+                  interval_s=interval_s, quantization=quantization, encoder_kind=encoder_kind, models=models,
+                  source_metrics=dict(source.get("test_metrics") or {}) if isinstance(source, dict) else {})
+
+
+def _check_shapes(models: dict[str, ModelInfo], n_classes: int, seq_len: int, size: int, where: str) -> None:
+    """The recorded tensor shapes must agree with labels, seq_len and frame size.
+
+    This is what catches a metadata.json edited by hand (another seq_len, a
+    label added) that no longer describes the model files.
+    """
+    expected = {"window": ((1, seq_len, size, size, 3), n_classes), "encoder": ((1, size, size, 3), None)}
+    if "encoder" in models:
+        expected["head"] = ((1, seq_len, models["encoder"].output.shape[-1]), n_classes)
+    for name, info in models.items():
+        want_in, want_classes = expected[name.removesuffix(EDGETPU_SUFFIX)]
+        if info.input.shape != want_in:
+            raise BundleError(f"{where}: model {name!r} takes input {list(info.input.shape)}, but seq_len "
+                              f"{seq_len} and frame_size {size} need {list(want_in)}")
+        if want_classes is not None and info.output.shape[-1] != want_classes:
+            raise BundleError(f"{where}: model {name!r} outputs {info.output.shape[-1]} classes but "
+                              f"{want_classes} labels are listed")
+
+
+def _model_info(name: str, entry: Any, where: str) -> ModelInfo:
+    if not isinstance(entry, dict):
+        raise BundleError(f"{where}: models.{name} must be an object")
+    file = _field(entry, "file", str, f"{where} models.{name}")
+    if Path(file).name != file or file in ("", ".", ".."):
+        raise BundleError(f"{where}: models.{name}.file must be a plain file name inside the bundle, not {file!r}")
+    sha = _field(entry, "sha256", str, f"{where} models.{name}")
+    if not _SHA256.match(sha):
+        raise BundleError(f"{where}: models.{name}.sha256 is not a sha256 hex digest")
+    size = _field(entry, "bytes", int, f"{where} models.{name}")
+    ops = entry.get("ops") or []
+    quant = entry.get("quantization")
+    if quant is not None and quant not in QUANT_MODES:
+        raise BundleError(f"{where}: models.{name}.quantization {quant!r} is not one of {', '.join(QUANT_MODES)}")
+    return ModelInfo(name, file, sha, size, _tensor(entry, "input", name, where),
+                     _tensor(entry, "output", name, where), tuple(str(o) for o in ops), quant)
+
+
+def _tensor(entry: dict, key: str, name: str, where: str) -> TensorInfo:
+    t = entry.get(key)
+    if not isinstance(t, dict) or not isinstance(t.get("shape"), list) or not isinstance(t.get("dtype"), str):
+        raise BundleError(f"{where}: models.{name}.{key} needs a 'shape' list and a 'dtype'")
+    try:
+        shape = tuple(int(d) for d in t["shape"])
+        return TensorInfo(shape, t["dtype"], float(t.get("scale") or 0.0), int(t.get("zero_point") or 0))
+    except (TypeError, ValueError):
+        raise BundleError(f"{where}: models.{name}.{key} has a malformed shape or quantization") from None
+
+
+def _field(d: dict, key: str, kind: type, where: str):
+    if key not in d:
+        raise BundleError(f"{where} lacks the field {key!r}; re-export the bundle")
+    value = d[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise BundleError(f"{where}: {key!r} must be {kind.__name__}, not {value!r}")
+    return value
+
+
+def _positive_int(d: dict, key: str, where: str) -> int:
+    value = _field(d, key, int, where)
+    if value < 1:
+        raise BundleError(f"{where}: {key!r} must be positive, not {value}")
+    return value
+
+
+def _choice(d: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
+    value = _field(d, key, str, where)
+    if value not in allowed:
+        raise BundleError(f"{where}: {key} {value!r} is not supported by this har-edge (known: {', '.join(allowed)})")
+    return value
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verify_file(bundle_dir: Path, info: ModelInfo) -> None:
+    p = bundle_dir / info.file
+    if not p.is_file():
+        raise BundleError(f"bundle {bundle_dir} is missing {info.file} (listed as the {info.name} model); "
+                          "copy the whole bundle directory again")
+    if p.stat().st_size != info.bytes or sha256_file(p) != info.sha256:
+        raise BundleError(f"{p} does not match the sha256 recorded in {METADATA_FILE} (changed or corrupted); "
+                          "copy the bundle again or re-export it")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def model_entry(path: Path, input: TensorInfo, output: TensorInfo, ops: list[str],
+                quantization: str | None = None) -> dict:
+    """The ``models.<name>`` entry of ``metadata.json`` for the file at ``path``."""
+    path = Path(path)
+    return {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
+            "quantization": quantization, "input": input.to_dict(), "output": output.to_dict(),
+            "ops": list(dict.fromkeys(ops))}
+
+
+def build_metadata(*, labels: list[str], seq_len: int, frame_size: int, sampling_mode: str,
+                   interval_s: float | None, quantization: str, models: dict[str, dict], source: dict,
+                   normalization: str = "scale_0_1", encoder_kind: str = "cnn", extra: dict | None = None) -> dict:
+    """Assemble ``metadata.json`` (schema v1). ``models`` maps names to :func:`model_entry` dicts.
+
+    ``source`` describes where the models came from, at least ``{"model": ...,
+    "test_metrics": {...}}``; ``extra`` adds free-form provenance (converter
+    versions, calibration) that readers ignore.
+    """
+    from har.edge import __version__
+
+    meta = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "har_version": __version__,
+        "labels": list(labels),
+        "seq_len": int(seq_len),
+        "frame_size": int(frame_size),
+        "color_order": "RGB",
+        "normalization": normalization,
+        "sampling": {"mode": sampling_mode, "interval_s": float(interval_s) if sampling_mode == "interval" else None},
+        "quantization": quantization,
+        "encoder": encoder_kind,
+        "models": models,
+        "source": source,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    meta.update(extra or {})
+    return meta
+
+
+def write_metadata(bundle_dir: str | Path, metadata: dict) -> Bundle:
+    """Write ``metadata.json`` atomically, then read the bundle back so a bad one is never left behind."""
+    bundle_dir = Path(bundle_dir)
+    fd, tmp = tempfile.mkstemp(dir=bundle_dir, prefix=".metadata-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(metadata, f, indent=2)
+        f.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a bundle is meant to be copied and read
+    os.replace(tmp, bundle_dir / METADATA_FILE)
+    return load_bundle(bundle_dir)
+
+
+def add_model(bundle_dir: str | Path, name: str, file: str | Path) -> Bundle:
+    """Record an extra model file, such as the Edge TPU-compiled encoder, in a bundle.
+
+    ``name`` must be ``<window|encoder|head>_edgetpu``. The file is copied
+    into the bundle if it is elsewhere and hashed like the others; its tensor
+    description is the one of the model it was compiled from (edgetpu_compiler
+    keeps inputs and outputs as they are).
+    """
+    bundle = load_bundle(bundle_dir)
+    base = name.removesuffix(EDGETPU_SUFFIX)
+    if base == name or base not in bundle.models:
+        raise BundleError(f"cannot add {name!r}: the name must be one of "
+                          f"{', '.join(n + EDGETPU_SUFFIX for n in bundle.models if EDGETPU_SUFFIX not in n)}")
+    src = Path(file)
+    if not src.is_file():
+        raise BundleError(f"{src} does not exist")
+    dst = bundle.path / src.name
+    if src.resolve() != dst.resolve():
+        shutil.copyfile(src, dst)
+    base_info = bundle.models[base]
+    meta = dict(bundle.metadata)
+    meta["models"] = dict(meta["models"])
+    meta["models"][name] = model_entry(dst, base_info.input, base_info.output, ["EDGETPU_CUSTOM_OP"],
+                                       base_info.quantization)
+    return write_metadata(bundle.path, meta)
+
+
+# --------------------------------------------------------------------------- describing
+
+
+def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None = None) -> str:
+    """Human-readable summary for ``har-edge info``: metadata, verified hashes, ops and delegate.
+
+    Loads each model with the interpreter the device would use, so the text
+    also says which ops the delegate takes (XNNPACK by default on CPU) and
+    which stay on the reference kernels: that split is what decides speed.
+    """
+    from har.edge.interpreter import DELEGATE_LIBS, TfliteModel, backend_name, load_delegate
+
+    b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    m = b.metadata
+    src = m.get("source") or {}
+    lines = [
+        f"bundle     {b.path} (schema {SCHEMA} v{SCHEMA_VERSION}, har {m.get('har_version')}, "
+        f"exported {m.get('exported_at')})",
+        f"source     {src.get('model', '?')} model, test accuracy {_fmt(b.source_metrics.get('test_accuracy'))}, "
+        f"macro-F1 {_fmt(b.source_metrics.get('macro_f1'))}",
+        f"labels     {len(b.labels)}: {', '.join(b.labels)}",
+        f"input      {b.seq_len} frames of {b.frame_size}x{b.frame_size} {b.color_order}, {b.normalization}, "
+        + (f"one every {b.interval_s:g} s" if b.sampling_mode == "interval" else "uniform over the clip"),
+        f"quantized  {b.quantization}; streaming encoder/head: {'yes' if b.has_streaming else 'no'}",
+        f"runtime    {backend_name()}, {threads} thread(s), delegate: "
+        + (f"{delegate} ({DELEGATE_LIBS.get(delegate, '?')})" if delegate else "the runtime's default CPU delegate (XNNPACK)"),
+        "models     (sha256 verified)",
+    ]
+    if delegate:
+        load_delegate(delegate)  # fail here, with its one-sentence error, if the library is missing
+    compiled = [n for n in b.models if n.endswith(EDGETPU_SUFFIX)]
+    if delegate == "edgetpu" and not compiled:
+        lines.append("           (no Edge TPU-compiled model in this bundle, so all run on the CPU: see docs/edgetpu.md)")
+    for name in (n for n in b.models if not n.endswith(EDGETPU_SUFFIX)):
+        on_tpu = delegate == "edgetpu" and name + EDGETPU_SUFFIX in b.models
+        info = b.models[name + EDGETPU_SUFFIX if on_tpu else name]
+        lines.append(f"  {name:<8} {info.file:<22} {info.bytes / 1024:7.1f} KiB  "
+                     f"in {_tensor_text(info.input)} -> out {_tensor_text(info.output)}")
+        model = TfliteModel(b.path / info.file, threads=threads, delegate=delegate if on_tpu else None)
+        lines.append(f"           ops: {_counts(model.ops())}")
+        cpu = model.undelegated_ops()
+        if model.delegated:
+            lines.append("           the delegate runs every op" if not cpu else
+                         f"           outside the delegate (the runtime's own CPU kernels): {_counts(cpu)}")
+        else:
+            lines.append("           no delegate took any op: all run on the runtime's own CPU kernels")
+    return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    return f"{x:.3f}" if isinstance(x, int | float) else "n/a"
+
+
+def _tensor_text(t: TensorInfo) -> str:
+    q = f" (scale {t.scale:.6g}, zero point {t.zero_point})" if t.quantized else ""
+    return f"{t.dtype}{list(t.shape)}{q}"
+
+
+def _counts(ops: list[str]) -> str:
+    counts: dict[str, int] = {}
+    for op in ops:
+        counts[op] = counts.get(op, 0) + 1
+    return ", ".join(f"{op} x{n}" if n > 1 else op for op, n in counts.items())

@@ -1,0 +1,293 @@
+"""Run TFLite models on the device with LiteRT, never TensorFlow.
+
+The interpreter comes from ``ai_edge_litert`` (the maintained LiteRT wheel)
+or, on boards that only have it, ``tflite_runtime``. :class:`TfliteModel`
+hides what differs between float and quantized models: it maps uint8 frames
+or float features onto the model's input (quantizing where the model is
+int8) and returns float32 outputs, so callers never touch scales or zero
+points.
+
+Details that silently give wrong answers, or slow ones, if forgotten:
+
+* A fused TFLite LSTM keeps its activation and cell state in *variable*
+  tensors that survive ``invoke()``. Each window must be classified from a
+  clean state, so stateful graphs get ``reset_all_variables()`` before every
+  call.
+* A uint8 pixel has only 256 values, so normalize + quantize is computed once
+  into a 256-entry table (from :func:`har.edge.preprocess.normalize` itself)
+  and applied with ``cv2.LUT``: ~75 us per 20-frame window, where numpy's
+  normalize of a fresh 1 MB float array can cost ~0.8 ms in page faults.
+  An int8 input calibrated on [0, 1] pixels (scale 1/255, zero point -128)
+  is simply ``x - 128``: one XOR with 0x80.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib
+import logging
+import platform
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from har.edge.bundle import Bundle, BundleError, TensorInfo
+from har.edge.preprocess import normalize
+
+log = logging.getLogger(__name__)
+
+#: (import name, distribution name), in order of preference.
+RUNTIMES = (("ai_edge_litert.interpreter", "ai-edge-litert"), ("tflite_runtime.interpreter", "tflite-runtime"))
+DELEGATE_LIBS = {
+    "edgetpu": {"Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}.get(platform.system(), "libedgetpu.so.1"),
+}
+#: Ops whose state lives in variable tensors between invokes.
+STATEFUL_OPS = frozenset({"UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENCE_LSTM", "LSTM",
+                          "UNIDIRECTIONAL_SEQUENCE_RNN", "BIDIRECTIONAL_SEQUENCE_RNN", "RNN", "SVDF",
+                          "VAR_HANDLE", "ASSIGN_VARIABLE"})
+
+
+class InterpreterError(OSError):
+    """No usable runtime or delegate library on this machine; the message says what to install."""
+
+
+@functools.cache
+def _runtime():
+    """The interpreter module and its distribution name, ai-edge-litert first."""
+    for module, dist in RUNTIMES:
+        try:
+            return importlib.import_module(module), dist
+        except ImportError:
+            continue
+    raise InterpreterError("no TFLite runtime is installed: pip install ai-edge-litert "
+                           "(or use the board's tflite-runtime); TensorFlow is not used on the edge")
+
+
+def backend_name() -> str:
+    """``"ai-edge-litert 2.3.0"`` or ``"tflite-runtime 2.14.0"``: the runtime that runs the models."""
+    _, dist = _runtime()
+    try:
+        return f"{dist} {version(dist)}"
+    except PackageNotFoundError:
+        return dist
+
+
+def load_delegate(name: str):
+    """Load a hardware delegate by name; only ``"edgetpu"`` (Coral, libedgetpu) is known."""
+    if name not in DELEGATE_LIBS:
+        raise ValueError(f"unknown delegate {name!r}; the only one is 'edgetpu' (leave it out to run on the CPU)")
+    lib = DELEGATE_LIBS[name]
+    try:  # probe first: a failed load_delegate() also prints a traceback from its destructor
+        ctypes.CDLL(lib)
+    except OSError:
+        raise InterpreterError(f"the {name} delegate needs {lib}, which is not installed; install the Edge TPU "
+                               "runtime (libedgetpu1-std, see docs/edgetpu.md) or run without --delegate") from None
+    module, _ = _runtime()
+    try:
+        return module.load_delegate(lib)
+    except (ValueError, OSError) as e:
+        raise InterpreterError(f"{lib} is installed but the {name} delegate did not load ({e}); "
+                               "is the Coral device plugged in?") from None
+
+
+def load_interpreter(path: str | Path, threads: int = 1, delegate: str | None = None):
+    """An allocated interpreter for ``path`` with ``threads`` CPU threads and an optional delegate."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such model file")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, not {threads}")
+    module, _ = _runtime()
+    delegates = [load_delegate(delegate)] if delegate else None
+    interpreter = module.Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One op of a graph with the dtypes of its tensors (a float one in an int8 model runs unquantized)."""
+
+    name: str
+    input_dtypes: tuple[str, ...]
+    output_dtypes: tuple[str, ...]
+
+
+def graph_ops(path: str | Path) -> list[OpInfo]:
+    """The ops of the model graph in execution order, as the converter wrote them (no delegate applied)."""
+    module, _ = _runtime()
+    interpreter = module.Interpreter(
+        model_path=str(path), experimental_op_resolver_type=module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    dtypes = {t["index"]: np.dtype(t["dtype"]).name for t in interpreter.get_tensor_details()}
+
+    def names(indices) -> tuple[str, ...]:
+        return tuple(dtypes.get(int(i), "?") for i in indices if i >= 0)
+
+    return [OpInfo(op["op_name"], names(op["inputs"]), names(op["outputs"])) for op in interpreter._get_ops_details()]
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    index: int
+    info: TensorInfo
+
+
+def _tensor(detail: dict) -> _Tensor:
+    scale, zero_point = detail["quantization"]
+    info = TensorInfo(tuple(int(d) for d in detail["shape"]), np.dtype(detail["dtype"]).name, float(scale),
+                      int(zero_point))
+    return _Tensor(detail["index"], info)
+
+
+class TfliteModel:
+    """One single-input, single-output TFLite model with float in, float out.
+
+    ``run(x)`` takes ``x`` shaped like the model input, with or without its
+    leading batch axis of 1:
+
+    * ``uint8`` means pixels in [0, 255]: normalized as in training
+      (``normalization``, see :func:`har.edge.preprocess.normalize`), then
+      quantized if the model is;
+    * any float dtype means values already in the model's float domain
+      (normalized pixels or features), quantized if the model is.
+
+    It returns the output as float32 (dequantized), without the batch axis.
+    """
+
+    def __init__(self, path: str | Path, threads: int = 1, delegate: str | None = None,
+                 normalization: str = "scale_0_1"):
+        self.path = Path(path)
+        self.threads = threads
+        self.delegate = delegate
+        self.interpreter = load_interpreter(self.path, threads, delegate)
+        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ValueError(f"{self.path} has {len(inputs)} inputs and {len(outputs)} outputs; "
+                             "har-edge models have one of each")
+        self._in, self._out = _tensor(inputs[0]), _tensor(outputs[0])
+        self._ops = [op.name for op in graph_ops(self.path)]
+        self.stateful = bool(STATEFUL_OPS.intersection(self._ops))
+        self._dtype = np.dtype(self._in.info.dtype)
+        # What each uint8 pixel value becomes in the input tensor.
+        self._lut = self._to_input(normalize(np.arange(256, dtype=np.uint8), normalization))
+        self._xor128 = self._lut.dtype == np.int8 and np.array_equal(
+            self._lut.view(np.uint8), np.arange(256, dtype=np.uint8) ^ np.uint8(0x80))
+
+    @property
+    def input(self) -> TensorInfo:
+        return self._in.info
+
+    @property
+    def output(self) -> TensorInfo:
+        return self._out.info
+
+    def ops(self) -> list[str]:
+        """Op names of the graph, in execution order."""
+        return list(self._ops)
+
+    @property
+    def delegated(self) -> bool:
+        """True when a delegate (XNNPACK by default, or the requested one) took part of the graph."""
+        return any(op["op_name"] == "DELEGATE" for op in self.interpreter._get_ops_details())
+
+    def undelegated_ops(self) -> list[str]:
+        """Ops that run on the runtime's own kernels because no delegate took them.
+
+        The node list keeps the original ops next to the DELEGATE nodes that
+        replaced them, so each delegate's partition is found by walking back
+        from its outputs to its inputs.
+        """
+        nodes = self.interpreter._get_ops_details()
+        original = [n for n in nodes if n["op_name"] != "DELEGATE"]
+        producer = {int(t): n["index"] for n in original for t in n["outputs"]}
+        taken: set[int] = set()
+        for d in (n for n in nodes if n["op_name"] == "DELEGATE"):
+            boundary = {int(t) for t in d["inputs"]}
+            stack = [int(t) for t in d["outputs"]]
+            while stack:
+                t = stack.pop()
+                node = producer.get(t)
+                if t in boundary or node is None or node in taken:
+                    continue
+                taken.add(node)
+                stack += [int(i) for i in nodes[node]["inputs"] if i >= 0]
+        return [n["op_name"] for n in original if n["index"] not in taken]
+
+    def _to_input(self, x: np.ndarray) -> np.ndarray:
+        """Float values -> the input tensor's dtype (quantized with its scale and zero point)."""
+        info = self._in.info
+        if not info.quantized:
+            return x.astype(self._dtype, copy=False)
+        limits = np.iinfo(self._dtype)
+        q = np.round(x.astype(np.float32) / np.float32(info.scale)) + info.zero_point
+        return np.clip(q, limits.min, limits.max).astype(self._dtype)
+
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        """``x`` as the model's input tensor (batch axis added, normalized and quantized as needed)."""
+        x = np.asarray(x)
+        shape = self._in.info.shape
+        if x.shape == shape[1:] and shape[0] == 1:
+            x = x[None]
+        elif x.shape != shape:
+            raise ValueError(f"{self.path.name} takes input of shape {list(shape)}, not {list(x.shape)}")
+        if x.dtype != np.uint8:
+            return self._to_input(x)
+        if self._xor128:
+            return np.bitwise_xor(x, np.uint8(0x80)).view(np.int8)
+        return cv2.LUT(x.reshape(-1, x.shape[-1]), self._lut).reshape(x.shape)
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Invoke on one input; returns the float32 output without its batch axis."""
+        it = self.interpreter
+        if self.stateful:
+            it.reset_all_variables()
+        it.set_tensor(self._in.index, self.prepare(x))
+        it.invoke()
+        y = it.get_tensor(self._out.index)[0]
+        o = self._out.info
+        if o.quantized:
+            return (y.astype(np.float32) - np.float32(o.zero_point)) * np.float32(o.scale)
+        return y.astype(np.float32, copy=False)
+
+
+class WindowClassifier:
+    """Classify a whole window of frames with the bundle's ``model.tflite``."""
+
+    def __init__(self, bundle: Bundle, threads: int = 1, delegate: str | None = None):
+        self.bundle = bundle
+        self.model = TfliteModel(bundle.model_file("window", delegate), threads, delegate, bundle.normalization)
+
+    def classify(self, frames_u8: np.ndarray) -> np.ndarray:
+        """``(seq_len, H, W, 3)`` uint8 RGB frames -> float32 class probabilities ``(n_classes,)``."""
+        return self.model.run(frames_u8)
+
+
+class StreamingClassifier:
+    """Encode each frame once, then classify the window of cached features.
+
+    ``threads`` and ``delegate`` apply to the encoder, the part that has the
+    work in it. The head (an LSTM) always runs on the CPU with one thread:
+    LiteRT's LSTM kernel is single-threaded anyway (0.037 ms at 1 and 2
+    threads), and a second thread pool whose workers spin after each call
+    competes with the encoder's pool for the cores.
+    """
+
+    def __init__(self, bundle: Bundle, threads: int = 1, delegate: str | None = None):
+        if not bundle.has_streaming:
+            raise BundleError(f"bundle {bundle.path} has no encoder/head pair for streaming inference")
+        self.bundle = bundle
+        self.encoder = TfliteModel(bundle.model_file("encoder", delegate), threads, delegate, bundle.normalization)
+        self.head = TfliteModel(bundle.model_file("head"), threads=1)
+        self.feature_dim = self.encoder.output.shape[-1]
+
+    def encode(self, frame_u8: np.ndarray) -> np.ndarray:
+        """One ``(H, W, 3)`` uint8 RGB frame -> its float32 feature vector ``(F,)``."""
+        return self.encoder.run(frame_u8)
+
+    def classify(self, features: np.ndarray) -> np.ndarray:
+        """``(seq_len, F)`` float32 features -> float32 class probabilities ``(n_classes,)``."""
+        return self.head.run(np.asarray(features, dtype=np.float32))

@@ -1,0 +1,79 @@
+"""``har export``: a trained model directory -> TFLite bundle, plus the parity report.
+
+Mounted on the ``har`` app by :func:`register` (``har.train.cli`` calls it
+when this module is importable). TensorFlow is only imported by the
+conversion subprocess, so ``har export --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _fail(msg: str) -> None:
+    typer.secho(f"error: {msg}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+def parse_threads(text: str) -> tuple[int, ...]:
+    try:
+        threads = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        threads = ()
+    if not threads or min(threads) < 1:
+        raise ValueError(f"--threads must be comma-separated positive integers such as 1,2, not {text!r}")
+    return threads
+
+
+def export_cmd(
+    model: Annotated[Path, typer.Option(help="Trained model directory (artifacts/<model>).")] = Path("artifacts/lrcn"),
+    quant: Annotated[str, typer.Option(help="int8 (full integer), dynamic (int8 weights), fp16 or fp32.")] = "int8",
+    out: Annotated[Path, typer.Option(help="Bundle directory to write (replaced if it holds a bundle).")]
+    = Path("artifacts/bundle"),
+    report: Annotated[bool, typer.Option("--report/--no-report",
+                                         help="Also convert every variant and write report.json/report.md, "
+                                              "measured on the model's held-out test split.")] = True,
+    threads: Annotated[str, typer.Option(help="Thread counts the report times, comma-separated.")] = "1,2",
+    samples: Annotated[int, typer.Option(help="Training clips used to calibrate int8.")] = 200,
+) -> None:
+    """Export a trained model to a TFLite bundle for the device (har-edge).
+
+    The bundle holds model.tflite, the streaming encoder.tflite + head.tflite
+    (LRCN), and metadata.json with labels, sampling rule, quantization and
+    hashes. int8 is calibrated on training clips only.
+
+    Example: har export --model artifacts/lrcn --quant int8 --out artifacts/bundle
+    """
+    from har.edge.bundle import load_bundle
+    from har.export.tflite import check_quant, export_bundle
+
+    try:
+        check_quant(quant)
+        thread_counts = parse_threads(threads)
+        if samples < 1:
+            raise ValueError(f"--samples must be at least 1, not {samples}")
+        if report:
+            from har.export.report import export_with_report
+
+            path, rep = export_with_report(model, out, quant, samples, thread_counts, log=typer.echo)
+        else:
+            path, rep = export_bundle(model, out, quant, samples, log=typer.echo), None
+        bundle = load_bundle(path)
+    except ValueError as e:  # ExportError and BundleError included: one sentence for the user
+        _fail(str(e))
+    sizes = ", ".join(f"{m.file} {m.bytes / 1024:.1f} KiB" for m in bundle.models.values())
+    typer.echo(f"bundle {path}: {bundle.quantization}, {len(bundle.labels)} labels, {sizes}")
+    if rep:
+        for g in rep["goals"].values():
+            if g["value"] is not None:
+                state = "met" if g["met"] else "NOT met"
+                typer.echo(f"  {g['description']}: {g['value']:.4g} (target {g['target']}, {state})")
+        typer.echo(f"report {path / 'report.md'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``export`` command to the ``har`` app."""
+    app.command("export")(export_cmd)

@@ -1,0 +1,169 @@
+"""Bundle metadata: written by export, validated on the device, refused with one clear sentence.
+
+These tests need no TensorFlow and no real model: the validation is about
+metadata, files and hashes, so the "models" are a few random bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from har.edge.bundle import (
+    METADATA_FILE,
+    SCHEMA,
+    Bundle,
+    BundleError,
+    TensorInfo,
+    add_model,
+    build_metadata,
+    load_bundle,
+    model_entry,
+    write_metadata,
+)
+
+LABELS = ["idle", "wave", "jump"]
+
+
+def _write_bundle(path, streaming=True, seq_len=20, size=64, labels=LABELS, mode="interval"):
+    path.mkdir(parents=True, exist_ok=True)
+    specs = {"window": ((1, seq_len, size, size, 3), (1, len(labels)))}
+    if streaming:
+        specs["encoder"] = ((1, size, size, 3), (1, 64))
+        specs["head"] = ((1, seq_len, 64), (1, len(labels)))
+    files = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite"}
+    models = {}
+    for i, (name, (shape_in, shape_out)) in enumerate(specs.items()):
+        f = path / files[name]
+        f.write_bytes(bytes(range(256)) * (i + 3))
+        models[name] = model_entry(f, TensorInfo(shape_in, "int8", 1 / 255, -128),
+                                   TensorInfo(shape_out, "int8", 1 / 256, -128), ["CONV_2D", "SOFTMAX"], "int8")
+    meta = build_metadata(labels=labels, seq_len=seq_len, frame_size=size, sampling_mode=mode,
+                          interval_s=0.1, quantization="int8", models=models,
+                          source={"model": "lrcn", "test_metrics": {"test_accuracy": 0.9, "macro_f1": 0.88}})
+    return write_metadata(path, meta)
+
+
+def _edit(path, fn):
+    meta = json.loads((path / METADATA_FILE).read_text())
+    fn(meta)
+    (path / METADATA_FILE).write_text(json.dumps(meta))
+
+
+def test_written_bundle_loads_with_every_field(tmp_path):
+    b = _write_bundle(tmp_path / "b")
+    assert isinstance(b, Bundle)
+    assert b.labels == LABELS and b.num_classes == 3
+    assert (b.seq_len, b.frame_size, b.color_order, b.normalization) == (20, 64, "RGB", "scale_0_1")
+    assert (b.sampling_mode, b.interval_s, b.quantization, b.encoder_kind) == ("interval", 0.1, "int8", "cnn")
+    assert b.has_streaming and b.feature_dim == 64
+    assert b.model_file("window") == tmp_path / "b" / "model.tflite"
+    assert b.model_file("head").name == "head.tflite"
+    assert b.source_metrics == {"test_accuracy": 0.9, "macro_f1": 0.88}
+    assert b.models["window"].input.quantized and b.models["window"].input.zero_point == -128
+    meta = b.metadata
+    assert meta["schema"] == SCHEMA and meta["schema_version"] == 1 and meta["har_version"]
+    assert meta["exported_at"] and meta["sampling"] == {"mode": "interval", "interval_s": 0.1}
+    assert set(meta["models"]["window"]) >= {"file", "sha256", "bytes", "input", "output", "ops"}
+
+
+def test_uniform_sampling_has_no_interval(tmp_path):
+    b = _write_bundle(tmp_path / "b", mode="uniform")
+    assert b.sampling_mode == "uniform" and b.interval_s is None
+
+
+def test_bundle_without_streaming_pair(tmp_path):
+    b = _write_bundle(tmp_path / "b", streaming=False)
+    assert not b.has_streaming and b.feature_dim is None
+    with pytest.raises(BundleError, match="no 'encoder' model"):
+        b.model_file("encoder")
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+def test_corrupted_model_file_is_refused(tmp_path, damage):
+    _write_bundle(tmp_path / "b")
+    f = tmp_path / "b" / "model.tflite"
+    data = bytearray(f.read_bytes())
+    if damage == "flip":
+        data[100] ^= 0xFF
+        f.write_bytes(bytes(data))
+    elif damage == "truncate":
+        f.write_bytes(bytes(data[:-10]))
+    else:
+        f.unlink()
+    with pytest.raises(BundleError) as e:
+        load_bundle(tmp_path / "b")
+    msg = str(e.value)
+    assert "model.tflite" in msg and "\n" not in msg
+    assert ("sha256" in msg) if damage != "delete" else ("missing" in msg)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda m: m.update(schema_version=2), "schema version 2"),
+    (lambda m: m.update(schema="something-else"), "not a har-edge bundle"),
+    (lambda m: m.update(seq_len=16), "seq_len 16"),
+    (lambda m: m.update(frame_size=96), "frame_size 96"),
+    (lambda m: m["labels"].append("extra"), "4 labels"),
+    (lambda m: m.update(labels=["a", "a", "b"]), "distinct"),
+    (lambda m: m.pop("labels"), "lacks the field 'labels'"),
+    (lambda m: m.update(color_order="BGR"), "color_order 'BGR'"),
+    (lambda m: m.update(quantization="int4"), "quantization 'int4'"),
+    (lambda m: m["sampling"].update(interval_s=0), "positive 'interval_s'"),
+    (lambda m: m["models"]["window"].update(sha256="0" * 64), "does not match the sha256"),
+    (lambda m: m["models"]["window"].update(file="../model.tflite"), "plain file name"),
+    (lambda m: m["models"].pop("head"), "come as a pair"),
+    (lambda m: m["models"].pop("window"), "no 'window' entry"),
+    (lambda m: m.update(seq_len="20"), "'seq_len' must be int"),
+])
+def test_edited_metadata_is_refused(tmp_path, edit, expected):
+    _write_bundle(tmp_path / "b")
+    _edit(tmp_path / "b", edit)
+    with pytest.raises(BundleError, match="bundle|metadata") as e:
+        load_bundle(tmp_path / "b")
+    assert expected in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_not_a_bundle(tmp_path):
+    with pytest.raises(BundleError, match="does not exist"):
+        load_bundle(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BundleError, match="no metadata.json"):
+        load_bundle(tmp_path / "empty")
+    (tmp_path / "empty" / METADATA_FILE).write_text("{not json")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        load_bundle(tmp_path / "empty")
+
+
+def test_write_metadata_refuses_to_leave_an_invalid_bundle(tmp_path):
+    b = _write_bundle(tmp_path / "b")
+    bad = dict(b.metadata, seq_len=5)
+    with pytest.raises(BundleError):
+        write_metadata(tmp_path / "b", bad)
+
+
+def test_add_edgetpu_model(tmp_path):
+    _write_bundle(tmp_path / "b")
+    compiled = tmp_path / "encoder_edgetpu.tflite"
+    compiled.write_bytes(b"edgetpu" * 100)
+    b = load_bundle(tmp_path / "b")
+    with pytest.raises(BundleError, match="no Edge TPU-compiled encoder"):
+        b.model_file("encoder", delegate="edgetpu")
+    with pytest.raises(BundleError, match="runs the streaming encoder, not the whole-window model"):
+        b.model_file("window", delegate="edgetpu")
+    b = add_model(tmp_path / "b", "encoder_edgetpu", compiled)
+    assert b.model_file("encoder", delegate="edgetpu") == tmp_path / "b" / "encoder_edgetpu.tflite"
+    assert b.models["encoder_edgetpu"].input == b.models["encoder"].input
+    with pytest.raises(BundleError, match="the name must be one of"):
+        add_model(tmp_path / "b", "encoder", compiled)
+    (tmp_path / "b" / "encoder_edgetpu.tflite").write_bytes(b"tampered")
+    with pytest.raises(BundleError, match="encoder_edgetpu.tflite does not match"):
+        load_bundle(tmp_path / "b")
+
+
+def test_bundle_copies_are_valid_anywhere(tmp_path):
+    _write_bundle(tmp_path / "b")
+    shutil.copytree(tmp_path / "b", tmp_path / "copy")
+    assert load_bundle(tmp_path / "copy").path == tmp_path / "copy"

@@ -1,0 +1,259 @@
+"""End to end: a tiny trained LRCN -> `har export` -> bundle + report -> LiteRT without TensorFlow.
+
+One LRCN is trained once (3 synthetic classes, 1 epoch) and exported once
+with the report; the tests then read what that run wrote. Accuracy of a
+1-epoch model means nothing, so the tests check parity between variants,
+never the goals (those are measured and shown in the report).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from har.edge.bundle import BundleError, load_bundle  # noqa: E402
+from har.edge.interpreter import StreamingClassifier, TfliteModel, WindowClassifier  # noqa: E402
+from har.edge.preprocess import normalize  # noqa: E402
+
+CLASSES = ("idle", "wave", "jump")  # for the ConvLSTM model made here
+VARIANTS = {"keras", "fp32", "dynamic", "fp16", "int8", "streaming-fp32", "streaming-int8"}
+ROW_FIELDS = {"name", "files", "bytes", "test_accuracy", "macro_f1", "agreement_with_keras", "max_abs_diff", "ops",
+              "float_ops", "latency_ms"}
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_model_dir, tmp_path_factory):
+    """`har export` of the session's tiny LRCN (tests/conftest.py), with the report, once."""
+    import keras
+    from typer.testing import CliRunner
+
+    from har.export.tflite import load_model_dir, load_splits
+    from har.train.cli import app
+
+    root = tmp_path_factory.mktemp("export")
+    res = CliRunner().invoke(app, ["export", "--model", str(tiny_model_dir), "--out", str(root / "bundle"),
+                                   "--quant", "int8", "--samples", "24", "--threads", "1,2"])
+    assert res.exit_code == 0, res.output
+    md = load_model_dir(tiny_model_dir)
+    _, (test_x, test_y) = load_splits(md, test=True)
+    keras_probs = keras.models.load_model(tiny_model_dir / "model.keras", compile=False).predict(
+        normalize(test_x, md.normalization), verbose=0)
+    return SimpleNamespace(root=root, model_dir=tiny_model_dir, md=md, bundle=root / "bundle", output=res.output,
+                           report=json.loads((root / "bundle" / "report.json").read_text()),
+                           test_x=test_x, test_y=test_y, keras_probs=keras_probs)
+
+
+def test_cli_prints_bundle_and_goals(exported):
+    assert "bundle " in exported.output and "model.tflite" in exported.output
+    assert "int8 model size / fp32 model size" in exported.output
+    assert "report " in exported.output
+
+
+def test_int8_bundle_contract(exported):
+    b = load_bundle(exported.bundle)
+    assert sorted(p.name for p in exported.bundle.iterdir()) == [
+        "encoder.tflite", "head.tflite", "metadata.json", "model.tflite", "report.json", "report.md"]
+    assert b.labels == exported.md.labels and b.quantization == "int8" and b.has_streaming
+    cfg = json.loads((exported.model_dir / "config.json").read_text())
+    assert (b.seq_len, b.frame_size) == (cfg["sampling"]["seq_len"], cfg["sampling"]["size"])
+    assert (b.sampling_mode, b.interval_s) == (cfg["sampling"]["mode"], cfg["sampling"]["interval_s"])
+    window, encoder, head = b.models["window"], b.models["encoder"], b.models["head"]
+    for info in (window.input, window.output, encoder.input, encoder.output):
+        assert info.dtype == "int8" and info.quantized
+    assert b.normalization == "scale_0_1"
+    # The calibration spans the whole pixel range: q = x - 128 on the device.
+    assert abs(window.input.scale * 255 - 1) < 1e-6 and window.input.zero_point == -128
+    assert encoder.output.shape == (1, 64) and head.input.shape == (1, b.seq_len, 64)
+    assert head.quantization == "fp32"  # the LSTM head stays float, see HEAD_QUANT
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in window.ops
+    for info in b.models.values():
+        assert not any(op.startswith("Flex") or op in ("CUSTOM", "READ_VARIABLE") for op in info.ops)
+    meta = b.metadata
+    metrics = json.loads((exported.model_dir / "metrics.json").read_text())
+    assert meta["source"]["model"] == "lrcn" and b.source_metrics["test_accuracy"] == metrics["test_accuracy"]
+    assert meta["calibration"]["split"] == "train" and 0 < meta["calibration"]["clips"] <= 24
+    assert meta["converter"]["tensorflow"]
+
+
+def test_report_has_every_field(exported):
+    rep = exported.report
+    assert {r["name"] for r in rep["variants"]} == VARIANTS
+    for row in rep["variants"]:
+        assert ROW_FIELDS <= set(row), row["name"]
+        assert set(row["latency_ms"]) == {"1", "2"}
+        assert all(isinstance(v, float) and v > 0 for v in row["latency_ms"].values()), row
+        assert row["bytes"] > 0 and row["test_accuracy"] is not None
+    rows = {r["name"]: r for r in rep["variants"]}
+    assert rows["int8"]["float_ops"] == [] and rows["fp32"]["float_ops"] is None
+    assert rows["streaming-int8"]["quantization"] == {"encoder": "int8", "head": "fp32"}
+    assert rows["streaming-int8"]["float_ops"] == []
+    assert set(rows["streaming-int8"]["encoder_ms"]) == {"1", "2"}
+    assert rep["test_split"]["clips"] == len(exported.test_y) and rep["calibration"]["split"] == "train"
+    assert set(rep["goals"]) == {"int8_size_ratio", "int8_accuracy_drop_pp", "int8_fp32_latency_ratio_1t",
+                                 "streaming_frame_window_ratio_1t", "streaming_agreement"}
+    assert all(g["value"] is not None for g in rep["goals"].values())
+    md = (exported.bundle / "report.md").read_text()
+    assert "| variant |" in md and "## Goals" in md and "streaming-int8" in md
+
+
+def test_variants_match_keras(exported):
+    rows = {r["name"]: r for r in json.loads((exported.bundle / "report.json").read_text())["variants"]}
+    assert rows["fp32"]["max_abs_diff"] < 1e-4 and rows["fp32"]["agreement_with_keras"] == 1.0
+    assert rows["streaming-fp32"]["max_abs_diff"] < 1e-4
+    assert rows["fp16"]["max_abs_diff"] < 0.01 and rows["dynamic"]["max_abs_diff"] < 0.1
+    assert rows["int8"]["max_abs_diff"] < 0.15 and rows["streaming-int8"]["max_abs_diff"] < 0.15
+    assert rows["int8"]["bytes"] < rows["fp32"]["bytes"] / 2
+
+
+def test_streaming_agrees_with_whole_window(exported):
+    b = load_bundle(exported.bundle)
+    window, stream = WindowClassifier(b), StreamingClassifier(b)
+    x = exported.test_x
+    whole = np.stack([window.classify(c) for c in x])
+    streamed = np.stack([stream.classify(np.stack([stream.encode(f) for f in c])) for c in x])
+    assert np.abs(whole - streamed).max() < 0.1
+    rows = {r["name"]: r for r in exported.report["variants"]}
+    assert rows["streaming-fp32"]["agreement_with_window"] == 1.0
+    margin = np.sort(whole, axis=1)[:, -1] - np.sort(whole, axis=1)[:, -2]
+    clear = margin > 0.05  # int8 rounding may flip near-ties of a 1-epoch model, nothing else
+    assert (whole.argmax(1) == streamed.argmax(1))[clear].all()
+
+
+def test_every_quant_mode_round_trips(exported, tmp_path):
+    """fp32, dynamic, fp16 and int8 bundles of the model, with [-1, 1] input (as `make train` uses)."""
+    import keras
+
+    from har.export.tflite import (
+        assemble_bundle,
+        bundle_files,
+        calibration_clips,
+        convert_models,
+        load_model_dir,
+        load_splits,
+        targets_for,
+    )
+
+    model_dir = tmp_path / "lrcn"
+    shutil.copytree(exported.model_dir, model_dir)
+    cfg = json.loads((model_dir / "config.json").read_text())
+    (model_dir / "config.json").write_text(json.dumps(dict(cfg, normalization="scale_-1_1")))
+    md = load_model_dir(model_dir)
+    modes = ["fp32", "dynamic", "fp16", "int8"]
+    train_x, _ = load_splits(md, test=False)
+    conv = convert_models(md, tmp_path / "work", targets_for(md, modes), calibration=calibration_clips(md, train_x, 8))
+    tolerance = {"fp32": 1e-4, "fp16": 0.01, "dynamic": 0.1, "int8": 0.15}
+    x = exported.test_x[:4]
+    ref = keras.models.load_model(model_dir / "model.keras", compile=False).predict(
+        normalize(x, "scale_-1_1"), verbose=0)
+    for q in modes:  # each replaces the previous bundle in the same directory
+        b = load_bundle(assemble_bundle(md, tmp_path / "bundle", q, bundle_files(md, conv, q), conv))
+        assert b.quantization == q and b.normalization == "scale_-1_1"
+        assert b.models["window"].input.dtype == ("int8" if q == "int8" else "float32")
+        window, stream = WindowClassifier(b), StreamingClassifier(b)
+        probs = np.stack([window.classify(c) for c in x])
+        streamed = np.stack([stream.classify(np.stack([stream.encode(f) for f in c])) for c in x])
+        assert np.abs(probs - ref).max() < tolerance[q], q
+        assert np.abs(streamed - ref).max() < tolerance[q], q
+    encoder = TfliteModel(b.model_file("encoder"), normalization=b.normalization)
+    for pixel, q in ((0, -128), (255, 127)):  # int8 input range = the whole pixel range, within 1 step
+        frame = np.full((b.frame_size, b.frame_size, 3), pixel, np.uint8)
+        assert abs(int(encoder.prepare(frame).max()) - q) <= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "lrcn", "work"]  # no staging leftovers
+
+
+def test_int8_bundle_runs_where_tensorflow_cannot_be_imported(exported, tmp_path):
+    np.save(tmp_path / "clips.npy", exported.test_x[:3])
+    code = textwrap.dedent(f"""
+        import importlib.abc, json, sys
+        sys.modules["tensorflow"] = None
+
+        class NoTensorFlow(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in ("tensorflow", "keras", "tf_keras") or name.startswith(
+                        ("har.train", "har.export", "har.models")):
+                    raise ImportError("blocked: " + name)
+
+        sys.meta_path.insert(0, NoTensorFlow())
+        import numpy as np
+        from har.edge.bundle import describe, load_bundle
+        from har.edge.interpreter import StreamingClassifier, WindowClassifier, backend_name
+
+        b = load_bundle({str(exported.bundle)!r})
+        clips = np.load({str(tmp_path / "clips.npy")!r})
+        w, s = WindowClassifier(b, threads=2), StreamingClassifier(b)
+        window = [w.classify(c).tolist() for c in clips]
+        stream = [s.classify(np.stack([s.encode(f) for f in c])).tolist() for c in clips]
+        text = describe(b)
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")
+                       and sys.modules[m] is not None)
+        print(json.dumps({{"window": window, "stream": stream, "heavy": heavy, "backend": backend_name(),
+                          "described": "sha256 verified" in text}}))
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["heavy"] == [] and out["described"]
+    b = load_bundle(exported.bundle)
+    here = np.stack([WindowClassifier(b).classify(c) for c in exported.test_x[:3]])
+    assert np.allclose(np.asarray(out["window"]), here, atol=1e-6)
+    assert np.abs(np.asarray(out["stream"]) - here).max() < 0.1
+
+
+def test_damaged_bundle_is_refused(exported, tmp_path):
+    copy = tmp_path / "bundle"
+    shutil.copytree(exported.bundle, copy)
+    data = bytearray((copy / "encoder.tflite").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (copy / "encoder.tflite").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="encoder.tflite does not match the sha256"):
+        load_bundle(copy)
+    shutil.copyfile(exported.bundle / "encoder.tflite", copy / "encoder.tflite")
+    meta = json.loads((copy / "metadata.json").read_text())
+    meta["seq_len"] = 10
+    (copy / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="seq_len 10"):
+        load_bundle(copy)
+
+
+def test_export_never_overwrites_a_folder_that_is_not_a_bundle(exported, tmp_path):
+    from har.export.tflite import ExportError, export_bundle
+
+    stranger = tmp_path / "photos"
+    stranger.mkdir()
+    (stranger / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(ExportError, match="not empty and not a bundle"):
+        export_bundle(exported.model_dir, stranger, quant="fp32")
+    assert (stranger / "holiday.jpg").exists()
+
+
+@pytest.mark.slow
+def test_convlstm_exports_without_streaming(tmp_path):
+    import keras
+
+    from har.export.tflite import export_bundle
+    from har.models.convlstm import build_convlstm
+
+    model_dir = tmp_path / "convlstm"
+    model_dir.mkdir()
+    keras.utils.set_random_seed(0)
+    build_convlstm(3, 20, 64).save(model_dir / "model.keras")
+    (model_dir / "labels.json").write_text(json.dumps(list(CLASSES)))
+    (model_dir / "config.json").write_text(json.dumps({"model": "convlstm", "sampling": {
+        "mode": "interval", "seq_len": 20, "size": 64, "interval_s": 0.1}}))
+    b = load_bundle(export_bundle(model_dir, tmp_path / "bundle", quant="fp32", log=lambda s: None))
+    assert not b.has_streaming and set(b.models) == {"window"}
+    assert "MAX_POOL_2D" in b.models["window"].ops and "READ_VARIABLE" not in b.models["window"].ops
+    probs = WindowClassifier(b).classify(np.zeros((20, 64, 64, 3), np.uint8))
+    ref = keras.models.load_model(Path(model_dir) / "model.keras", compile=False).predict(
+        np.zeros((1, 20, 64, 64, 3), np.float32), verbose=0)[0]
+    assert np.abs(probs - ref).max() < 1e-4
