@@ -71,6 +71,7 @@ def run(
     camera: Annotated[int | None, typer.Option(help="Camera index (USB/V4L2), e.g. 0.")] = None,
     source: Annotated[str | None, typer.Option(help="Video file or rtsp:// / http:// stream.")] = None,
     picamera2: Annotated[bool | None, typer.Option("--picamera2", help="Raspberry Pi camera module.")] = None,
+    realtime: Annotated[bool | None, typer.Option("--realtime", help="Play a --source file at its own fps.")] = None,
     threads: Annotated[int | None, typer.Option(help="Interpreter threads.")] = None,
     delegate: Annotated[str | None, typer.Option(help="'edgetpu' to use a Coral accelerator.")] = None,
     stride: Annotated[int | None, typer.Option(help="Classify every N sampled frames.")] = None,
@@ -91,7 +92,7 @@ def run(
       har-edge run --source clip.mp4 --jsonl events.jsonl --output annotated.mp4
     """
     overrides = {
-        "bundle": bundle, "source.camera": camera, "source.source": source, "source.picamera2": picamera2,
+        "bundle": bundle, "source.camera": camera, "source.source": source, "source.picamera2": picamera2, "source.realtime": realtime,
         "inference.threads": threads, "inference.delegate": delegate, "inference.stride": stride,
         "inference.streaming": streaming, "sinks.jsonl": jsonl, "sinks.mqtt": mqtt, "sinks.output": output,
         "sinks.console": console, "metrics.prometheus_port": metrics_port,
@@ -120,7 +121,7 @@ def run(
             sink.availability(not down, reason)
 
         src = open_source(cfg.source.camera, cfg.source.source, cfg.source.picamera2, on_outage,
-                          cfg.source.width, cfg.source.height)
+                          cfg.source.width, cfg.source.height, cfg.source.realtime)
         video = VideoSink(cfg.sinks.output, src.fps) if cfg.sinks.output else None
         pipe = Pipeline(cfg, bndl, sink, video_sink=video, metrics=metrics)
     except (SourceError, PipelineError, ValueError, ImportError, OSError) as e:
@@ -209,6 +210,45 @@ def doctor(
 
     ok = run_checks(config, bundle, camera, picamera2, echo=typer.echo)
     raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def bench(
+    bundle: Annotated[str, typer.Argument(help="Bundle directory.")] = "artifacts/bundle",
+    threads: Annotated[str, typer.Option(help="Interpreter thread counts, comma-separated.")] = "1,2",
+    video: Annotated[Path | None, typer.Option(help="Video file for the pipeline run [default: a generated "
+                                                    "640x480 30 fps clip].")] = None,
+    rounds: Annotated[int, typer.Option(help="Interleaved timing rounds (8 calls per model each).")] = 5,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.")] = None,
+) -> None:
+    """Time this bundle on this device: latency per window and per new frame, pipeline fps, peak memory.
+
+    The device half of `har bench`, without TensorFlow; prints the same table
+    rows. Accuracy comes from the bundle's report.json when `har export` left one.
+
+    Example: har-edge bench artifacts/bundle --threads 1,4
+    """
+    from har.edge.bench import BenchError, bench_bundle, note_lines, parse_threads, table_lines
+    from har.edge.sources import SourceError
+
+    try:
+        thread_counts = parse_threads(threads)
+        if rounds < 1:
+            raise ValueError(f"--rounds must be at least 1, not {rounds}")
+        if video is not None and not video.is_file():
+            raise ValueError(f"video file {video} does not exist")
+        result = bench_bundle(bundle, thread_counts, video, rounds=rounds)
+    except (ValueError, BenchError, SourceError) as e:  # BundleError is a ValueError: one sentence
+        fail(str(e))
+    env = result["environment"]
+    typer.echo(f"{env['cpu']} ({env['usable_cpus']} CPUs), {env['runtime']}, Python {env['python']}, "
+               f"{env['date']}; decoding alone {result['decode_fps']:.0f} fps")
+    for line in table_lines(result["rows"], thread_counts) + note_lines(result["rows"]):
+        typer.echo(line)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result, indent=2) + "\n")
+        typer.echo(f"wrote {json_out}")
 
 
 def main() -> None:

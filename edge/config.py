@@ -29,6 +29,7 @@ class ConfigError(ValueError):
 class SourceConfig:
     camera: int | None = None  # OpenCV camera index (USB/V4L2)
     source: str | None = None  # video file or rtsp://, http:// stream
+    realtime: bool = False  # play a file at its own fps (a stand-in camera) instead of flat out
     picamera2: bool = False  # the Pi camera module via picamera2
     width: int | None = None  # requested capture size (camera / picamera2)
     height: int | None = None

@@ -41,8 +41,9 @@ class FileSource:
 
     live = False
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, realtime: bool = False):
         self.path = str(path)
+        self.realtime = realtime  # pace frames at the file's fps, like a camera
         if "://" not in self.path and not Path(self.path).is_file():
             raise SourceError(f"video file {self.path} does not exist")
         self._cap = cv2.VideoCapture(self.path)
@@ -54,12 +55,16 @@ class FileSource:
         self.dropped = 0
 
     def __iter__(self) -> Iterator[Frame | None]:
+        t_start = time.monotonic()
         try:
             while True:
                 ok, frame = self._cap.read()
                 if not ok or frame is None:
                     return
-                yield self.frames_read / self.fps, frame
+                ts = self.frames_read / self.fps
+                if self.realtime:
+                    time.sleep(max(0.0, t_start + ts - time.monotonic()))
+                yield ts, frame
                 self.frames_read += 1
         finally:
             self._cap.release()
@@ -211,7 +216,7 @@ class Picamera2Source(LiveSource):
 
 
 def open_source(camera: int | None = None, source: str | None = None, picamera2: bool = False,
-                on_outage=None, width: int | None = None, height: int | None = None):
+                on_outage=None, width: int | None = None, height: int | None = None, realtime: bool = False):
     """Pick the source from exactly one of ``camera``, ``source``, ``picamera2``."""
     chosen = sum(x is not None and x is not False for x in (camera, source, picamera2 or None))
     if chosen != 1:
@@ -222,4 +227,4 @@ def open_source(camera: int | None = None, source: str | None = None, picamera2:
         return LiveSource(camera, on_outage=on_outage, width=width, height=height)
     if "://" in source and not source.startswith("file://"):
         return LiveSource(source, on_outage=on_outage)
-    return FileSource(source.removeprefix("file://"))
+    return FileSource(source.removeprefix("file://"), realtime=realtime)

@@ -59,7 +59,7 @@ def data_synth(
 def data_scenario(
     out: Annotated[Path, typer.Option(help="mp4 file to write.")] = Path("artifacts/demo/scenario.mp4"),
     actions: Annotated[str, typer.Option(help="Comma-separated action:seconds; 'idle' is 'nothing happening'.")]
-    = "idle:3,wave:6,walk_right:6,idle:5",
+    = "idle:3,wave:6,walk_right:3,idle:5,squat_down:3,idle:3",
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Render one continuous synthetic video of several actions in a row (for the edge demo).

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 CLASSES = ("idle", "wave", "jump", "squat_down", "stand_up", "walk_left", "walk_right")
 WIDTH, HEIGHT, FPS = 160, 120, 15.0
+WALK_SPEED = 0.15  # frame widths per second
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def pose(action: str, t: float, duration: float, speed: float, phase: float, w: 
         p["arm_l"] = p["arm_r"] = 0.35 + 1.0 * p["crouch"]
     elif action in ("walk_left", "walk_right"):
         sign = -1.0 if action == "walk_left" else 1.0
-        p["dx"] = sign * (t / duration - 0.5) * 0.6 * w
+        p["dx"] = sign * (t - duration / 2) * WALK_SPEED * w  # centred on the clip's middle
         p["leg"] = 0.5 * np.sin(2.0 * cyc)
         p["arm_l"], p["arm_r"] = 0.35 + 0.3 * np.sin(2.0 * cyc), 0.35 - 0.3 * np.sin(2.0 * cyc)
     else:
@@ -148,8 +149,12 @@ def draw_figure(img: np.ndarray, actor: Actor, p: dict, x: float, y: float) -> N
 
 
 def render_clip(action: str | None, actor: Actor, rng: np.random.Generator, cfg: SynthConfig,
-                duration_s: float | None = None, t0: float = 0.0) -> list[np.ndarray]:
-    """Render BGR frames for one clip; ``action=None`` renders the empty scene."""
+                duration_s: float | None = None, x_offset: float | None = None) -> list[np.ndarray]:
+    """Render BGR frames for one clip; ``action=None`` renders the empty scene.
+
+    ``x_offset`` pins the figure's horizontal base position (scenarios use it
+    so a person does not jump between segments); by default it varies per clip.
+    """
     duration = duration_s or cfg.duration_s
     n = int(round(duration * cfg.fps))
     h, w = cfg.height, cfg.width
@@ -158,7 +163,10 @@ def render_clip(action: str | None, actor: Actor, rng: np.random.Generator, cfg:
     noise_sigma = rng.uniform(1, 5)
     blur = int(rng.choice([0, 0, 3]))
     shake = rng.uniform(0, 2.0)
-    jitter_x = rng.uniform(-0.08, 0.08) * w
+    # Anyone may stand anywhere: where a clip's figure is must not tell its class
+    # (otherwise "standing at the right edge" would read as walk_right).
+    travel = WALK_SPEED * duration / 2 * w if action in ("walk_left", "walk_right") else 0.0
+    x_mid = float(np.clip(actor.base_x + rng.uniform(-0.35, 0.35) * w, 0.1 * w + travel, 0.9 * w - travel))
     occluder = None
     if rng.random() < 0.2:  # partial occlusion by a foreground block
         ow, oh = int(rng.uniform(0.08, 0.15) * w), int(rng.uniform(0.15, 0.3) * h)
@@ -171,7 +179,8 @@ def render_clip(action: str | None, actor: Actor, rng: np.random.Generator, cfg:
         img = actor.background[sy : sy + h, sx : sx + w].copy()
         if action is not None:
             p = pose(action, t, duration, speed, phase, w)
-            draw_figure(img, actor, p, actor.base_x + jitter_x + p["dx"], actor.base_y)
+            x = (x_mid if x_offset is None else x_offset) + p["dx"]
+            draw_figure(img, actor, p, x, actor.base_y)
         if occluder:
             ox, oy, ow, oh, oc = occluder
             img[oy : oy + oh, ox : ox + ow] = oc
@@ -211,7 +220,7 @@ def generate(out: Path, cfg: SynthConfig = SynthConfig()) -> int:
     for cls, g, c, frames in iter_dataset(cfg):
         write_video(out / cls / f"v_{cls}_g{g:02d}_c{c:02d}.mp4", frames, cfg.fps)
         count += 1
-    log.info("wrote %d videos to %s", count, out)
+    log.debug("wrote %d videos to %s", count, out)
     return count
 
 
@@ -224,7 +233,14 @@ def render_scenario(segments: list[tuple[str | None, float]], seed: int = 0, gro
     """
     actor = make_actor(np.random.default_rng([seed, group]), cfg)
     frames: list[np.ndarray] = []
+    x = 0.3 * cfg.width  # the person keeps their place from one segment to the next
     for k, (action, seconds) in enumerate(segments):
         rng = np.random.default_rng([seed, group, 1000 + k])
-        frames += render_clip(action, actor, rng, cfg, duration_s=seconds)
+        if action is None:
+            frames += render_clip(None, actor, rng, cfg, duration_s=seconds)
+            continue
+        start = pose(action, 0.0, seconds, 1.0, 0.0, cfg.width)["dx"]
+        end = pose(action, seconds, seconds, 1.0, 0.0, cfg.width)["dx"]
+        frames += render_clip(action, actor, rng, cfg, duration_s=seconds, x_offset=x - start)
+        x = min(max(x - start + end, 0.1 * cfg.width), 0.9 * cfg.width)
     return frames

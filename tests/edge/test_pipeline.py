@@ -147,7 +147,7 @@ def test_sigterm_flushes_and_exits_0(colour_bundle, tmp_path):
     jsonl = tmp_path / "events.jsonl"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, "-m", "har.edge.cli", "run", "--bundle", str(colour_bundle),
-                             "--source", str(video), "--jsonl", str(jsonl), "--stride", "1"],
+                             "--source", str(video), "--realtime", "--jsonl", str(jsonl), "--stride", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (jsonl.exists() and jsonl.stat().st_size > 0):
@@ -158,4 +158,7 @@ def test_sigterm_flushes_and_exits_0(colour_bundle, tmp_path):
     events = _events(jsonl)
     assert events and events[0]["kind"] == "action_started"
     assert "stopping" in out
+    actions = [e for e in events if e["kind"] != "state"]
+    assert actions[-1]["kind"] == "action_ended"  # the open action was closed on the way out
+    assert actions[-1]["ended_at"] < 10.0  # stopped early, not at the end of the 12 s file
     load_bundle(colour_bundle)  # untouched
