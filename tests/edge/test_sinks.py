@@ -1,3 +1,4 @@
+import dataclasses
 import io
 import json
 import logging
@@ -71,11 +72,14 @@ def test_jsonl_writes_one_object_per_line_and_flushes(tmp_path):
 
 def test_jsonl_rotates_by_size(tmp_path):
     path = tmp_path / "events.jsonl"
-    line_len = len(Event.started(1.0, "wave", 0.5).to_json()) + 1
+    def event(i):  # fixed wall time: every line has the same length
+        return dataclasses.replace(Event.started(float(i), "wave", 0.5), wall_time=1_700_000_000.25)
+
+    line_len = len(event(1).to_json()) + 1
     sink = JsonlSink(path, max_bytes=3 * line_len, backups=2, fsync=True)
     ids = []
     for i in range(10):
-        ev = Event.started(float(i), "wave", 0.5)
+        ev = event(i)
         ids.append(ev.event_id)
         sink.publish(ev)
     sink.stop()
