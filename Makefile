@@ -35,18 +35,20 @@ data: $(DATA)/.complete
 train: $(STAMP) $(DATA)/.complete
 	$(BIN)/har train --model all --data $(DATA) --config configs/synth.toml --out $(ART)
 
-export-tflite: $(STAMP)
-	@test -f $(ART)/lrcn/model.keras || $(MAKE) train
+$(ART)/lrcn/model.keras:
+	$(MAKE) train
+
+export-tflite: $(STAMP) $(ART)/lrcn/model.keras
 	$(BIN)/har export --model $(ART)/lrcn --quant int8 --out $(ART)/bundle
 
 bench: $(STAMP)
 	@test -f $(ART)/bundle/metadata.json || $(MAKE) export-tflite
 	$(BIN)/har bench --bundle $(ART)/bundle --out $(ART)/bench
 
-demo: train export-tflite
+demo: $(STAMP) $(ART)/lrcn/model.keras export-tflite  # trains once; `make train` retrains
 	$(BIN)/har data scenario --out $(ART)/demo/scenario.mp4
 	$(BIN)/har predict $(ART)/demo/scenario.mp4 --model $(ART)/lrcn --output $(ART)/demo/annotated_keras.mp4
-	$(BIN)/har-edge run --bundle $(ART)/bundle --source $(ART)/demo/scenario.mp4 --background idle \
+	$(BIN)/har-edge run --config configs/demo.toml --bundle $(ART)/bundle --source $(ART)/demo/scenario.mp4 \
 		--jsonl $(ART)/demo/events.jsonl --output $(ART)/demo/annotated_edge.mp4
 
 test: $(STAMP)
