@@ -8,7 +8,7 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train export-tflite bench demo test test-slow test-all lint clean help
+.PHONY: setup data train export-tflite bench tflite-runtime-venv demo test test-slow test-all lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
@@ -41,9 +41,20 @@ $(ART)/lrcn/model.keras:
 export-tflite: $(STAMP) $(ART)/lrcn/model.keras
 	$(BIN)/har export --model $(ART)/lrcn --quant int8 --out $(ART)/bundle
 
-bench: $(STAMP)
-	@test -f $(ART)/bundle/metadata.json || $(MAKE) export-tflite
-	$(BIN)/har bench --bundle $(ART)/bundle --out $(ART)/bench
+# tflite-runtime 2.14 (the last release) needs numpy<2 and CPython <= 3.11: its own venv.
+TFLRT ?= .venv-tflrt
+TFLRT_PYTHON ?= python3.11
+$(TFLRT)/.installed: pyproject.toml
+	$(TFLRT_PYTHON) -m venv $(TFLRT)
+	$(TFLRT)/bin/pip install --quiet 'numpy<2' tflite-runtime==2.14.0 opencv-python-headless typer rich
+	$(TFLRT)/bin/pip install --quiet --no-deps -e .
+	@touch $@
+
+tflite-runtime-venv: $(TFLRT)/.installed
+
+bench: $(STAMP) $(ART)/lrcn/model.keras
+	-@$(MAKE) --no-print-directory tflite-runtime-venv || echo "no tflite-runtime venv: its rows will say skipped"
+	$(BIN)/har bench --models $(ART) --out $(ART)/bench --bundle $(ART)/bundle
 
 demo: $(STAMP) $(ART)/lrcn/model.keras export-tflite  # trains once; `make train` retrains
 	$(BIN)/har data scenario --out $(ART)/demo/scenario.mp4

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import resource
 import subprocess
@@ -46,7 +47,7 @@ import cv2
 import numpy as np
 
 from har.edge.bundle import load_bundle
-from har.edge.interpreter import backend_name
+from har.edge.interpreter import TfliteModel, backend_name
 from har.edge.pipeline import Classifier, Pipeline
 from har.edge.predict import windows_of_file
 
@@ -132,7 +133,7 @@ def summarize(seconds: Iterable[float]) -> dict:
             "n": int(s.size)}
 
 
-def time_interleaved(runners: dict[str, Callable[[], object]], rounds: int = 5, per_round: int = 8,
+def time_interleaved(runners: dict[str, Callable[[], object]], rounds: int = 7, per_round: int = 8,
                      warmup: int = 3) -> dict[str, dict]:
     """p50/p95 ms per call of each runner, interleaved round by round after ``warmup`` calls each."""
     samples: dict[str, list[float]] = {k: [] for k in runners}
@@ -245,10 +246,6 @@ class _Loaded:
         self.clf.item(self.clip[-1])
         return self.clf.classify(self.features)
 
-    def cpu_ops(self) -> list[str]:
-        """Ops no delegate took (XNNPACK is on by default): they run on the runtime's reference kernels."""
-        models = [self.clf._impl.encoder, self.clf._impl.head] if self.clf.streaming else [self.clf._impl.model]
-        return sorted({op for m in models for op in m.undelegated_ops()})
 
 
 def _files(variant: Variant) -> list[Path]:
@@ -257,7 +254,16 @@ def _files(variant: Variant) -> list[Path]:
     return [bundle.model_file(n) for n in names]
 
 
-def measure(variants: list[Variant], threads: tuple[int, ...], video: str | Path, rounds: int = 5,
+def cpu_ops(files: list[Path], threads: int) -> list[str]:
+    """Ops the default delegate (XNNPACK) did not take: they run on the runtime's built-in kernels.
+
+    This is what explains most speed differences between runtimes and
+    between quantization modes of the same model.
+    """
+    return sorted({op for p in files for op in TfliteModel(p, threads).undelegated_ops()})
+
+
+def measure(variants: list[Variant], threads: tuple[int, ...], video: str | Path, rounds: int = 7,
             per_round: int = 8, warmup: int = 3, passes: int = 2) -> dict:
     """Predictions on test clips, latency and pipeline throughput of every variant, side by side, in this process.
 
@@ -278,7 +284,7 @@ def measure(variants: list[Variant], threads: tuple[int, ...], video: str | Path
             log.warning("%s cannot run on %s: %s", v.name, backend_name(), e)
             results[v.name]["error"] = _one_line(e)
             continue
-        results[v.name]["cpu_ops"] = loaded[v.name, threads[0]].cpu_ops()
+        results[v.name]["cpu_ops"] = cpu_ops(files, threads[0])
         if v.test_clips:
             with np.load(v.test_clips) as z:
                 clips = z["clips"]
@@ -397,8 +403,6 @@ def measure_in_child(python: str | Path, variants: list[Variant], threads: tuple
 
 def environment() -> dict:
     """The machine, the libraries and the date: a benchmark number means nothing without them."""
-    import os
-
     def dist(name: str) -> str | None:
         try:
             return version(name)
@@ -449,7 +453,7 @@ def table_lines(rows: list[dict], threads: Iterable[int]) -> list[str]:
     ts = [str(t) for t in threads]
     head = (["model", "variant", "backend", "params", "KiB", "test acc", "macro-F1"]
             + [f"ms/window @{t}t p50 / p95" for t in ts] + [f"ms/new frame @{t}t p50 / p95" for t in ts]
-            + ["peak RSS MiB"] + [f"pipeline fps @{t}t (x real time)" for t in ts] + ["status"])
+            + ["peak RSS MiB (+ over imports)"] + [f"pipeline fps @{t}t (x real time)" for t in ts] + ["status"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 3 + "---:|" * (len(head) - 4) + "---|"]
     for r in rows:
         lat = [_pair(r["latency_window_ms"], t) for t in ts] + [_pair(r["latency_frame_ms"], t) for t in ts]
@@ -457,7 +461,7 @@ def table_lines(rows: list[dict], threads: Iterable[int]) -> list[str]:
                if (r["throughput"] or {}).get(t) else "-") for t in ts]
         cells = [r["model"], r["variant"], r["backend"], f"{r['params']:,}" if r["params"] else "-",
                  f"{r['bytes'] / 1024:.1f}" if r["bytes"] else "-", _num(r["test_accuracy"]), _num(r["macro_f1"]),
-                 *lat, _num(r["peak_rss_mib"], 0), *tp, r["status"]]
+                 *lat, _memory(r), *tp, r["status"]]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return lines
 
@@ -469,6 +473,13 @@ def note_lines(rows: list[dict]) -> list[str]:
         if r["status"] != "ok":
             groups.setdefault((r["backend"], r["status"], r["error"]), []).append(f"{r['model']} {r['variant']}")
     return [f"- {backend}, {', '.join(names)}: {status}: {why}" for (backend, status, why), names in groups.items()]
+
+
+def _memory(r: dict) -> str:
+    """``peak (+ share)``: the peak, and how far the model and the pipeline raised it above the imports alone."""
+    if r["peak_rss_mib"] is None:
+        return "-"
+    return f"{r['peak_rss_mib']:.0f} (+{r['peak_rss_mib'] - r['baseline_rss_mib']:.0f})"
 
 
 def _pair(d: dict | None, t: str) -> str:

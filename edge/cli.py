@@ -216,9 +216,9 @@ def doctor(
 def bench(
     bundle: Annotated[str, typer.Argument(help="Bundle directory.")] = "artifacts/bundle",
     threads: Annotated[str, typer.Option(help="Interpreter thread counts, comma-separated.")] = "1,2",
-    video: Annotated[Path | None, typer.Option(help="Video file for the pipeline run [default: a generated "
-                                                    "640x480 30 fps clip].")] = None,
-    rounds: Annotated[int, typer.Option(help="Interleaved timing rounds (8 calls per model each).")] = 5,
+    video: Annotated[Path | None, typer.Option(help="Video file for the pipeline run (default: a generated "
+                                                    "640x480 30 fps clip).")] = None,
+    rounds: Annotated[int, typer.Option(help="Interleaved timing rounds (8 calls per model each).")] = 7,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.")] = None,
 ) -> None:
     """Time this bundle on this device: latency per window and per new frame, pipeline fps, peak memory.

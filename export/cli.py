@@ -12,20 +12,12 @@ from typing import Annotated
 
 import typer
 
+from har.edge.bench import parse_threads
+
 
 def _fail(msg: str) -> None:
     typer.secho(f"error: {msg}", fg="red", err=True)
     raise typer.Exit(2)
-
-
-def parse_threads(text: str) -> tuple[int, ...]:
-    try:
-        threads = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        threads = ()
-    if not threads or min(threads) < 1:
-        raise ValueError(f"--threads must be comma-separated positive integers such as 1,2, not {text!r}")
-    return threads
 
 
 def export_cmd(

@@ -26,7 +26,7 @@ MOSQUITTO = shutil.which("mosquitto") or next(
 )
 
 
-def wait_until(predicate: Callable[[], object], timeout_s: float = 5.0, interval_s: float = 0.02) -> bool:
+def wait_until(predicate: Callable[[], object], timeout_s: float = 15.0, interval_s: float = 0.02) -> bool:
     """Poll ``predicate`` until it is truthy or the deadline passes; returns the last result's truth."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -173,7 +173,7 @@ class Subscriber:
         with self._lock:
             self.messages.clear()
 
-    def wait_for(self, predicate: Callable[[Subscriber], object], timeout_s: float = 5.0) -> bool:
+    def wait_for(self, predicate: Callable[[Subscriber], object], timeout_s: float = 15.0) -> bool:
         return wait_until(lambda: predicate(self), timeout_s)
 
     def close(self) -> None:

@@ -1,0 +1,60 @@
+"""``har bench``: one table and one picture to choose what to deploy (see :mod:`har.export.bench`).
+
+Mounted on the ``har`` app by :func:`register`; TensorFlow and matplotlib are
+only imported when the command runs, so ``har --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def bench_cmd(
+    models: Annotated[Path, typer.Option(help="Folder holding trained lrcn/ and convlstm/ model directories.")]
+    = Path("artifacts"),
+    out: Annotated[Path, typer.Option(help="Where bench.json, bench.md and pareto.png go.")] = Path("artifacts/bench"),
+    data: Annotated[Path | None, typer.Option(help="Dataset root, if not where the models were trained from.")]
+    = None,
+    bundle: Annotated[Path | None, typer.Option(help="Also benchmark this exported bundle as deployed.")] = None,
+    threads: Annotated[str, typer.Option(help="Interpreter thread counts, comma-separated.")] = "1,2",
+    tflite_runtime_python: Annotated[Path | None, typer.Option(
+        help="Python of a venv with tflite-runtime (default: .venv-tflrt/bin/python; its rows are skipped "
+             "when absent).")] = None,
+    samples: Annotated[int, typer.Option(help="Training clips used to calibrate int8.")] = 200,
+    rounds: Annotated[int, typer.Option(help="Interleaved timing rounds (8 calls per variant each).")] = 7,
+    passes: Annotated[int, typer.Option(help="Pipeline passes over the video per variant.")] = 2,
+) -> None:
+    """Accuracy, latency, size, memory and pipeline throughput of every model variant, side by side.
+
+    Keras ConvLSTM and LRCN, and TFLite fp32, dynamic, fp16, int8 and int8
+    streaming, on ai-edge-litert and (from its own venv) tflite-runtime.
+    Accuracy is measured on each model's held-out, group-disjoint test split.
+
+    Example: har bench --models artifacts --out artifacts/bench --threads 1,2
+    """
+    from har.edge.bench import BenchError
+    from har.export.bench import run_bench
+    from har.edge.bench import parse_threads
+
+    try:
+        thread_counts = parse_threads(threads)
+        for name, value in (("--samples", samples), ("--rounds", rounds), ("--passes", passes)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, not {value}")
+        report = run_bench(models, out, thread_counts, data=data, bundle=bundle,
+                           tflite_runtime=tflite_runtime_python, samples=samples, rounds=rounds, passes=passes,
+                           log=typer.echo)
+    except (ValueError, BenchError) as e:  # ExportError and BundleError are ValueErrors: one sentence
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    bad = [r for r in report["rows"] if r["status"] != "ok"]
+    typer.echo(f"{len(report['rows'])} rows ({len(bad)} without numbers); wrote {out / 'bench.md'}, "
+               f"{out / 'bench.json'} and {out / 'pareto.png'}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``bench`` command to the ``har`` app."""
+    app.command("bench")(bench_cmd)
