@@ -162,3 +162,15 @@ def test_sigterm_flushes_and_exits_0(colour_bundle, tmp_path):
     assert actions[-1]["kind"] == "action_ended"  # the open action was closed on the way out
     assert actions[-1]["ended_at"] < 10.0  # stopped early, not at the end of the 12 s file
     load_bundle(colour_bundle)  # untouched
+
+
+@pytest.mark.parametrize("name", ["arm_wrestling.mp4", "flipping_pancake.mkv", "cricket_shot.gif",
+                                  "drink_water_1080p.avi"])
+def test_real_footage_runs_through_the_pipeline(colour_bundle, realclips, tmp_path, name):
+    """Real containers and sizes (mkv, gif, 1080p avi) decode, sample and classify end to end."""
+    jsonl = tmp_path / "e.jsonl"
+    res = CliRunner().invoke(app, ["run", "--bundle", str(colour_bundle), "--source", str(realclips / name),
+                                   "--jsonl", str(jsonl), "--no-console", "--stride", "1"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["predict", str(realclips / name), "--bundle", str(colour_bundle)])
+    assert res.exit_code == 0 and "Action Predicted:" in res.output
