@@ -35,9 +35,8 @@ def bench_cmd(
 
     Example: har bench --models artifacts --out artifacts/bench --threads 1,2
     """
-    from har.edge.bench import BenchError
+    from har.edge.bench import BenchError, parse_threads
     from har.export.bench import run_bench
-    from har.edge.bench import parse_threads
 
     try:
         thread_counts = parse_threads(threads)

@@ -24,7 +24,6 @@ import os
 import platform
 import shutil
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from har.edge.bench import time_interleaved
 from har.edge.interpreter import TfliteModel, backend_name
 from har.export.tflite import (
     Conversion,
@@ -107,28 +107,9 @@ def compare(probs: np.ndarray, reference: np.ndarray | None, y: np.ndarray, labe
 
 
 def measure_latency(runners: dict[str, Callable[[], object]], rounds: int = 7, per_round: int = 15,
-                    warmup: int = 3, pause_s: float = 0.005) -> dict[str, float]:
-    """Median ms per call of each runner, interleaved round by round.
-
-    Each block of calls starts after a short pause and one untimed call:
-    every interpreter has its own thread pool whose workers spin for a while
-    after a call, and without the pause those of the previous runner steal
-    the cores from a multi-threaded one (measured: 0.26 instead of 0.05 ms
-    for the 2-thread encoder).
-    """
-    samples: dict[str, list[float]] = {k: [] for k in runners}
-    for fn in runners.values():
-        for _ in range(warmup):
-            fn()
-    for _ in range(rounds):
-        for key, fn in runners.items():
-            time.sleep(pause_s)
-            fn()
-            for _ in range(per_round):
-                t0 = time.perf_counter()
-                fn()
-                samples[key].append(time.perf_counter() - t0)
-    return {k: round(float(np.median(v)) * 1e3, 4) for k, v in samples.items()}
+                    warmup: int = 3) -> dict[str, float]:
+    """Median ms per call of each runner, interleaved round by round (see :func:`time_interleaved`)."""
+    return {k: v["p50"] for k, v in time_interleaved(runners, rounds, per_round, warmup).items()}
 
 
 def build_report(md: ModelDir, conv: Conversion, test: tuple[np.ndarray, np.ndarray], bundle_quant: str,
