@@ -196,13 +196,10 @@ def predict_cmd(
 
 def _mount_optional() -> None:
     """Mount the export and bench commands (their heavy imports stay inside the commands)."""
+    from har.export.bench_cli import register as register_bench
     from har.export.cli import register as register_export
 
     register_export(app)
-    try:
-        from har.export.bench_cli import register as register_bench
-    except ImportError:  # the benchmark module is optional in trimmed installs
-        return
     register_bench(app)
 
 
