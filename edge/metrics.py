@@ -35,6 +35,11 @@ class Metrics:
             self.inferences += 1
             self._lat_ms.append(latency_s * 1000.0)
 
+    @property
+    def input_fps(self) -> float:
+        """Frames per second since start; cheap enough for every frame."""
+        return self.frames / max(time.monotonic() - self.t0, 1e-9)
+
     def snapshot(self) -> dict:
         with self._lock:
             lat = np.asarray(self._lat_ms) if self._lat_ms else np.zeros(1)

@@ -129,7 +129,7 @@ class Pipeline:
                     self._publish(self.smoother.update(ts, probs, stats))
             if self.video_sink is not None:
                 label, conf = self.smoother.current
-                self.video_sink.write(frame, label, conf or 0.0, m.snapshot()["input_fps"])
+                self.video_sink.write(frame, label, conf or 0.0, m.input_fps)
             if interval and time.monotonic() - last_log >= interval:
                 log.info("metrics %s", m.snapshot())
                 last_log = time.monotonic()
