@@ -18,7 +18,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-COLOR_ORDER = "RGB"
 NORMALIZATIONS = ("scale_0_1", "scale_-1_1")
 
 
@@ -44,12 +43,3 @@ def normalize(frames_rgb_u8: np.ndarray, mode: str = "scale_0_1") -> np.ndarray:
     if mode == "scale_-1_1":
         return x * np.float32(1.0 / 127.5) - np.float32(1.0)
     raise ValueError(f"unknown normalization {mode!r}; use one of {', '.join(NORMALIZATIONS)}")
-
-
-def quantize_input(frames_rgb_u8: np.ndarray, scale: float, zero_point: int, dtype,
-                   mode: str = "scale_0_1") -> np.ndarray:
-    """uint8 RGB -> the integer input of a quantized model (``q = x/scale + zp``)."""
-    x = normalize(frames_rgb_u8, mode)
-    info = np.iinfo(dtype)
-    q = np.round(x / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)

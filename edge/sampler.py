@@ -27,7 +27,6 @@ class IntervalSampler:
         self.tolerance_s = tolerance_s
         self._t0: float | None = None
         self._k = 0
-        self.accepted = 0
 
     def set_frame_period(self, period_s: float) -> None:
         """Frames within half a period of a target time count as on time."""
@@ -44,7 +43,6 @@ class IntervalSampler:
             # A gap (camera stall) longer than one interval: restart the grid
             # here instead of accepting a burst of late frames.
             self._t0, self._k = ts, 1
-        self.accepted += 1
         return True
 
     def reset(self) -> None:
