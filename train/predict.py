@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from har.edge.predict import sliding_windows
 from har.edge.preprocess import normalize
-from har.edge.sampler import IntervalSampler
-from har.edge.window import Window
 from har.train.clips import Sampling, VideoError, clip_indices, read_frames
 
 
@@ -49,23 +48,12 @@ def load_model_dir(model_dir: Path):
     return model, labels, sampling, cfg
 
 
-def sliding_windows(frames: np.ndarray, fps: float, s: Sampling, stride: int = 1):
-    """``(end_frame_index, window)`` for every window the edge would classify."""
-    sampler = IntervalSampler(s.interval_s)
-    sampler.set_frame_period(1.0 / fps)
-    win = Window(s.seq_len, stride)
-    for i, frame in enumerate(frames):
-        if s.mode == "uniform" or sampler.accept(i / fps):
-            win.push(frame)
-            if win.due:
-                yield i, win.array()
-
-
 def predict_video(model, labels: list[str], s: Sampling, video: Path, norm: str = "scale_0_1",
                   batch: int = 32) -> Prediction:
     frames, fps = read_frames(Path(video), s.size)
     ends, windows = [], []
-    for end, w in sliding_windows(frames, fps, s):
+    interval = None if s.mode == "uniform" else s.interval_s
+    for end, w in sliding_windows(frames, fps, interval, s.seq_len):
         ends.append(end)
         windows.append(w)
     if s.mode == "uniform":
