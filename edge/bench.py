@@ -19,6 +19,12 @@ How each number is measured, and why that way:
   stride 1, counted from the first classified window on (the steady state a
   camera sees; the first seconds only fill the window). Passes are
   interleaved across variants too.
+* **Pose bundles** have one variant, run like streaming: *per new frame* is
+  the pose estimator on that frame plus the head on the cached keypoints.
+  The row's ``pose`` field splits it: ms per detector run and the share of
+  frames it ran on (it runs only when nobody is tracked), ms per landmark
+  run, and the head alone. Give them a ``--video`` with a person in it: on
+  the generated clip the detector finds nobody and runs on every frame.
 * **Peak memory**: the peak RSS (``VmHWM``) of a fresh process that loads only that
   variant and runs the pipeline over the file, since one process's peak cannot
   be split between models that shared it. The peak after imports alone is
@@ -46,7 +52,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from har.edge.bundle import load_bundle
+from har.edge.bundle import MODEL_FILES, POSE_MODELS, load_bundle
 from har.edge.interpreter import TfliteModel, backend_name
 from har.edge.pipeline import Classifier, Pipeline
 from har.edge.predict import windows_of_file
@@ -62,7 +68,7 @@ MEMORY_WINDOWS = 3
 #: Every field of a table row, in output order (``har bench`` rows add accuracy; the device leaves it None).
 ROW_FIELDS = ("model", "variant", "backend", "status", "error", "params", "files", "bytes", "test_accuracy",
               "macro_f1", "agreement_with_keras", "accuracy_source", "latency_window_ms", "latency_frame_ms",
-              "throughput", "peak_rss_mib", "baseline_rss_mib", "cpu_ops")
+              "throughput", "peak_rss_mib", "baseline_rss_mib", "cpu_ops", "pose")
 
 
 class BenchError(RuntimeError):
@@ -246,11 +252,18 @@ class _Loaded:
         self.clf.item(self.clip[-1])
         return self.clf.classify(self.features)
 
+    def head_only(self) -> np.ndarray:
+        """The head on cached features (keypoints -> features -> head, for a pose bundle)."""
+        return self.clf.classify(self.features)
+
 
 
 def _files(variant: Variant) -> list[Path]:
     bundle = load_bundle(variant.bundle)
-    names = ("encoder", "head") if variant.mode == "streaming" else ("window",)
+    if bundle.is_pose:
+        names = POSE_MODELS
+    else:
+        names = ("encoder", "head") if variant.mode == "streaming" else ("window",)
     return [bundle.model_file(n) for n in names]
 
 
@@ -258,9 +271,22 @@ def cpu_ops(files: list[Path], threads: int) -> list[str]:
     """Ops the default delegate (XNNPACK) did not take: they run on the runtime's built-in kernels.
 
     This is what explains most speed differences between runtimes and
-    between quantization modes of the same model.
+    between quantization modes of the same model. The pose models (several
+    outputs, run by ``har.edge.pose``) are left out.
     """
-    return sorted({op for p in files for op in TfliteModel(p, threads).undelegated_ops()})
+    pose_files = {MODEL_FILES[n] for n in POSE_MODELS[1:]}
+    return sorted({op for p in files if p.name not in pose_files for op in TfliteModel(p, threads).undelegated_ops()})
+
+
+def pose_counters(clf) -> dict | None:
+    """Per-run cost of the two pose models and how often the detector ran, from the estimator's counters."""
+    if not getattr(clf, "pose", False):
+        return None
+    est = clf._impl.estimator
+    return {"frames": est.frames, "detector_runs": est.detector_runs, "landmark_runs": est.landmark_runs,
+            "detector_rate": round(est.detector_runs / max(est.frames, 1), 4),
+            "detector_ms": round(1e3 * est.detector_s / max(est.detector_runs, 1), 3),
+            "landmarks_ms": round(1e3 * est.landmarks_s / max(est.landmark_runs, 1), 3)}
 
 
 def measure(variants: list[Variant], threads: tuple[int, ...], video: str | Path, rounds: int = 7,
@@ -294,6 +320,8 @@ def measure(variants: list[Variant], threads: tuple[int, ...], video: str | Path
         runners[f"{name}|{t}|window"] = lv.window
         if lv.clf.streaming:
             runners[f"{name}|{t}|frame"] = lv.new_frame
+        if getattr(lv.clf, "pose", False):
+            runners[f"{name}|{t}|head"] = lv.head_only
     log.info("timing %d runners x %d rounds x %d calls", len(runners), rounds, per_round)
     ms = time_interleaved(runners, rounds, per_round, warmup)
     fps: dict[tuple[str, int], list[dict]] = {k: [] for k in loaded}
@@ -310,6 +338,9 @@ def measure(variants: list[Variant], threads: tuple[int, ...], video: str | Path
         r["latency_frame_ms"] = {str(t): ms[f"{v.name}|{t}|{'frame' if v.mode == 'streaming' else 'window'}"]
                                  for t in threads}
         r["throughput"] = {str(t): median_pass(fps[v.name, t]) for t in threads}
+        first = loaded[v.name, threads[0]]
+        if getattr(first.clf, "pose", False):
+            r["pose"] = {**pose_counters(first.clf), "head_ms": ms[f"{v.name}|{threads[0]}|head"]}
     return {"environment": environment(), "decode_fps": float(np.median(decode)) if decode else None,
             "method": {"rounds": rounds, "per_round": per_round, "warmup": warmup, "passes": passes,
                        "steady_windows": STEADY_WINDOWS, "video": str(video)},
@@ -436,7 +467,7 @@ def device_row(model: str, variant: str, result: dict | None, memory: dict | Non
     row = dict.fromkeys(ROW_FIELDS)
     row.update(model=model, variant=variant, backend=backend, status="ok")
     if result is not None:
-        for key in ("files", "bytes", "latency_window_ms", "latency_frame_ms", "throughput", "cpu_ops"):
+        for key in ("files", "bytes", "latency_window_ms", "latency_frame_ms", "throughput", "cpu_ops", "pose"):
             row[key] = result.get(key)
         if result.get("error"):
             row.update(status="error", error=result["error"])
@@ -475,6 +506,20 @@ def note_lines(rows: list[dict]) -> list[str]:
     return [f"- {backend}, {', '.join(names)}: {status}: {why}" for (backend, status, why), names in groups.items()]
 
 
+def pose_lines(rows: list[dict]) -> list[str]:
+    """What one new frame costs a pose bundle, model by model (the table's ms/new frame is their sum)."""
+    out = []
+    for r in rows:
+        p = r.get("pose")
+        if r["status"] == "ok" and p:
+            landmarks = (f"landmarks {p['landmarks_ms']:.2f} ms per run" if p.get("landmark_runs")
+                         else "landmarks never ran (nobody found: use a --video with a person)")
+            out.append(f"- {r['model']} {r['variant']} ({r['backend']}): pose detector {p['detector_ms']:.2f} ms per "
+                       f"run, ran on {100 * p['detector_rate']:.1f}% of {p['frames']} frames; {landmarks}; "
+                       f"head (features + LSTM) {p['head_ms']['p50']:.3f} ms")
+    return out
+
+
 def _memory(r: dict) -> str:
     """``peak (+ share)``: the peak, and how far the model and the pipeline raised it above the imports alone."""
     if r["peak_rss_mib"] is None:
@@ -503,7 +548,7 @@ def bench_bundle(bundle_dir: str | Path, threads: tuple[int, ...] = (1, 2), vide
     """
     bundle = load_bundle(bundle_dir)
     q = bundle.quantization
-    variants = [Variant(q, str(bundle.path), "window")]
+    variants = [Variant(q, str(bundle.path), "streaming" if bundle.is_pose else "window")]
     if bundle.has_streaming:
         variants.append(Variant(f"streaming-{q}", str(bundle.path), "streaming"))
     with tempfile.TemporaryDirectory(prefix="har-bench-") as tmp:
@@ -511,7 +556,7 @@ def bench_bundle(bundle_dir: str | Path, threads: tuple[int, ...] = (1, 2), vide
         video = Path(video) if video else write_test_video(work / "video-640x480.mp4")
         measured = measure(variants, threads, video, **timing)
         memory = {v.name: memory_in_child(sys.executable, v, max(threads), video, work) for v in variants}
-    accuracy = _report_accuracy(bundle.path)
+    accuracy = report_accuracy(bundle.path)
     model = str((bundle.metadata.get("source") or {}).get("model") or "bundle")
     rows = [device_row(model, v.name, measured["variants"][v.name], memory[v.name], measured["environment"]["runtime"],
                        **accuracy.get(v.name, {})) for v in variants]
@@ -519,7 +564,8 @@ def bench_bundle(bundle_dir: str | Path, threads: tuple[int, ...] = (1, 2), vide
             "method": measured["method"], "threads": list(threads), "rows": rows}
 
 
-def _report_accuracy(bundle_dir: Path) -> dict[str, dict]:
+def report_accuracy(bundle_dir: Path) -> dict[str, dict]:
+    """Test accuracy per variant from the bundle's ``report.json`` (``har export``), if there is one."""
     path = bundle_dir / "report.json"
     if not path.is_file():
         return {}

@@ -7,6 +7,14 @@ A bundle is a directory::
     head.tflite      streaming head: (1, seq_len, F) features -> class probabilities
     metadata.json    everything the device must do exactly as training did
 
+A *pose* bundle (``"encoder": "pose"``, schema version 2) has no pixel model:
+``head.tflite`` reads ``(1, seq_len, F)`` keypoint features
+(``har.edge.pose.features``), and the two BlazePose models it needs,
+``pose_detector.tflite`` and ``pose_landmarks.tflite``, travel inside the
+bundle with their sha256 like every other file, so the device needs nothing
+else. Pixel bundles are still written as version 1, so a device with an older
+har-edge keeps reading them; this reader takes both versions.
+
 Why one module for both sides: ``har export`` writes bundles with
 :func:`build_metadata` / :func:`write_metadata`, and the device reads them
 with :func:`load_bundle`, so the two cannot drift apart. This module imports
@@ -39,13 +47,18 @@ from har.edge.preprocess import NORMALIZATIONS
 log = logging.getLogger(__name__)
 
 SCHEMA = "har-edge.bundle"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the newest this har-edge writes and reads
+READABLE_VERSIONS = (1, 2)  # 2 added pose bundles; pixel bundles are still written as 1
+PIXEL_SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
 #: Logical model name -> file name inside the bundle.
-MODEL_FILES = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite"}
+MODEL_FILES = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite",
+               "pose_detector": "pose_detector.tflite", "pose_landmarks": "pose_landmarks.tflite"}
+#: Models a pose bundle must have; it has no pixel model (window, encoder).
+POSE_MODELS = ("head", "pose_detector", "pose_landmarks")
 EDGETPU_SUFFIX = "_edgetpu"
 QUANT_MODES = ("int8", "dynamic", "fp16", "fp32")
-ENCODER_KINDS = ("cnn",)
+ENCODER_KINDS = ("cnn", "pose")
 COLOR_ORDERS = ("RGB",)
 SAMPLING_MODES = ("interval", "uniform")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -94,15 +107,21 @@ class Bundle:
     metadata: dict = field(repr=False)
     labels: list[str]
     seq_len: int
-    frame_size: int  # frames are frame_size x frame_size
+    frame_size: int | None  # frames are frame_size x frame_size; None for pose (full frames to the estimator)
     color_order: str
     normalization: str
     sampling_mode: str  # "interval" or "uniform"
     interval_s: float | None  # seconds between sampled frames; None for "uniform"
     quantization: str
-    encoder_kind: str
+    encoder_kind: str  # "cnn" (pixels) or "pose" (keypoint features)
     models: dict[str, ModelInfo]
     source_metrics: dict
+    schema_version: int = PIXEL_SCHEMA_VERSION
+
+    @property
+    def is_pose(self) -> bool:
+        """True for a keypoint bundle: pose models + a head on their features, no pixel model."""
+        return self.encoder_kind == "pose"
 
     @property
     def has_streaming(self) -> bool:
@@ -115,7 +134,9 @@ class Bundle:
 
     @property
     def feature_dim(self) -> int | None:
-        """Length of the encoder's per-frame feature vector (None without streaming)."""
+        """Length of the per-frame feature vector the head reads (None without streaming or pose)."""
+        if self.is_pose:
+            return self.models["head"].input.shape[-1]
         return self.models["encoder"].output.shape[-1] if self.has_streaming else None
 
     def model_file(self, name: str, delegate: str | None = None) -> Path:
@@ -157,9 +178,9 @@ def load_bundle(path: str | Path) -> Bundle:
     if meta.get("schema") != SCHEMA:
         raise BundleError(f"{meta_path} is not a har-edge bundle (schema {meta.get('schema')!r}, expected {SCHEMA!r})")
     version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise BundleError(f"bundle {path} has schema version {version!r} but this har-edge reads version "
-                          f"{SCHEMA_VERSION}; re-export it with this version of har")
+    if version not in READABLE_VERSIONS:
+        raise BundleError(f"bundle {path} has schema version {version!r} but this har-edge reads versions "
+                          f"{', '.join(map(str, READABLE_VERSIONS))}; re-export it with this version of har")
     bundle = _parse(path, meta)
     for info in bundle.models.values():
         _verify_file(path, info)
@@ -172,7 +193,10 @@ def _parse(path: Path, meta: dict) -> Bundle:
     if not labels or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
         raise BundleError(f"{where}: 'labels' must be a non-empty list of distinct strings")
     seq_len = _positive_int(meta, "seq_len", where)
-    frame_size = _positive_int(meta, "frame_size", where)
+    encoder_kind = _choice(meta, "encoder", ENCODER_KINDS, where)
+    if encoder_kind == "pose" and meta["schema_version"] < 2:
+        raise BundleError(f"{where}: pose bundles need schema version 2, not {meta['schema_version']}; re-export it")
+    frame_size = None if encoder_kind == "pose" else _positive_int(meta, "frame_size", where)
     color_order = _choice(meta, "color_order", COLOR_ORDERS, where)
     normalization = _choice(meta, "normalization", NORMALIZATIONS, where)
     sampling = _field(meta, "sampling", dict, where)
@@ -185,7 +209,6 @@ def _parse(path: Path, meta: dict) -> Bundle:
     else:
         interval_s = None
     quantization = _choice(meta, "quantization", QUANT_MODES, where)
-    encoder_kind = _choice(meta, "encoder", ENCODER_KINDS, where)
     raw_models = _field(meta, "models", dict, where)
     models = {name: _model_info(name, entry, where) for name, entry in raw_models.items()}
     for name in models:
@@ -193,16 +216,42 @@ def _parse(path: Path, meta: dict) -> Bundle:
         if base not in MODEL_FILES or (base != name and base not in models):
             raise BundleError(f"{where}: unknown model {name!r} (known: {', '.join(MODEL_FILES)} and their "
                               f"{EDGETPU_SUFFIX} copies)")
-    if "window" not in models:
-        raise BundleError(f"{where}: 'models' has no 'window' entry")
-    if ("encoder" in models) != ("head" in models):
-        raise BundleError(f"{where}: 'encoder' and 'head' come as a pair, but only one is listed")
+    if encoder_kind == "pose":
+        _check_pose(meta, models, len(labels), seq_len, where)
+    else:
+        if "window" not in models:
+            raise BundleError(f"{where}: 'models' has no 'window' entry")
+        if ("encoder" in models) != ("head" in models):
+            raise BundleError(f"{where}: 'encoder' and 'head' come as a pair, but only one is listed")
+        if set(POSE_MODELS[1:]) & set(models):
+            raise BundleError(f"{where}: pose models listed in a bundle whose encoder is {encoder_kind!r}")
+        _check_shapes(models, len(labels), seq_len, frame_size, where)
     source = meta.get("source") or {}
-    _check_shapes(models, len(labels), seq_len, frame_size, where)
     return Bundle(path=path, metadata=meta, labels=list(labels), seq_len=seq_len, frame_size=frame_size,
                   color_order=color_order, normalization=normalization, sampling_mode=mode,
                   interval_s=interval_s, quantization=quantization, encoder_kind=encoder_kind, models=models,
-                  source_metrics=dict(source.get("test_metrics") or {}) if isinstance(source, dict) else {})
+                  source_metrics=dict(source.get("test_metrics") or {}) if isinstance(source, dict) else {},
+                  schema_version=meta["schema_version"])
+
+
+def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_len: int, where: str) -> None:
+    """A pose bundle: the head and both pose models, and a head shaped for ``pose.feature_dim`` features."""
+    missing = [m for m in POSE_MODELS if m not in models]
+    if missing:
+        raise BundleError(f"{where}: a pose bundle needs the models {', '.join(POSE_MODELS)} (missing "
+                          f"{', '.join(missing)}); re-export it with `har export`")
+    extra = [m for m in models if m.removesuffix(EDGETPU_SUFFIX) not in POSE_MODELS]
+    if extra:
+        raise BundleError(f"{where}: a pose bundle has no pixel model, but lists {', '.join(extra)}")
+    pose = _field(meta, "pose", dict, where)
+    feature_dim = _positive_int(pose, "feature_dim", where + " pose")
+    head = models["head"]
+    if head.input.shape != (1, seq_len, feature_dim):
+        raise BundleError(f"{where}: model 'head' takes input {list(head.input.shape)}, but seq_len {seq_len} and "
+                          f"pose.feature_dim {feature_dim} need {[1, seq_len, feature_dim]}")
+    if head.output.shape[-1] != n_classes:
+        raise BundleError(f"{where}: model 'head' outputs {head.output.shape[-1]} classes but {n_classes} labels "
+                          "are listed")
 
 
 def _check_shapes(models: dict[str, ModelInfo], n_classes: int, seq_len: int, size: int, where: str) -> None:
@@ -306,29 +355,35 @@ def model_entry(path: Path, input: TensorInfo, output: TensorInfo, ops: list[str
             "ops": list(dict.fromkeys(ops))}
 
 
-def build_metadata(*, labels: list[str], seq_len: int, frame_size: int, sampling_mode: str,
+def build_metadata(*, labels: list[str], seq_len: int, frame_size: int | None, sampling_mode: str,
                    interval_s: float | None, quantization: str, models: dict[str, dict], source: dict,
-                   normalization: str = "scale_0_1", encoder_kind: str = "cnn", extra: dict | None = None) -> dict:
-    """Assemble ``metadata.json`` (schema v1). ``models`` maps names to :func:`model_entry` dicts.
+                   normalization: str = "scale_0_1", encoder_kind: str = "cnn", pose: dict | None = None,
+                   extra: dict | None = None) -> dict:
+    """Assemble ``metadata.json``. ``models`` maps names to :func:`model_entry` dicts.
 
-    ``source`` describes where the models came from, at least ``{"model": ...,
-    "test_metrics": {...}}``; ``extra`` adds free-form provenance (converter
-    versions, calibration) that readers ignore.
+    Pixel bundles are schema v1 (unchanged, so older devices read them);
+    ``encoder_kind="pose"`` writes v2 with ``frame_size`` null and the
+    ``pose`` section (at least ``feature_dim``). ``source`` describes where
+    the models came from, at least ``{"model": ..., "test_metrics": {...}}``;
+    ``extra`` adds free-form provenance (converter versions, calibration)
+    that readers ignore.
     """
     from har.edge import __version__
 
+    is_pose = encoder_kind == "pose"
     meta = {
         "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION if is_pose else PIXEL_SCHEMA_VERSION,
         "har_version": __version__,
         "labels": list(labels),
         "seq_len": int(seq_len),
-        "frame_size": int(frame_size),
+        "frame_size": None if is_pose else int(frame_size),
         "color_order": "RGB",
         "normalization": normalization,
         "sampling": {"mode": sampling_mode, "interval_s": float(interval_s) if sampling_mode == "interval" else None},
         "quantization": quantization,
         "encoder": encoder_kind,
+        **({"pose": dict(pose or {})} if is_pose else {}),
         "models": models,
         "source": source,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -392,12 +447,14 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
     m = b.metadata
     src = m.get("source") or {}
     lines = [
-        f"bundle     {b.path} (schema {SCHEMA} v{SCHEMA_VERSION}, har {m.get('har_version')}, "
+        f"bundle     {b.path} (schema {SCHEMA} v{b.schema_version}, har {m.get('har_version')}, "
         f"exported {m.get('exported_at')})",
         f"source     {src.get('model', '?')} model, test accuracy {_fmt(b.source_metrics.get('test_accuracy'))}, "
         f"macro-F1 {_fmt(b.source_metrics.get('macro_f1'))}",
         f"labels     {len(b.labels)}: {', '.join(b.labels)}",
-        f"input      {b.seq_len} frames of {b.frame_size}x{b.frame_size} {b.color_order}, {b.normalization}, "
+        f"encoder    {_encoder_text(b)}",
+        (f"input      {b.seq_len} frames of {b.frame_size}x{b.frame_size} {b.color_order}, {b.normalization}, "
+         if not b.is_pose else f"input      {b.seq_len} frames, full size {b.color_order} to the pose estimator, ")
         + (f"one every {b.interval_s:g} s" if b.sampling_mode == "interval" else "uniform over the clip"),
         f"quantized  {b.quantization}; streaming encoder/head: {'yes' if b.has_streaming else 'no'}",
         f"runtime    {backend_name()}, {threads} thread(s), delegate: "
@@ -412,8 +469,11 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
     for name in (n for n in b.models if not n.endswith(EDGETPU_SUFFIX)):
         on_tpu = delegate == "edgetpu" and name + EDGETPU_SUFFIX in b.models
         info = b.models[name + EDGETPU_SUFFIX if on_tpu else name]
-        lines.append(f"  {name:<8} {info.file:<22} {info.bytes / 1024:7.1f} KiB  "
+        lines.append(f"  {name:<14} {info.file:<22} {info.bytes / 1024:7.1f} KiB  "
                      f"in {_tensor_text(info.input)} -> out {_tensor_text(info.output)}")
+        if name in POSE_MODELS[1:]:  # several outputs: run by har.edge.pose, not TfliteModel
+            lines.append(f"           ops: {_counts(info.ops)}")
+            continue
         model = TfliteModel(b.path / info.file, threads=threads, delegate=delegate if on_tpu else None)
         lines.append(f"           ops: {_counts(model.ops())}")
         cpu = model.undelegated_ops()
@@ -423,6 +483,13 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
         else:
             lines.append("           no delegate took any op: all run on the runtime's own CPU kernels")
     return "\n".join(lines)
+
+
+def _encoder_text(b: Bundle) -> str:
+    if b.is_pose:
+        return (f"pose: BlazePose keypoints -> {b.feature_dim} features per frame -> head "
+                "(person-invariant; the pose models are in the bundle)")
+    return "cnn: pixels (the frame itself)"
 
 
 def _fmt(x) -> str:

@@ -69,7 +69,10 @@ def run(
     config: ConfigOpt = None,
     bundle: BundleOpt = None,
     camera: Annotated[int | None, typer.Option(help="Camera index (USB/V4L2), e.g. 0.")] = None,
-    source: Annotated[str | None, typer.Option(help="Video file or rtsp:// / http:// stream.")] = None,
+    source: Annotated[str | None, typer.Option(help="Video file, or URL: http(s) ending in .mp4/.avi/.mkv/.mov/"
+                                                    ".webm/.m4v/.gif/.mpg/.mpeg or a YouTube page is downloaded "
+                                                    "first and played as a file; any other rtsp:// or http:// "
+                                                    "URL is read as a live stream.")] = None,
     picamera2: Annotated[bool | None, typer.Option("--picamera2", help="Raspberry Pi camera module.")] = None,
     realtime: Annotated[bool | None, typer.Option("--realtime", help="Play a --source file at its own fps.")] = None,
     threads: Annotated[int | None, typer.Option(help="Interpreter threads.")] = None,
@@ -153,7 +156,8 @@ def run(
 
 @app.command()
 def predict(
-    video: Annotated[Path, typer.Argument(help="Video file to classify.")],
+    video: Annotated[str, typer.Argument(help="Video file, or URL of one (http(s) ending in .mp4/.avi/... "
+                                              "or YouTube), downloaded first into ~/.cache/har/videos.")],
     bundle: BundleOpt = None,
     threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
     streaming: Annotated[str, typer.Option(help="auto | on | off.")] = "auto",
@@ -166,15 +170,21 @@ def predict(
     """
     import numpy as np
 
-    from har.edge.pipeline import Classifier
+    from har.edge.download import DownloadError, local_video
+    from har.edge.pipeline import Classifier, PipelineError
     from har.edge.predict import windows_of_file
     from har.edge.sources import SourceError
 
     cfg, bndl = _load(None, {"bundle": bundle})
-    clf = Classifier(bndl, threads, None, streaming)
     try:
+        clf = Classifier(bndl, threads, None, streaming)
+    except (PipelineError, ValueError, OSError) as e:  # BundleError is a ValueError
+        fail(str(e))
+    try:
+        if "://" in video:
+            video = str(local_video(video))
         probs = [clf.classify(w) for w in windows_of_file(video, bndl, clf.item)]
-    except SourceError as e:
+    except (SourceError, DownloadError) as e:
         fail(str(e))
     if not probs:
         fail(f"{video} is too short for one window ({bndl.seq_len} frames {bndl.interval_s}s apart)")
@@ -228,7 +238,7 @@ def bench(
 
     Example: har-edge bench artifacts/bundle --threads 1,4
     """
-    from har.edge.bench import BenchError, bench_bundle, note_lines, parse_threads, table_lines
+    from har.edge.bench import BenchError, bench_bundle, note_lines, parse_threads, pose_lines, table_lines
     from har.edge.sources import SourceError
 
     try:
@@ -243,12 +253,22 @@ def bench(
     env = result["environment"]
     typer.echo(f"{env['cpu']} ({env['usable_cpus']} CPUs), {env['runtime']}, Python {env['python']}, "
                f"{env['date']}; decoding alone {result['decode_fps']:.0f} fps")
-    for line in table_lines(result["rows"], thread_counts) + note_lines(result["rows"]):
+    for line in table_lines(result["rows"], thread_counts) + note_lines(result["rows"]) + pose_lines(result["rows"]):
         typer.echo(line)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2) + "\n")
         typer.echo(f"wrote {json_out}")
+
+
+def _mount_models() -> None:
+    """``har-edge models fetch pose``: the device needs the pose models too (no TensorFlow involved)."""
+    from har.edge.pose.cli import register
+
+    register(app)
+
+
+_mount_models()
 
 
 def main() -> None:

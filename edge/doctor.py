@@ -48,7 +48,8 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
             from har.edge.bundle import load_bundle
 
             b = load_bundle(cfg.bundle)
-            return f"{b.path} ({len(b.labels)} labels, {b.quantization}, streaming={b.has_streaming})"
+            return (f"{b.path} ({len(b.labels)} labels, {b.encoder_kind} encoder, {b.quantization}, "
+                    f"streaming={b.has_streaming or b.is_pose})")
 
         results.append(_check(echo, "bundle", bundle_check))
         if cfg.inference.delegate:

@@ -291,3 +291,53 @@ class StreamingClassifier:
     def classify(self, features: np.ndarray) -> np.ndarray:
         """``(seq_len, F)`` float32 features -> float32 class probabilities ``(n_classes,)``."""
         return self.head.run(np.asarray(features, dtype=np.float32))
+
+
+class PoseClassifier:
+    """Keypoints of each sampled frame, then the head on the window's features (a pose bundle).
+
+    ``encode`` runs the pose estimator (detector when nobody is tracked, the
+    landmark model every frame) and returns the raw ``(33, 5)`` landmarks,
+    NaN when nobody was found: the window keeps raw keypoints, exactly what
+    training cached, and ``classify`` turns them into features with the same
+    :func:`har.edge.pose.features.window_features_from_array` training used,
+    x and y put in one unit by the frames' aspect ratio as in training. The
+    pose models are the bundle's own copies, verified by their sha256.
+    """
+
+    def __init__(self, bundle: Bundle, threads: int = 1):
+        from har.edge.pose.assets import PoseModels
+        from har.edge.pose.estimator import PoseEstimator
+        from har.edge.pose.features import FEATURE_DIM
+
+        if not bundle.is_pose:
+            raise BundleError(f"bundle {bundle.path} is not a pose bundle (its encoder is {bundle.encoder_kind!r})")
+        if bundle.feature_dim != FEATURE_DIM:
+            raise BundleError(f"bundle {bundle.path} was exported for {bundle.feature_dim} pose features per frame, "
+                              f"but this har-edge computes {FEATURE_DIM}; re-export it with this version of har")
+        models = PoseModels(bundle.model_file("pose_detector"), bundle.model_file("pose_landmarks"))
+        self.bundle = bundle
+        self.estimator = PoseEstimator(models, threads=threads)
+        self.head = TfliteModel(bundle.model_file("head"), threads=1)
+        self.feature_dim = FEATURE_DIM
+        self.aspect = 1.0
+        self.last_pose = None  # the latest Pose (or None), for drawing
+
+    def encode(self, frame_rgb: np.ndarray) -> np.ndarray:
+        """One full-size ``(H, W, 3)`` uint8 RGB frame -> its ``(33, 5)`` float32 landmarks (NaN: nobody)."""
+        from har.edge.pose.features import pose_array
+
+        h, w = frame_rgb.shape[:2]
+        self.aspect = float(np.float32(w / h))  # as training stored it
+        self.last_pose = self.estimator.process(frame_rgb)
+        return pose_array([self.last_pose])[0]
+
+    def classify(self, landmarks: np.ndarray) -> np.ndarray:
+        """``(seq_len, 33, 5)`` landmarks -> float32 class probabilities ``(n_classes,)``."""
+        from har.edge.pose.features import window_features_from_array
+
+        return self.head.run(window_features_from_array(landmarks, aspect=self.aspect))
+
+    def reset(self) -> None:
+        """Forget the tracked person (a gap in the stream): the next frame runs the detector."""
+        self.estimator.reset()

@@ -18,9 +18,10 @@ from har.edge.bundle import Bundle
 from har.edge.config import EdgeConfig
 from har.edge.events import Event
 from har.edge.metrics import Metrics
-from har.edge.preprocess import preprocess_frame
+from har.edge.preprocess import frame_preprocessor
 from har.edge.sampler import IntervalSampler
 from har.edge.sinks.base import Sink
+from har.edge.sinks.video import draw_skeleton
 from har.edge.smoother import Smoother
 from har.edge.window import Window
 
@@ -32,21 +33,43 @@ class PipelineError(RuntimeError):
 
 
 class Classifier:
-    """One interface over whole-window and streaming (encoder + head) models.
+    """One interface over whole-window, streaming (encoder + head) and pose (keypoints + head) models.
 
     Streaming encodes each sampled frame once and keeps its features in the
     window, so a new inference costs one encoder call plus the small head,
-    instead of re-running the CNN on every frame of the window.
+    instead of re-running the CNN on every frame of the window. A pose bundle
+    always streams: each sampled frame goes through the pose estimator once and
+    its keypoints are what the window keeps.
     """
 
     def __init__(self, bundle: Bundle, threads: int = 1, delegate: str | None = None, streaming: str = "auto"):
-        from har.edge.interpreter import StreamingClassifier, WindowClassifier
+        from har.edge.interpreter import PoseClassifier, StreamingClassifier, WindowClassifier
 
+        self.pose = bundle.is_pose
+        if self.pose:
+            if streaming == "off":
+                raise PipelineError(f"bundle {bundle.path} is a pose bundle, which always encodes frame by frame; "
+                                    "leave --streaming out")
+            if delegate:
+                raise PipelineError("the pose models run on the CPU; leave --delegate out for a pose bundle")
+            self.streaming = True
+            self._impl = PoseClassifier(bundle, threads=threads)
+            return
         self.streaming = bundle.has_streaming if streaming == "auto" else streaming == "on"
         if self.streaming and not bundle.has_streaming:
             raise PipelineError(f"bundle {bundle.path} has no encoder/head pair; use --streaming off")
         self._impl = (StreamingClassifier if self.streaming else WindowClassifier)(bundle, threads=threads,
                                                                                    delegate=delegate)
+
+    @property
+    def last_pose(self):
+        """The pose found in the latest sampled frame (pose bundles; None otherwise or when nobody was found)."""
+        return self._impl.last_pose if self.pose else None
+
+    def reset(self) -> None:
+        """Forget per-stream state (the tracked person of a pose bundle) after a gap in the video."""
+        if self.pose:
+            self._impl.reset()
 
     def item(self, frame_u8: np.ndarray) -> np.ndarray:
         """What the window stores for one sampled frame."""
@@ -96,7 +119,7 @@ class Pipeline:
     def run(self, source) -> RunSummary:
         m = self.metrics
         self.sampler.set_frame_period(1.0 / getattr(source, "fps", 30.0))
-        size = self.bundle.frame_size
+        prepare = frame_preprocessor(self.bundle.encoder_kind, self.bundle.frame_size)
         t_live0 = None
         ts = 0.0
         last_log = time.monotonic()
@@ -107,6 +130,8 @@ class Pipeline:
             if item is None:  # gap after a source outage
                 self.window.clear()
                 self.sampler.reset()
+                if hasattr(self.classifier, "reset"):
+                    self.classifier.reset()
                 m.outages += 1
                 continue
             raw_ts, frame = item
@@ -120,7 +145,7 @@ class Pipeline:
             if self.sampler.accept(ts):
                 m.sampled += 1
                 t0 = time.perf_counter()
-                self.window.push(self.classifier.item(preprocess_frame(frame, size)))
+                self.window.push(self.classifier.item(prepare(frame)))
                 if self.window.due:
                     probs = self.classifier.classify(self.window.array())
                     m.inference(time.perf_counter() - t0)
@@ -129,6 +154,9 @@ class Pipeline:
                     self._publish(self.smoother.update(ts, probs, stats))
             if self.video_sink is not None:
                 label, conf = self.smoother.current
+                pose = getattr(self.classifier, "last_pose", None)
+                if pose is not None:
+                    frame = draw_skeleton(frame, pose.landmarks)
                 self.video_sink.write(frame, label, conf or 0.0, m.input_fps)
             if interval and time.monotonic() - last_log >= interval:
                 log.info("metrics %s", m.snapshot())

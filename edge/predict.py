@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from har.edge.bundle import Bundle
-from har.edge.preprocess import preprocess_frame
+from har.edge.preprocess import frame_preprocessor
 from har.edge.sampler import IntervalSampler
 from har.edge.sources import FileSource
 from har.edge.window import Window
@@ -36,9 +36,10 @@ def sliding_windows(frames: Iterable[np.ndarray], fps: float, interval_s: float 
 
 def windows_of_file(path: str | Path, bundle: Bundle, item: Callable[[np.ndarray], np.ndarray] = lambda x: x,
                     stride: int = 1) -> Iterator[np.ndarray]:
-    """Yield each full window (of ``item(frame)``: frames or encoder features)."""
+    """Yield each full window (of ``item(frame)``: frames, encoder features or pose keypoints)."""
     src = FileSource(path)
     frames = (frame for _, frame in src)
+    prepare = frame_preprocessor(bundle.encoder_kind, bundle.frame_size)
     for _, window in sliding_windows(frames, src.fps, bundle.interval_s or 0.1, bundle.seq_len, stride,
-                                     lambda f: item(preprocess_frame(f, bundle.frame_size))):
+                                     lambda f: item(prepare(f))):
         yield window

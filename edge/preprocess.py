@@ -15,20 +15,44 @@ model's float input as the bundle's ``normalization`` says:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
 NORMALIZATIONS = ("scale_0_1", "scale_-1_1")
 
 
+def _as_bgr(frame: np.ndarray) -> np.ndarray:
+    if frame is None or frame.size == 0:
+        raise ValueError("empty frame")
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    if frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    return frame
+
+
+def rgb_frame(frame_bgr: np.ndarray) -> np.ndarray:
+    """An OpenCV BGR (or grey/BGRA) frame as uint8 RGB at its own size: the pose estimator's input.
+
+    Not resized: the pose models letterbox the frame themselves, and squashing
+    it to a square here would change body proportions with the camera's
+    aspect ratio, which keypoint features must not depend on.
+    """
+    return cv2.cvtColor(_as_bgr(frame_bgr), cv2.COLOR_BGR2RGB)
+
+
+def frame_preprocessor(encoder: str, size: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    """What a sampled frame becomes before the classifier: ``size`` x ``size`` RGB, or full RGB for pose."""
+    if encoder == "pose":
+        return rgb_frame
+    return lambda frame_bgr: preprocess_frame(frame_bgr, size)
+
+
 def preprocess_frame(frame_bgr: np.ndarray, size: int) -> np.ndarray:
     """Resize an OpenCV BGR (or grey/BGRA) frame to ``size`` x ``size`` uint8 RGB."""
-    if frame_bgr is None or frame_bgr.size == 0:
-        raise ValueError("empty frame")
-    if frame_bgr.ndim == 2:
-        frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
-    elif frame_bgr.shape[2] == 4:
-        frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_BGRA2BGR)
+    frame_bgr = _as_bgr(frame_bgr)
     h, w = frame_bgr.shape[:2]
     interp = cv2.INTER_AREA if (h > size or w > size) else cv2.INTER_LINEAR
     small = cv2.resize(frame_bgr, (size, size), interpolation=interp)

@@ -217,7 +217,12 @@ class Picamera2Source(LiveSource):
 
 def open_source(camera: int | None = None, source: str | None = None, picamera2: bool = False,
                 on_outage=None, width: int | None = None, height: int | None = None, realtime: bool = False):
-    """Pick the source from exactly one of ``camera``, ``source``, ``picamera2``."""
+    """Pick the source from exactly one of ``camera``, ``source``, ``picamera2``.
+
+    An http(s) ``source`` whose path ends in a video extension, or a YouTube
+    page, is downloaded into the cache first and read as a file; any other
+    URL (``rtsp://``, an MJPEG camera) is a live stream.
+    """
     chosen = sum(x is not None and x is not False for x in (camera, source, picamera2 or None))
     if chosen != 1:
         raise SourceError("choose exactly one source: --camera N, --source FILE|URL or --picamera2")
@@ -226,5 +231,9 @@ def open_source(camera: int | None = None, source: str | None = None, picamera2:
     if camera is not None:
         return LiveSource(camera, on_outage=on_outage, width=width, height=height)
     if "://" in source and not source.startswith("file://"):
+        from har.edge.download import fetch_video, is_video_url
+
+        if is_video_url(source):  # a video file (or YouTube page) on a web server: download, then play it
+            return FileSource(fetch_video(source), realtime=realtime)
         return LiveSource(source, on_outage=on_outage)
     return FileSource(source.removeprefix("file://"), realtime=realtime)

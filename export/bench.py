@@ -46,6 +46,8 @@ from har.edge.bench import (
     measure_in_child,
     memory_in_child,
     note_lines,
+    pose_lines,
+    report_accuracy,
     table_lines,
     write_test_video,
 )
@@ -216,6 +218,9 @@ def variants_for(families: list[Family], bundle: Path | None) -> list[tuple[Vari
 
 def _bundle_variants(b, families: list[Family]) -> list[tuple[Variant, Family | None, str, str]]:
     """The deployed bundle's own files, scored on the test split of the model it was exported from."""
+    if b.is_pose:  # its own test split is keypoint features: accuracy comes from the bundle's report.json
+        return [(Variant(f"bundle/{b.quantization}", str(b.path), "streaming"), None, "bundle (pose)",
+                 b.quantization)]
     source = Path(str((b.metadata.get("source") or {}).get("model_dir") or ""))
     fam = next((f for f in families if f.origin.resolve() == source.resolve() and f.md.labels == b.labels), None)
     clips = str(fam.test_clips) if fam else None
@@ -418,8 +423,9 @@ def _tflite_rows(families, variants, measured: dict, missing: dict[str, tuple[st
                 continue
             m, memory = measured[backend]
             result = m["variants"][v.name]
+            accuracy = _accuracy(fam, result.get("probs")) or report_accuracy(Path(v.bundle)).get(label, {})
             rows.append(device_row(model, label, result, memory[v.name], m["environment"]["runtime"],
-                                   params=fam.params if fam else None, **_accuracy(fam, result.get("probs"))))
+                                   params=fam.params if fam else None, **accuracy))
     return rows
 
 
@@ -476,6 +482,10 @@ def render_markdown(report: dict) -> str:
     notes = note_lines(report["rows"])
     if notes:
         lines += ["## Rows without numbers", "", *notes, ""]
+    if pose := pose_lines(report["rows"]):
+        lines += ["## Pose bundle: where a new frame's time goes", "", *pose,
+                  "", "(On the generated clip nobody is found, so the detector runs on every frame: pass a video "
+                  "with a person to `har-edge bench --video` for the tracking rate a camera sees.)", ""]
     lines += _backend_section(report)
     lines += ["", "![accuracy against latency](pareto.png)", ""]
     return "\n".join(lines)

@@ -35,7 +35,9 @@ def export_cmd(
 
     The bundle holds model.tflite, the streaming encoder.tflite + head.tflite
     (LRCN), and metadata.json with labels, sampling rule, quantization and
-    hashes. int8 is calibrated on training clips only.
+    hashes. int8 is calibrated on training clips only. A pose model
+    (har train --encoder pose) gives a pose bundle: head.tflite on keypoint
+    features plus the two pose models (docs/pose.md).
 
     Example: har export --model artifacts/lrcn --quant int8 --out artifacts/bundle
     """
@@ -47,7 +49,11 @@ def export_cmd(
         thread_counts = parse_threads(threads)
         if samples < 1:
             raise ValueError(f"--samples must be at least 1, not {samples}")
-        if report:
+        from har.export.pose import export_pose, is_pose_model_dir
+
+        if is_pose_model_dir(model):
+            path, rep = export_pose(model, out, quant, samples, report, log=typer.echo)
+        elif report:
             from har.export.report import export_with_report
 
             path, rep = export_with_report(model, out, quant, samples, thread_counts, log=typer.echo)

@@ -27,6 +27,9 @@ Export graphs (same weights as training, a different layout):
   for streaming.
 * ConvLSTM ``window``: ``build_convlstm(export_graph=True)``, whose
   TimeDistributed(MaxPooling2D) replaces MaxPool3D (no TFLite builtin).
+* Pose head (``pose_lstm``) ``head``: the same fused-LSTM head as the LRCN's,
+  on keypoint features. Its calibration and test inputs are features, used
+  as they are (no pixel normalization, no pixel-range anchoring).
 """
 
 from __future__ import annotations
@@ -140,11 +143,28 @@ def build_lrcn_graphs(src, seq_len: int, size: int) -> dict:
     window = keras.Model(frames, dense(x), name="lrcn_window")
     dense.set_weights(src_dense.get_weights())
 
+    return {"window": window, "encoder": encoder, "head": _lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head")}
+
+
+def _lstm_head(src_lstm, src_dense, seq_len: int, features: int, name: str):
+    """``(1, seq_len, features)`` -> class probabilities: fused LSTM + dense, with the weights of the sources."""
+    import keras
+
     feats = keras.Input((seq_len, features), batch_size=1, name="features")
     head_dense = _dense_copy(src_dense)
-    head = keras.Model(feats, head_dense(_fused_lstm_layer(src_lstm)(feats)), name="lrcn_head")
+    head = keras.Model(feats, head_dense(_fused_lstm_layer(src_lstm)(feats)), name=name)
     head_dense.set_weights(src_dense.get_weights())
-    return {"window": window, "encoder": encoder, "head": head}
+    return head
+
+
+#: Model families whose input is per-frame features, not pixels.
+FEATURE_FAMILIES = ("pose_lstm",)
+
+
+def build_pose_graphs(src, seq_len: int) -> dict:
+    """The pose head's ``head`` graph (batch 1, fused LSTM); dropout is an identity at inference."""
+    return {"head": _lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len,
+                               int(src.input_shape[-1]), "pose_head")}
 
 
 def build_convlstm_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
@@ -245,12 +265,14 @@ def run(spec: dict) -> None:
             graphs = build_lrcn_graphs(src, seq_len, size)
         elif family == "convlstm":
             graphs = build_convlstm_graphs(src, spec["num_classes"], seq_len, size)
+        elif family in FEATURE_FAMILIES:
+            graphs = build_pose_graphs(src, seq_len)
         else:
             raise WorkerError(f"no export graphs for model family {family!r}")
         clips = None
         if spec.get("calibration"):
             with np.load(spec["calibration"]) as z:
-                clips = _anchor_input_range(z["clips"])
+                clips = z["clips"] if family in FEATURE_FAMILIES else _anchor_input_range(z["clips"])
         reps: dict[str, list] = {}
         for t in targets:
             graph, quant = t["graph"], t["quant"]
@@ -261,7 +283,8 @@ def run(spec: dict) -> None:
                 if clips is None:
                     raise WorkerError("int8 conversion needs calibration clips")
                 if graph not in reps:
-                    reps[graph] = _representative(graph, clips, normalization, graphs.get("encoder"))
+                    reps[graph] = ([c[None].astype(np.float32) for c in clips] if family in FEATURE_FAMILIES
+                                   else _representative(graph, clips, normalization, graphs.get("encoder")))
                 rep = reps[graph]
             Path(t["path"]).write_bytes(convert(graphs[graph], quant, rep))
             _emit(progress, event="done", target=f"{graph}:{quant}", seconds=round(time.perf_counter() - t0, 2))
@@ -269,7 +292,9 @@ def run(spec: dict) -> None:
         ev = spec["evaluate"]
         with np.load(ev["clips"]) as z:
             x = z["clips"]
-        probs = src.predict(normalize(x, normalization), batch_size=16, verbose=0) if len(x) else np.zeros((0,))
+        if spec.get("family") not in FEATURE_FAMILIES:
+            x = normalize(x, normalization)
+        probs = src.predict(x, batch_size=16, verbose=0) if len(x) else np.zeros((0,))
         np.save(ev["probs_out"], probs.astype(np.float32))
         _emit(progress, event="evaluated", clips=int(len(x)))
     if spec.get("keras_latency"):

@@ -40,7 +40,8 @@ from har.edge.interpreter import TfliteModel, graph_ops
 log = logging.getLogger(__name__)
 
 #: Graphs each model family exports: LRCN also gets the streaming pair.
-FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head"), "convlstm": ("window",)}
+#: The pose head (``har train --encoder pose``) exports its head only; see har.export.pose.
+FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head"), "convlstm": ("window",), "pose_lstm": ("head",)}
 #: The streaming head of an int8 bundle stays float: LiteRT's integer LSTM kernel ran the head ~10x slower
 #: than the float one (0.19 vs 0.017 ms on x86), the head runs on the CPU even with an Edge TPU, and its
 #: fp32 file is 54 KB. Every other mode quantizes the head like the rest.
@@ -333,9 +334,14 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quant: str = "int8
                   log: Callable[[str], None] = log.info) -> Path:
     """Export ``model_dir`` as a bundle in ``out_dir`` (window model, streaming pair for LRCN, metadata).
 
-    int8 calibrates on up to ``representative_samples`` training clips.
+    int8 calibrates on up to ``representative_samples`` training clips. A pose
+    model directory becomes a pose bundle (:func:`har.export.pose.export_pose`).
     """
     md = load_model_dir(model_dir)
+    if md.config.get("encoder") == "pose":
+        from har.export.pose import export_pose
+
+        return export_pose(model_dir, out_dir, quant, representative_samples, report=False, log=log)[0]
     check_quant(quant)
     check_out_dir(out_dir)
     calibration = None

@@ -14,12 +14,18 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What a model expects: ``seq_len`` frames of ``size`` x ``size`` RGB in [0, 1]."""
+    """What a model expects: ``seq_len`` frames of ``size`` x ``size`` RGB in [0, 1].
+
+    ``encoder`` says what a frame becomes before the model sees it:
+    ``pixels`` (the frame itself) or ``pose`` (keypoint features, see
+    ``har.models.pose_head``).
+    """
 
     seq_len: int = 20
     size: int = 64
     channels: int = 3
     normalization: str = "scale_0_1"
+    encoder: str = "pixels"
 
 
 @dataclass(frozen=True)
@@ -69,4 +75,4 @@ def build_model(name: str, num_classes: int, seq_len: int | None = None, size: i
 
 def _ensure_loaded() -> None:
     # Importing the modules runs their @register_model decorators.
-    from har.models import convlstm, lrcn  # noqa: F401
+    from har.models import convlstm, lrcn, pose_head  # noqa: F401

@@ -122,64 +122,108 @@ def data_show(
 @app.command("train")
 def train_cmd(
     model: Annotated[str, typer.Option(help="convlstm, lrcn or all.")] = "lrcn",
-    data: Annotated[str | None, typer.Option(help="Root of class folders [default: data/synth].")] = None,
+    data: Annotated[str | None, typer.Option(help="Root of class folders (default: data/synth).")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML/YAML/JSON file; flags override it.")] = None,
     classes: Annotated[str | None, typer.Option(help="Comma-separated subset, e.g. WalkingWithDog,TaiChi,Swing,HorseRace.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Max epochs [default: seed's 50 ConvLSTM / 70 LRCN].")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="[default: 4, as the seed]")] = None,
-    patience: Annotated[int | None, typer.Option(help="EarlyStopping patience on val_loss [default: 15].")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Max epochs (default: seed's 50 ConvLSTM / 70 LRCN).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Clips per step and replica (default: 4, as the seed).")] = None,
+    patience: Annotated[int | None, typer.Option(help="EarlyStopping patience on val_loss (default: 15).")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed for split and weights.")] = None,
     sampling: Annotated[str | None, typer.Option(help="interval (default) or uniform (the seed's).")] = None,
-    interval_s: Annotated[float | None, typer.Option(help="Seconds between sampled frames [default: 0.1].")] = None,
-    seq_len: Annotated[int | None, typer.Option(help="Frames per clip [default: 20].")] = None,
-    out: Annotated[str | None, typer.Option(help="Artifacts root [default: artifacts].")] = None,
-    cache_dir: Annotated[str | None, typer.Option(help="Clip cache [default: ~/.cache/har/clips].")] = None,
+    interval_s: Annotated[float | None, typer.Option(help="Seconds between sampled frames (default: 0.1).")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Frames per clip (default: 20).")] = None,
+    out: Annotated[str | None, typer.Option(help="Artifacts root (default: artifacts).")] = None,
+    cache_dir: Annotated[str | None, typer.Option(help="Clip cache (default: ~/.cache/har/clips).")] = None,
+    encoder: Annotated[str | None, typer.Option(help="pixels (the seed models) or pose (keypoint head "
+                                                     "pose_lstm; needs `har models fetch pose`) [default: pixels].")]
+    = None,
+    protocol: Annotated[str | None, typer.Option(help="Evaluation: holdout, logo (leave one group out), kfold:K or "
+                                                      "official:N[,N..] (the dataset's split lists) (default: holdout).")]
+    = None,
+    folds: Annotated[int | None, typer.Option(help="Run only the first N folds of the protocol (quick checks).")] = None,
+    input_pipeline: Annotated[str | None, typer.Option(help="memory, shards (TFRecord on disk, streamed) or auto "
+                                                            "(shards above memory_budget_gib) (default: auto).")] = None,
+    strategy: Annotated[str | None, typer.Option(help="none, mirrored (this machine's GPUs) or multiworker "
+                                                      "(TF_CONFIG; docs/distributed.md) (default: none).")] = None,
 ) -> None:
     """Train one or both seed models and write artifacts/<model>/.
 
     Example: har train --model all --data data/synth
+             har train --encoder pose --data data/UCF50 --classes TaiChi,Swing
     """
     from har.train.clips import VideoError
     from har.train.config import load_config
     from har.train.dataset import DatasetError
 
-    names = ["convlstm", "lrcn"] if model == "all" else [model]
+    if encoder not in (None, "pixels", "pose"):
+        fail(f"unknown encoder {encoder!r}; choose pixels or pose")
+    names = ["pose_lstm"] if encoder == "pose" else ["convlstm", "lrcn"] if model == "all" else [model]
     for name in names:
-        overrides = dict(model=name, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
+        overrides = dict(model=name, encoder=encoder, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
                          out=out, cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
-                         classes=classes.split(",") if classes else None)
+                         classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
+                         input_pipeline=input_pipeline, strategy=strategy)
         try:
             cfg = load_config(config, overrides)
             from har.models import get_entry
 
             get_entry(cfg.model)
-            from har.train.fit import train
+            if cfg.encoder == "pose":
+                from har.train.pose import train_pose as train
+            else:
+                from har.train.fit import train
 
             path = train(cfg)
-        except (DatasetError, VideoError, ValueError, KeyError) as e:
+        except (DatasetError, VideoError, ValueError, KeyError, OSError) as e:  # OSError: pose models not fetched
             fail(str(e).strip("'\""))
-        import json
+        from har.train.distribute import is_chief, task_name
 
-        m = json.loads((path / "metrics.json").read_text())
-        typer.echo(f"{name}: test accuracy {m['test_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
-                   f"params {m['num_params']:,}  {m['train_seconds']:.0f}s  -> {path}")
+        if not is_chief():
+            typer.echo(f"{name}: {task_name()} done; the chief writes the artifacts")
+            continue
+        _echo_metrics(name, path)
+
+
+def _echo_metrics(name: str, path: Path) -> None:
+    """One line per model; fold protocols add a line per fold and the mean +- std."""
+    import json
+
+    m = json.loads((path / "metrics.json").read_text())
+    for f in m.get("folds", []):
+        typer.echo(f"  {f['fold']}: accuracy {f['test_accuracy']:.3f}  macro-F1 {f['macro_f1']:.3f}  "
+                   f"(test {f['split_sizes']['test']} clips)")
+    if "folds" in m:
+        typer.echo(f"{name}: {m['protocol']}, {len(m['folds'])} fold(s): accuracy {m['mean_accuracy']:.3f} "
+                   f"+- {m['std_accuracy']:.3f}  macro-F1 {m['mean_macro_f1']:.3f} +- {m['std_macro_f1']:.3f}  "
+                   f"(saved model: {m['model_from_fold']})")
+    typer.echo(f"{name}: test accuracy {m['test_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+               f"params {m['num_params']:,}  {m['train_seconds']:.0f}s  -> {path}")
 
 
 @app.command("predict")
 def predict_cmd(
-    video: Annotated[Path, typer.Argument(help="Video file to classify.")],
+    video_arg: Annotated[str, typer.Argument(metavar="VIDEO", help="Video file, or a URL to download first: "
+                                             "http(s) ending in .mp4/.avi/.mkv/.mov/.webm/..., or YouTube.")],
     model: Annotated[Path, typer.Option(help="A trained model directory.")] = Path("artifacts/lrcn"),
     output: Annotated[Path | None, typer.Option(help="Write an annotated copy (mp4/avi).")] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Where downloaded videos are kept "
+                                                        "[default: ~/.cache/har/videos].")] = None,
 ) -> None:
     """Classify a whole video: prints 'Action Predicted: <label>  Confidence: <p>'.
 
+    A URL is downloaded once (with progress, resuming if interrupted) and cached;
+    YouTube needs pip install 'har-edge[youtube]'.
+
     Example: har predict clip.mp4 --model artifacts/lrcn --output annotated.mp4
     """
+    from har.edge.download import DownloadError, local_video
     from har.train.clips import VideoError
     from har.train.predict import ModelDirError, load_model_dir, predict_video, write_annotated
 
-    if not video.is_file():
-        fail(f"{video}: no such file")
+    try:
+        video = local_video(video_arg, cache_dir)
+    except DownloadError as e:
+        fail(str(e))
     try:
         keras_model, labels, sampling, cfg = load_model_dir(model)
         pred = predict_video(keras_model, labels, sampling, video, cfg.get("normalization", "scale_0_1"))
@@ -195,12 +239,16 @@ def predict_cmd(
 
 
 def _mount_optional() -> None:
-    """Mount the export and bench commands (their heavy imports stay inside the commands)."""
+    """Mount the export, bench and data download commands (their heavy imports stay inside the commands)."""
     from har.export.bench_cli import register as register_bench
     from har.export.cli import register as register_export
+    from har.train.data_cli import register as register_data
+    from har.train.pose_cli import register as register_models
 
     register_export(app)
     register_bench(app)
+    register_data(data_app)
+    register_models(app)
 
 
 _mount_optional()

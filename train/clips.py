@@ -129,7 +129,7 @@ def video_clips(path: Path, s: Sampling, cache_dir: Path | None = None) -> np.nd
     clips = np.stack([frames[i] for i in idx])
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
+        tmp = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")  # workers may share a cache
         np.savez(tmp, clips=clips)
         os.replace(tmp, cache_file)
     return clips

@@ -2,7 +2,9 @@
 
 Defaults are the seed study's: Adam, categorical cross-entropy, batch 4,
 EarlyStopping on val_loss (patience 15, best weights restored), up to 50
-epochs for the ConvLSTM and 70 for the LRCN.
+epochs for the ConvLSTM and 70 for the LRCN. The evaluation protocol, input
+pipeline and distribution strategy default to the single-split, in-memory,
+single-process path (docs/training.md, docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ SEED_MAX_EPOCHS = {"convlstm": 50, "lrcn": 70}
 @dataclass
 class TrainConfig:
     model: str = "lrcn"
+    encoder: str = "pixels"  # what the model reads per frame: "pixels" or "pose" (keypoint features)
     data: str = "data/synth"
     classes: list[str] | None = None  # subset of class folders; None = all
     epochs: int | None = None  # None = the seed's cap for the model
@@ -32,11 +35,33 @@ class TrainConfig:
     test_fraction: float = 0.25
     sampling: Sampling = field(default_factory=Sampling)
     normalization: str = "scale_0_1"  # the seed's x/255; "scale_-1_1" trains faster
-    augment: bool = False  # brightness, shift and (with flip_pairs) flips, new every epoch
+    # true = brightness, shift and (with flip_pairs) flips, new every epoch; or a list of
+    # names from har.train.augment.AUGMENTS (adds "crop" and "temporal_jitter")
+    augment: bool | list[str] = False
     flip_pairs: list[list[str]] | None = None  # e.g. [["walk_left", "walk_right"]]; None = never flip
     out: str = "artifacts"
     cache_dir: str | None = None  # None = ~/.cache/har/clips
     jit_compile: bool | str = "auto"  # XLA; "auto" lets Keras decide
+    protocol: str = "holdout"  # holdout, logo, kfold:K, official:N[,N...] (har.train.protocols)
+    folds: int | None = None  # run only the first N folds of the protocol (quick checks); None = all
+    input_pipeline: str = "auto"  # memory, shards (TFRecord, streamed) or auto (shards above the budget)
+    memory_budget_gib: float = 2.0  # auto: largest estimated uint8 dataset kept in memory
+    shard_dir: str | None = None  # None = <cache_dir>/shards, or ~/.cache/har/shards
+    shuffle_buffer: int = 512  # clips, shards pipeline
+    strategy: str = "none"  # none, mirrored or multiworker (TF_CONFIG); batch_size is per replica
+
+    def __post_init__(self):
+        from har.train.augment import augment_names
+        from har.train.distribute import check_strategy
+        from har.train.protocols import parse_protocol
+
+        parse_protocol(self.protocol)
+        check_strategy(self.strategy)
+        augment_names(self.augment)
+        if self.input_pipeline not in ("memory", "shards", "auto"):
+            raise ValueError(f"input_pipeline must be memory, shards or auto, not {self.input_pipeline!r}")
+        if self.folds is not None and self.folds < 1:
+            raise ValueError(f"folds must be at least 1 (got {self.folds}); leave it out to run every fold")
 
     @property
     def max_epochs(self) -> int:

@@ -4,6 +4,12 @@
 ``model.keras``, ``labels.json``, ``config.json`` (including the sampling rule
 the edge must follow), ``history.json``, ``metrics.json`` (held-out test
 split only), ``curves.png`` and ``confusion.png``.
+
+One fold is trained per fold of the evaluation protocol
+(:mod:`har.train.protocols`), from memory or from shards
+(:mod:`har.train.pipeline`), optionally under a distribution strategy
+(:mod:`har.train.distribute`). With the defaults (holdout, a dataset that fits
+the memory budget, no strategy) training is the original single-split path.
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import numpy as np
 from har.edge.preprocess import normalize
 from har.train.clips import default_cache_dir, load_clips
 from har.train.config import TrainConfig
-from har.train.dataset import DatasetError, list_videos, split_groups
+from har.train.dataset import DatasetError, list_videos
 from har.train.metrics import classification_metrics
+from har.train.protocols import Fold, make_folds
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +45,9 @@ class Splits:
         return {k: int(len(getattr(self, k)[1])) for k in ("train", "val", "test")}
 
 
-def prepare_splits(cfg: TrainConfig, only: tuple[str, ...] = ("train", "val", "test")) -> Splits:
-    """List, split (group-disjoint) and load the clips of ``cfg.data``."""
-    videos, labels = list_videos(Path(cfg.data), cfg.classes)
-    parts = split_groups(videos, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+def load_fold(cfg: TrainConfig, fold: Fold, labels: list[str],
+              only: tuple[str, ...] = ("train", "val", "test")) -> Splits:
+    """Load the clips of one fold into memory (the ``memory`` input pipeline)."""
     cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
     loaded, skipped = {}, []
     empty = (np.zeros((0, cfg.sampling.seq_len, cfg.sampling.size, cfg.sampling.size, 3), np.uint8), np.zeros(0, np.int32))
@@ -49,66 +55,224 @@ def prepare_splits(cfg: TrainConfig, only: tuple[str, ...] = ("train", "val", "t
         if name not in only:
             loaded[name] = empty
             continue
-        X, y, bad = load_clips(parts[name], labels, cfg.sampling, cache)
+        X, y, bad = load_clips(getattr(fold, name), labels, cfg.sampling, cache)
         loaded[name], skipped = (X, y), skipped + bad
     if "train" in only and len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
-    groups = {k: sorted({v.group for v in vs}) for k, vs in parts.items()}
-    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], groups, skipped)
+    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped)
+
+
+def prepare_splits(cfg: TrainConfig, only: tuple[str, ...] = ("train", "val", "test")) -> Splits:
+    """List, split (group-disjoint) and load the clips of ``cfg.data``.
+
+    For a fold protocol this is the first fold: the one the saved model was
+    trained on, so ``har export`` calibrates and tests on the same split.
+    """
+    videos, labels = list_videos(Path(cfg.data), cfg.classes)
+    fold = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))[0]
+    return load_fold(cfg, fold, labels, only)
 
 
 def evaluate_probs(probs: np.ndarray, y: np.ndarray, labels: list[str]) -> dict:
     return classification_metrics(y, probs.argmax(-1), labels)
 
 
+@dataclass
+class FoldRun:
+    """One trained fold: its model, data, history and held-out predictions."""
+
+    fold: Fold
+    model: object
+    splits: Splits
+    history: dict
+    probs: np.ndarray
+    seconds: float
+
+    def summary(self) -> dict:
+        y = self.splits.test[1]
+        m = evaluate_probs(self.probs, y, self.splits.labels) if len(y) else {"accuracy": None, "macro_f1": None}
+        return {"fold": self.fold.name, "test_accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                "epochs_run": len(self.history["loss"]), "train_seconds": round(self.seconds, 1),
+                "split_sizes": self.splits.sizes(), "test_groups": self.splits.groups["test"]}
+
+
 def train(cfg: TrainConfig) -> Path:
-    """Train ``cfg.model`` and write its artifacts; returns the artifact directory."""
+    """Train ``cfg.model`` on every fold of ``cfg.protocol`` and write its artifacts; returns their folder.
+
+    The saved model is the first fold's (for ``holdout``, the one split), and
+    ``test_accuracy`` in metrics.json is that model's; fold protocols add
+    every fold's accuracy and macro-F1 and their mean and standard deviation.
+    """
+    import keras
+
+    from har.train.distribute import get_strategy, is_chief, task_name, weights_digest
+    from har.train.pipeline import choose_pipeline
+
+    strategy = get_strategy(cfg.strategy)  # first: a multi-worker strategy must precede the TF runtime
+    keras.utils.set_random_seed(cfg.seed)
+    normalize(np.zeros(1, np.uint8), cfg.normalization)  # refuse an unknown mode before loading data
+    videos, labels = list_videos(Path(cfg.data), cfg.classes)
+    folds = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
+    folds = folds[:cfg.folds] if cfg.folds else folds
+    pipeline = choose_pipeline(cfg, len(videos))
+    runs: list[FoldRun] = []
+    for i, fold in enumerate(folds):
+        if i:
+            keras.utils.set_random_seed(cfg.seed)  # each fold starts as if it ran alone
+        if len(folds) > 1:
+            log.info("%s: fold %d of %d (%s)", cfg.model, i + 1, len(folds), fold.name)
+        run = _train_fold(cfg, fold, labels, pipeline, strategy)
+        run.splits = _labels_only(run.splits)  # metrics need labels only; free the clips
+        if i:
+            run.model = None  # only the first fold's model is kept
+        runs.append(run)
+    replicas = strategy.num_replicas_in_sync if strategy else 1
+    extra = {"protocol": cfg.protocol, "input_pipeline": pipeline, "strategy": cfg.strategy, "replicas": replicas,
+             "global_batch_size": cfg.batch_size * replicas}
+    if cfg.protocol != "holdout":
+        extra.update(fold_summary(runs))
+        extra["evaluated_on"] = (f"held-out fold {runs[0].fold.name} of protocol {cfg.protocol} (group-disjoint); "
+                                 f"mean_accuracy and std_accuracy over {len(runs)} fold(s)")
+    first = runs[0]
+    digest = weights_digest(first.model)
+    log.info("%s (%s): final weights sha256 %s", cfg.model, task_name(), digest)
+    if is_chief():
+        return write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra)
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="har-worker-"))
+    try:  # saving is collective: a worker saves too, then discards its copy
+        return write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra,
+                               out=tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _labels_only(s: Splits) -> Splits:
+    def drop(part):
+        return np.zeros((0, *part[0].shape[1:]), np.uint8), part[1]
+
+    return Splits(s.labels, drop(s.train), drop(s.val), drop(s.test), s.groups, s.skipped)
+
+
+def fold_summary(runs: list[FoldRun]) -> dict:
+    """Per-fold results and their mean and (population) standard deviation."""
+    folds = [r.summary() for r in runs]
+    acc = [f["test_accuracy"] for f in folds if f["test_accuracy"] is not None]
+    f1 = [f["macro_f1"] for f in folds if f["macro_f1"] is not None]
+    return {"folds": folds, "model_from_fold": runs[0].fold.name,
+            "mean_accuracy": float(np.mean(acc)) if acc else None, "std_accuracy": float(np.std(acc)) if acc else None,
+            "mean_macro_f1": float(np.mean(f1)) if f1 else None, "std_macro_f1": float(np.std(f1)) if f1 else None}
+
+
+def _shard_fold(cfg: TrainConfig, fold: Fold, labels: list[str]) -> tuple[Splits, dict]:
+    """Write (or reuse) the fold's shards; ``Splits`` carries labels only (clips stay on disk)."""
+    from har.train.pipeline import shard_dir
+    from har.train.shards import write_shards
+
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_dir()
+    sources, parts, skipped = {}, {}, []
+    for name in ("train", "val", "test"):
+        sources[name] = write_shards(getattr(fold, name), labels, cfg.sampling, shard_dir(cfg), cache)
+        y = np.repeat(np.arange(len(labels)), sources[name].class_counts).astype(np.int32)
+        parts[name] = (np.zeros((0, *sources[name].clip_shape), np.uint8), y)
+        skipped += sources[name].skipped
+    if sources["train"].num_clips == 0:
+        raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
+    return Splits(labels, parts["train"], parts["val"], parts["test"], fold.groups(), skipped), sources
+
+
+def _train_fold(cfg: TrainConfig, fold: Fold, labels: list[str], pipeline: str, strategy) -> FoldRun:
+    import contextlib
+
     import keras
 
     from har.models import build_model
-    from har.train import plots
+    from har.train.augment import flip_map
+    from har.train.pipeline import batches, predict
 
-    keras.utils.set_random_seed(cfg.seed)
-    normalize(np.zeros(1, np.uint8), cfg.normalization)  # refuse an unknown mode before loading data
-    splits = prepare_splits(cfg)
-    n_cls = len(splits.labels)
+    if pipeline == "memory":
+        splits = load_fold(cfg, fold, labels)
+        sources = {k: getattr(splits, k) for k in ("train", "val", "test")}
+    else:
+        splits, sources = _shard_fold(cfg, fold, labels)
+    n_cls = len(labels)
     log.info("%s: %s clips (train/val/test), %d classes", cfg.model, splits.sizes(), n_cls)
-    model = build_model(cfg.model, n_cls, cfg.sampling.seq_len, cfg.sampling.size)
-    model.compile(
-        optimizer=keras.optimizers.Adam(cfg.learning_rate),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=cfg.jit_compile,
-    )
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model = build_model(cfg.model, n_cls, cfg.sampling.seq_len, cfg.sampling.size)
+        model.compile(
+            optimizer=keras.optimizers.Adam(cfg.learning_rate),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=cfg.jit_compile,
+        )
+    has_val = splits.sizes()["val"] > 0
+    callbacks = early_stopping(cfg, has_val)
+    flips = flip_map(labels, cfg.flip_pairs)
+    t0 = time.time()
+    if strategy is None and pipeline == "memory" and isinstance(cfg.augment, bool):
+        hist = _fit_in_memory(cfg, model, splits, flips, callbacks)  # the original path, unchanged
+        seconds = time.time() - t0
+        Xte, yte = splits.test
+        probs = model.predict(normalize(Xte, cfg.normalization), batch_size=16, verbose=0) if len(yte) else np.zeros((0, n_cls))
+        return FoldRun(fold, model, splits, hist.history, probs, seconds)
+    replicas = strategy.num_replicas_in_sync if strategy else 1
+    global_batch = cfg.batch_size * replicas
+    dist = strategy is not None
+    train_ds = batches(sources["train"], cfg, n_cls, global_batch, True, flips, dist)
+    val_ds = batches(sources["val"], cfg, n_cls, global_batch, False, None, dist) if has_val else None
+    steps = {}
+    if dist:  # every worker sees an endless stream, so none runs out of batches before the others
+        train_ds, steps["steps_per_epoch"] = train_ds.repeat(), -(-splits.sizes()["train"] // global_batch)
+        if val_ds is not None:
+            val_ds, steps["validation_steps"] = val_ds.repeat(), -(-splits.sizes()["val"] // global_batch)
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.max_epochs, callbacks=callbacks, verbose=2,
+                     shuffle=False, **steps)  # tf.data shuffles itself
+    seconds = time.time() - t0
+    probs, yte = predict(model, sources["test"], cfg.normalization)
+    splits.test = (splits.test[0], yte)
+    return FoldRun(fold, model, splits, hist.history, probs, seconds)
+
+
+def _fit_in_memory(cfg: TrainConfig, model, splits: Splits, flips, callbacks):
+    """Fit from uint8 arrays in memory (augmented by the numpy PyDataset when ``augment = true``)."""
     Xtr, ytr = splits.train
     Xva, yva = splits.val
+    n_cls = len(splits.labels)
     onehot = np.eye(n_cls, dtype=np.float32)
-    has_val = len(yva) > 0
-    callbacks = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_loss" if has_val else "loss", patience=cfg.patience,
-            mode="min", restore_best_weights=True,
-        )
-    ]
-    val = (normalize(Xva, cfg.normalization), onehot[yva]) if has_val else None
-    t0 = time.time()
+    val = (normalize(Xva, cfg.normalization), onehot[yva]) if len(yva) else None
     if cfg.augment:
-        from har.train.augment import augmented_dataset, flip_map
+        from har.train.augment import augmented_dataset
 
-        data = augmented_dataset(Xtr, ytr, n_cls, cfg.batch_size, cfg.normalization,
-                                 flip_map(splits.labels, cfg.flip_pairs), cfg.seed)
-        hist = model.fit(data, validation_data=val, epochs=cfg.max_epochs, callbacks=callbacks, verbose=2)
-    else:
-        hist = model.fit(normalize(Xtr, cfg.normalization), onehot[ytr], validation_data=val,
-                         epochs=cfg.max_epochs, batch_size=cfg.batch_size, shuffle=True,
-                         callbacks=callbacks, verbose=2)
-    train_seconds = time.time() - t0
+        data = augmented_dataset(Xtr, ytr, n_cls, cfg.batch_size, cfg.normalization, flips, cfg.seed)
+        return model.fit(data, validation_data=val, epochs=cfg.max_epochs, callbacks=callbacks, verbose=2)
+    return model.fit(normalize(Xtr, cfg.normalization), onehot[ytr], validation_data=val,
+                     epochs=cfg.max_epochs, batch_size=cfg.batch_size, shuffle=True,
+                     callbacks=callbacks, verbose=2)
 
-    out = Path(cfg.out) / cfg.model
+
+def early_stopping(cfg: TrainConfig, has_val: bool) -> list:
+    """The seed's EarlyStopping (on val_loss, best weights restored), on the training loss without a val split."""
+    import keras
+
+    return [keras.callbacks.EarlyStopping(monitor="val_loss" if has_val else "loss", patience=cfg.patience,
+                                          mode="min", restore_best_weights=True)]
+
+
+def write_artifacts(cfg: TrainConfig, model, splits: Splits, history: dict, test_probs: np.ndarray,
+                    train_seconds: float, extra_metrics: dict | None = None, out: Path | None = None) -> Path:
+    """Write ``<out>/<model>/``: model, labels, config, history, test metrics and plots; returns the folder.
+
+    Every trainer (pixels or pose) ends here, so all model folders look the
+    same to ``har export`` and ``har bench``.
+    """
+    from har.train import plots
+
+    out = Path(out) if out is not None else Path(cfg.out) / cfg.model
     out.mkdir(parents=True, exist_ok=True)
-    Xte, yte = splits.test
-    probs = model.predict(normalize(Xte, cfg.normalization), batch_size=16, verbose=0) if len(yte) else np.zeros((0, n_cls))
-    m = evaluate_probs(probs, yte, splits.labels) if len(yte) else None
+    yte = splits.test[1]
+    m = evaluate_probs(test_probs, yte, splits.labels) if len(yte) else None
     metrics = {
         "model": cfg.model,
         "test_accuracy": m["accuracy"] if m else None,
@@ -117,16 +281,17 @@ def train(cfg: TrainConfig) -> Path:
         "confusion": m["confusion"] if m else [],
         "num_params": int(model.count_params()),
         "train_seconds": round(train_seconds, 1),
-        "epochs_run": len(hist.history["loss"]),
+        "epochs_run": len(history["loss"]),
         "split_sizes": splits.sizes(),
         "split_groups": splits.groups,
         "skipped_videos": splits.skipped,
         "evaluated_on": "test split (group-disjoint, held out)",
+        **(extra_metrics or {}),
     }
     model.save(out / "model.keras")
     (out / "labels.json").write_text(json.dumps(splits.labels, indent=2))
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+    history = {k: [float(v) for v in vs] for k, vs in history.items()}
     (out / "history.json").write_text(json.dumps(history, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plots.curves(history, out / "curves.png", title=cfg.model)

@@ -39,10 +39,13 @@ def load_model_dir(model_dir: Path):
     for name in ("model.keras", "labels.json", "config.json"):
         if not (model_dir / name).is_file():
             raise ModelDirError(f"{model_dir} has no {name}; train a model first with `har train --model lrcn`")
-    import keras
-
     labels = json.loads((model_dir / "labels.json").read_text())
     cfg = json.loads((model_dir / "config.json").read_text())
+    if cfg.get("encoder") == "pose":
+        raise ModelDirError(f"{model_dir} is a pose model, which reads keypoints, not frames; export it with "
+                            f"`har export --model {model_dir} --out BUNDLE` and use `har-edge predict VIDEO --bundle BUNDLE`")
+    import keras
+
     sampling = Sampling(**cfg["sampling"])
     model = keras.models.load_model(model_dir / "model.keras", compile=False)
     return model, labels, sampling, cfg

@@ -49,6 +49,33 @@ def annotate(frame_bgr: np.ndarray, text_lines: Sequence[str], *, alpha: float =
     return out
 
 
+#: BlazePose's skeleton: pairs of landmark indices joined by a bone (mediapipe's POSE_CONNECTIONS).
+POSE_EDGES = ((0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12), (11, 13),
+              (13, 15), (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18), (16, 20), (16, 22),
+              (18, 20), (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28), (27, 29), (28, 30),
+              (29, 31), (30, 32), (27, 31), (28, 32))
+
+
+def draw_skeleton(frame_bgr: np.ndarray, landmarks: np.ndarray, min_visibility: float = 0.5) -> np.ndarray:
+    """A copy of ``frame_bgr`` with the pose drawn on it: what a pose bundle's head was given.
+
+    ``landmarks`` is ``(33, >=4)``: x, y as fractions of the frame, z, visibility;
+    landmarks below ``min_visibility`` (or NaN) and their bones are left out.
+    """
+    out = np.ascontiguousarray(frame_bgr).copy()
+    h, w = out.shape[:2]
+    lm = np.asarray(landmarks, np.float32)
+    ok = np.isfinite(lm[:, :4]).all(axis=1) & (np.nan_to_num(lm[:, 3]) >= min_visibility)
+    px = np.nan_to_num(lm[:, :2] * np.array([w, h], np.float32)).round().astype(int)
+    thickness = max(1, round(h / 240))
+    for a, b in POSE_EDGES:
+        if ok[a] and ok[b]:
+            cv2.line(out, tuple(px[a]), tuple(px[b]), (80, 220, 80), thickness, cv2.LINE_AA)
+    for i in np.flatnonzero(ok):
+        cv2.circle(out, tuple(px[i]), thickness + 1, (40, 120, 255), -1, cv2.LINE_AA)
+    return out
+
+
 def overlay_lines(label: str | None, confidence: float, fps_now: float | None = None) -> list[str]:
     """The standard overlay text: ``wave 0.93`` (or ``idle``) and ``14.8 fps``."""
     lines = [f"{label} {confidence:.2f}" if label else "idle"]

@@ -101,7 +101,7 @@ def test_corrupted_model_file_is_refused(tmp_path, damage):
 
 
 @pytest.mark.parametrize("edit, expected", [
-    (lambda m: m.update(schema_version=2), "schema version 2"),
+    (lambda m: m.update(schema_version=3), "schema version 3"),
     (lambda m: m.update(schema="something-else"), "not a har-edge bundle"),
     (lambda m: m.update(seq_len=16), "seq_len 16"),
     (lambda m: m.update(frame_size=96), "frame_size 96"),
@@ -167,3 +167,69 @@ def test_bundle_copies_are_valid_anywhere(tmp_path):
     _write_bundle(tmp_path / "b")
     shutil.copytree(tmp_path / "b", tmp_path / "copy")
     assert load_bundle(tmp_path / "copy").path == tmp_path / "copy"
+
+
+# --------------------------------------------------------------------------- pose bundles (schema v2)
+
+POSE_FEATURES = 104
+
+
+def _write_pose_bundle(path, seq_len=20, feature_dim=POSE_FEATURES, labels=LABELS):
+    path.mkdir(parents=True, exist_ok=True)
+    specs = {"head": ((1, seq_len, feature_dim), (1, len(labels))),
+             "pose_detector": ((1, 224, 224, 3), (1, 2254, 12)), "pose_landmarks": ((1, 256, 256, 3), (1, 195))}
+    models = {}
+    for i, (name, (shape_in, shape_out)) in enumerate(specs.items()):
+        f = path / {"head": "head.tflite", "pose_detector": "pose_detector.tflite",
+                    "pose_landmarks": "pose_landmarks.tflite"}[name]
+        f.write_bytes(bytes(range(256)) * (i + 3))
+        models[name] = model_entry(f, TensorInfo(shape_in, "float32"), TensorInfo(shape_out, "float32"),
+                                   ["CONV_2D"], "fp32")
+    meta = build_metadata(labels=labels, seq_len=seq_len, frame_size=None, sampling_mode="interval", interval_s=0.1,
+                          quantization="fp32", models=models, encoder_kind="pose",
+                          pose={"feature_dim": feature_dim}, source={"model": "pose_lstm", "test_metrics": {}})
+    return write_metadata(path, meta)
+
+
+def test_pose_bundle_loads_as_schema_v2_while_pixel_bundles_stay_v1(tmp_path):
+    b = _write_pose_bundle(tmp_path / "pose")
+    assert b.is_pose and b.encoder_kind == "pose" and b.schema_version == 2
+    assert b.frame_size is None and b.feature_dim == POSE_FEATURES and not b.has_streaming
+    assert b.model_file("pose_landmarks") == tmp_path / "pose" / "pose_landmarks.tflite"
+    assert b.metadata["pose"] == {"feature_dim": POSE_FEATURES}
+    pixel = _write_bundle(tmp_path / "pixel")
+    assert pixel.schema_version == 1 and pixel.metadata["schema_version"] == 1 and not pixel.is_pose
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda m: m.update(schema_version=1), "need schema version 2"),
+    (lambda m: m["models"].pop("pose_detector"), "missing pose_detector"),
+    (lambda m: m["pose"].update(feature_dim=99), "pose.feature_dim 99"),
+    (lambda m: m.pop("pose"), "lacks the field 'pose'"),
+    (lambda m: m["labels"].append("extra"), "4 labels"),
+    (lambda m: m["models"].update(window=m["models"]["head"]), "has no pixel model"),
+    (lambda m: m["models"]["pose_landmarks"].update(sha256="0" * 64), "does not match the sha256"),
+])
+def test_edited_pose_metadata_is_refused(tmp_path, edit, expected):
+    _write_pose_bundle(tmp_path / "b")
+    _edit(tmp_path / "b", edit)
+    with pytest.raises(BundleError) as e:
+        load_bundle(tmp_path / "b")
+    assert expected in str(e.value) and "\n" not in str(e.value)
+
+
+def test_tampered_pose_model_is_refused(tmp_path):
+    _write_pose_bundle(tmp_path / "b")
+    f = tmp_path / "b" / "pose_detector.tflite"
+    data = bytearray(f.read_bytes())
+    data[7] ^= 0x01
+    f.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"pose_detector\.tflite does not match the sha256"):
+        load_bundle(tmp_path / "b")
+
+
+def test_pixel_bundle_may_not_list_pose_models(tmp_path):
+    _write_bundle(tmp_path / "b")
+    _edit(tmp_path / "b", lambda m: m["models"].update(pose_detector=m["models"]["encoder"]))
+    with pytest.raises(BundleError, match="pose models listed in a bundle whose encoder is 'cnn'"):
+        load_bundle(tmp_path / "b")

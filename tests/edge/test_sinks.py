@@ -252,3 +252,17 @@ def test_video_sink_resizes_to_requested_size_and_rejects_bad_paths(tmp_path):
     blocker.write_text("")
     with pytest.raises((RuntimeError, OSError)):
         VideoSink(blocker / "x.avi", fps=5).write(np.zeros((8, 8, 3), np.uint8), None, 0.0)
+
+
+def test_draw_skeleton_draws_visible_bones_only():
+    from har.edge.sinks.video import draw_skeleton
+
+    frame = np.zeros((240, 320, 3), np.uint8)
+    lm = np.full((33, 5), np.nan, np.float32)
+    lm[11] = (0.25, 0.5, 0, 0.9, 0.9)  # left shoulder
+    lm[13] = (0.75, 0.5, 0, 0.9, 0.9)  # left elbow: bone 11-13 is visible
+    lm[15] = (0.75, 0.9, 0, 0.1, 0.9)  # left wrist, barely visible: no bone 13-15
+    out = draw_skeleton(frame, lm)
+    assert frame.max() == 0  # the input is not drawn on
+    assert out[120, 160].any()  # middle of the shoulder-elbow bone
+    assert not out[190:210, 240].any()  # between elbow and the invisible wrist

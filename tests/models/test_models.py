@@ -22,8 +22,8 @@ LRCN = [
 ]
 
 
-def test_registry_lists_both():
-    assert list_models() == ["convlstm", "lrcn"]
+def test_registry_lists_every_model():
+    assert list_models() == ["convlstm", "lrcn", "pose_lstm"]
     with pytest.raises(KeyError, match="choose one of"):
         build_model("resnet", 4)
 
@@ -57,3 +57,16 @@ def test_convlstm_export_graph_has_builtin_pooling_and_same_outputs():
     assert not any("MaxPooling3D" in type(layer).__name__ for layer in export.layers)
     x = rng.random((1, 20, 64, 64, 3), dtype=np.float32)
     np.testing.assert_allclose(export.predict(x, verbose=0), train_model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_pose_head_reads_keypoint_features_and_stays_tiny():
+    from har.models import get_entry
+
+    assert get_entry("pose_lstm").input_spec.encoder == "pose" and get_entry("lrcn").input_spec.encoder == "pixels"
+    model = build_model("pose_lstm", 5, feature_dim=104)
+    assert tuple(model.input.shape[1:]) == (20, 104) and tuple(model.output.shape[1:]) == (5,)
+    assert model.count_params() == 4 * 64 * (104 + 64 + 1) + 64 * 5 + 5  # LSTM(64) + softmax
+    probs = model.predict(np.zeros((2, 20, 104), np.float32), verbose=0)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+    with pytest.raises(ValueError, match="feature_dim"):
+        build_model("pose_lstm", 5)

@@ -1,0 +1,390 @@
+"""Resumable HTTP(S) downloads and a cache of remote video files.
+
+Datasets are gigabytes served by university web servers, and the device may
+sit behind a flaky link, so a transfer must survive interruptions:
+
+* bytes go to ``<name>.part`` and a rerun (or a retry within the same call)
+  continues from its size with a ``Range`` request; a server that ignores
+  ``Range`` (answers 200) is handled by starting over, 416 means complete;
+* an expected size and sha256 are checked before the file gets its final name
+  (an atomic rename), so a file under the final name is always whole;
+* free space is checked up front when the size is known, and a full disk,
+  an unreachable host or a 404 are one clear sentence, not a traceback.
+
+:func:`fetch_video` turns a URL into a local file for the predict commands:
+a URL whose path ends in a video extension is downloaded into a cache keyed
+by the URL; a YouTube page goes through the optional ``yt-dlp``. Any other
+``http://`` or ``rtsp://`` URL is a live stream and is not this module's
+business (see :func:`is_video_url`).
+
+Only the standard library: this module runs on the device too.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import http.client
+import logging
+import os
+import re
+import shutil
+import socket
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
+YOUTUBE_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")
+CHUNK = 1 << 20
+USER_AGENT = "har-edge"
+INSECURE_ENV = "HAR_DOWNLOAD_INSECURE"
+
+
+class DownloadError(OSError):
+    """A download that cannot finish; the message says what to do next."""
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    size: int  # bytes
+    sha256: str
+    resumed_from: int  # bytes already on disk when this call started (0: fresh)
+
+
+def is_youtube_url(url: str) -> bool:
+    host = (urlparse(url).hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in YOUTUBE_HOSTS)
+
+
+def is_video_url(url: str) -> bool:
+    """True for an http(s) URL to be downloaded as a file rather than read as a live stream.
+
+    The rule: a YouTube page, or an http(s) URL whose path ends in a known
+    video extension (``.mp4 .avi .mkv .mov .webm .m4v .gif .mpg .mpeg``).
+    Everything else (``rtsp://``, an MJPEG ``http://`` camera) stays a stream.
+    """
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https"):
+        return False
+    return is_youtube_url(url) or parsed.path.lower().endswith(VIDEO_EXTS)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "har" / "videos"
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+class _Progress:
+    """A one-line text bar on stderr, redrawn at most 5 times a second."""
+
+    def __init__(self, label: str, enabled: bool | None):
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._last = 0.0
+        self._t0 = time.monotonic()
+        self._start_bytes: int | None = None
+
+    def update(self, done: int, total: int | None, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self._start_bytes is None:
+            self._start_bytes = done
+        if not force and now - self._last < 0.2:
+            return
+        self._last = now
+        rate = (done - self._start_bytes) / max(now - self._t0, 1e-3)
+        if total:
+            frac = min(done / total, 1.0)
+            bar = "#" * int(frac * 30)
+            text = f"\r{self.label} [{bar:<30}] {frac:6.1%} {_mb(done)}/{_mb(total)} {_mb(rate)}/s "
+        else:
+            text = f"\r{self.label} {_mb(done)} {_mb(rate)}/s "
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _network_reason(e: BaseException) -> str | None:
+    """A short reason when ``e`` means 'could not reach the host', else None."""
+    reason = getattr(e, "reason", e)
+    if isinstance(reason, socket.gaierror):
+        return "the host name does not resolve (DNS failure or no network)"
+    if isinstance(reason, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return "the connection timed out"
+    if isinstance(reason, OSError) and reason.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+        return "the network is unreachable"
+    return None
+
+
+_TRANSIENT = (http.client.IncompleteRead, http.client.RemoteDisconnected, ConnectionError, TimeoutError,
+              socket.timeout, urllib.error.URLError, http.client.BadStatusLine)
+
+
+def _content_range_start(value: str | None) -> tuple[int, int | None] | None:
+    m = re.match(r"bytes (\d+)-\d+/(\d+|\*)", value or "")
+    if not m:
+        return None
+    return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
+
+
+def _hash_existing(path: Path, hashers: list) -> None:
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            for h in hashers:
+                h.update(chunk)
+
+
+def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str | None = None,
+             md5: str | None = None, progress: bool | None = None, timeout_s: float = 30.0,
+             retries: int = 5, backoff_s: float = 1.0, label: str | None = None) -> Downloaded:
+    """Download ``url`` to ``dest``, resuming ``dest.part`` when there is one.
+
+    ``size``/``sha256``/``md5`` are checked when given; a file that fails the
+    check is deleted (its bytes could never become right by resuming).
+    ``progress`` None draws the bar only when stderr is a terminal.
+    ``retries`` counts consecutive failures without new bytes, with
+    exponential backoff from ``backoff_s``.
+    """
+    dest = Path(dest)
+    part = dest.with_name(dest.name + ".part")
+    if dest.is_file():
+        return _verified(dest, url, size, sha256, md5, resumed_from=dest.stat().st_size, keep_bad=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    bar = _Progress(label or dest.name, progress)
+    resumed_from = part.stat().st_size if part.exists() else 0
+    failures = 0
+    try:
+        while True:
+            try:
+                if _fetch_once(url, part, size, timeout_s, bar):
+                    break
+                failures = 0  # progress was made but the stream ended early: resume at once
+            except DownloadError:
+                raise
+            except _TRANSIENT as e:
+                if isinstance(getattr(e, "reason", e), ssl.SSLCertVerificationError):
+                    raise DownloadError(f"the TLS certificate of {urlparse(url).hostname} could not be verified "
+                                        f"({getattr(e, 'reason', e).verify_message}); update the system CA "
+                                        f"certificates, use a mirror, or if you trust this network set "
+                                        f"{INSECURE_ENV}=1 and rerun") from e
+                failures += 1
+                if failures > retries:
+                    why = _network_reason(e)
+                    host = urlparse(url).hostname
+                    if why:
+                        raise DownloadError(f"cannot reach {host}: {why}; check the network connection and "
+                                            f"rerun (the download resumes), or use a mirror") from e
+                    raise DownloadError(f"downloading {url} kept failing ({e}); rerun later, the download "
+                                        "resumes where it stopped") from e
+                wait = backoff_s * 2 ** (failures - 1)
+                log.info("download of %s interrupted (%s); retrying in %.1fs", dest.name, e, wait)
+                time.sleep(wait)
+    finally:
+        bar.close()
+    return _verified(part, url, size, sha256, md5, resumed_from=resumed_from, final=dest)
+
+
+def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: _Progress) -> bool:
+    """One request. True when the file is complete, False when the stream ended early."""
+    offset = part.stat().st_size if part.exists() else 0
+    if size is not None and offset > size:
+        part.unlink()
+        offset = 0
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    # Some university servers send an incomplete certificate chain; HAR_DOWNLOAD_INSECURE=1 is the
+    # escape hatch (the size and checksum checks still apply).
+    context = ssl._create_unverified_context() if os.environ.get(INSECURE_ENV) == "1" else None
+    try:
+        resp = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout_s,
+                                      context=context)
+    except urllib.error.HTTPError as e:
+        e.close()
+        if e.code == 416 and offset:
+            m = re.match(r"bytes \*/(\d+)", e.headers.get("Content-Range") or "")
+            server_size = int(m.group(1)) if m else None
+            if (size is None or offset == size) and server_size in (None, offset):
+                return True  # the server has nothing past what we hold
+            part.unlink()  # our .part does not match this file: start over
+            raise urllib.error.URLError("stale partial file; restarting") from e
+        if e.code == 404:
+            raise DownloadError(f"{url} was not found (HTTP 404); check the URL, or point at a mirror "
+                                "that has the file") from e
+        if e.code >= 500 or e.code in (408, 429):
+            raise urllib.error.URLError(f"HTTP {e.code} {e.reason}") from e
+        raise DownloadError(f"{url}: the server answered HTTP {e.code} {e.reason}; check the URL") from e
+    with resp:
+        length = resp.headers.get("Content-Length")
+        length = int(length) if length and length.isdigit() else None
+        mode = "ab"
+        if offset and resp.status == 206:
+            start, _ = _content_range_start(resp.headers.get("Content-Range")) or (None, None)
+            if start != offset:
+                part.unlink()
+                raise urllib.error.URLError(f"server sent a range other than bytes {offset}-; starting over")
+        elif offset:
+            log.info("server ignored the resume request for %s; starting over", part.name)
+            mode, offset = "wb", 0
+        total = offset + length if length is not None else size
+        if size is not None and length is not None and total != size:
+            raise DownloadError(f"{url} is {total:,} bytes but {size:,} were expected; the server has a "
+                                "different file (a stale mirror?): check the URL")
+        if total is not None:
+            _check_space(part.parent, total - offset, part)
+        done = offset
+        bar.update(done, total, force=True)
+        try:
+            with open(part, mode) as f:
+                while chunk := resp.read(CHUNK):
+                    f.write(chunk)
+                    done += len(chunk)
+                    bar.update(done, total)
+        except OSError as e:
+            if e.errno == errno.ENOSPC:
+                need = (total - done) if total else 0
+                more = f"free {_mb(need + (64 << 20))} and " if need else "free some space and "
+                raise DownloadError(f"disk full while writing {part}; {more}rerun, the download resumes") from e
+            raise
+        bar.update(done, total, force=True)
+    if length is None or done >= offset + length:
+        return True
+    if done == offset:
+        raise urllib.error.URLError("the server closed the connection before sending any data")
+    return False
+
+
+def _check_space(folder: Path, need: int, part: Path) -> None:
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise DownloadError(f"not enough disk space for {part.name.removesuffix('.part')}: {_mb(need)} "
+                            f"needed, {_mb(free)} free in {folder}; free {_mb(need - free + (64 << 20))} "
+                            "and rerun")
+
+
+def _verified(path: Path, url: str, size: int | None, sha256: str | None, md5: str | None, *,
+              resumed_from: int, final: Path | None = None, keep_bad: bool = False) -> Downloaded:
+    """Check size and hashes of ``path``; rename it to ``final`` when they pass."""
+    actual = path.stat().st_size
+    name = (final or path).name
+    if size is not None and actual != size:
+        if not keep_bad:
+            path.unlink()
+        raise DownloadError(f"{name} is {actual:,} bytes, expected {size:,}; "
+                            + ("deleted it, rerun to download again" if not keep_bad else
+                               f"delete {path} and rerun"))
+    h256, h5 = hashlib.sha256(), hashlib.md5()
+    _hash_existing(path, [h256, h5])
+    for kind, want, got in (("sha256", sha256, h256.hexdigest()), ("md5", md5, h5.hexdigest())):
+        if want and want.lower() != got:
+            if not keep_bad:
+                path.unlink()
+            raise DownloadError(f"{name} has {kind} {got}, expected {want} (corrupt transfer or a different "
+                                "file on the server); "
+                                + ("deleted it, rerun to download again" if not keep_bad else
+                                   f"delete {path} and rerun"))
+    if final is not None:
+        os.replace(path, final)
+        path = final
+    return Downloaded(path, actual, h256.hexdigest(), resumed_from)
+
+
+def fetch_video(url: str, cache_dir: str | Path | None = None, progress: bool | None = None) -> Path:
+    """Return a local file for a video URL, downloading it once into ``cache_dir``.
+
+    The cache file is named by a hash of the URL, so the same URL is fetched
+    once and a half-finished download resumes on the next call.
+    """
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    key = hashlib.sha256(url.encode()).hexdigest()[:20]
+    if is_youtube_url(url):
+        return _fetch_youtube(url, cache, key, progress)
+    if not is_video_url(url):
+        raise DownloadError(f"{url} does not end in a video extension ({' '.join(VIDEO_EXTS)}), so it is "
+                            "read as a live stream, not downloaded")
+    ext = Path(urlparse(url).path).suffix.lower()
+    return download(url, cache / f"{key}{ext}", progress=progress,
+                    label=Path(urlparse(url).path).name or url).path
+
+
+class _QuietYtDlp:
+    """yt-dlp's messages at debug level: its final error is raised as one sentence instead."""
+
+    def debug(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    info = warning = error = debug
+
+
+_NETWORK_WORDS = ("name or service not known", "temporary failure in name resolution", "getaddrinfo",
+                  "network is unreachable", "connection refused", "timed out", "failed to resolve",
+                  "no address associated", "unable to connect", "proxyerror", "nodename nor servname",
+                  "transporterror", "connection aborted", "remote end closed")
+
+
+def _fetch_youtube(url: str, cache: Path, key: str, progress: bool | None) -> Path:
+    done = sorted(p for p in cache.glob(f"{key}.*") if p.suffix.lower() in VIDEO_EXTS)
+    if done:
+        return done[0]
+    try:
+        import yt_dlp
+    except ImportError as e:
+        raise DownloadError("YouTube URLs need yt-dlp: run `pip install 'har-edge[youtube]'`, or download "
+                            "the video yourself and pass the file") from e
+    cache.mkdir(parents=True, exist_ok=True)
+    show = sys.stderr.isatty() if progress is None else progress
+    opts = {"outtmpl": str(cache / f"{key}.%(ext)s"), "format": "best[ext=mp4]/best", "noplaylist": True,
+            "quiet": True, "no_warnings": True, "noprogress": not show, "retries": 3, "socket_timeout": 20,
+            "logger": _QuietYtDlp()}
+    try:
+        with yt_dlp.YoutubeDL(opts) as ydl:
+            ydl.download([url])
+    except Exception as e:  # yt-dlp raises its own DownloadError/ExtractorError with the cause in text
+        text = str(e)
+        if any(w in text.lower() for w in _NETWORK_WORDS):
+            raise DownloadError(f"cannot reach YouTube for {url}: check the network connection and rerun, or "
+                                "download the video elsewhere and pass the file") from e
+        raise DownloadError(f"yt-dlp could not fetch {url}: {text.removeprefix('ERROR: ')}") from e
+    done = sorted(p for p in cache.glob(f"{key}.*") if p.suffix.lower() in VIDEO_EXTS)
+    if not done:
+        raise DownloadError(f"yt-dlp finished but left no video for {url} in {cache}; try another URL")
+    return done[0]
+
+
+def local_video(arg: str, cache_dir: str | Path | None = None, progress: bool | None = None) -> Path:
+    """A path for ``arg``: a local file as it is, a video URL downloaded (and cached) first.
+
+    Used by the commands that need a whole file (``predict``); a URL that is
+    not a video file (see :func:`is_video_url`) is refused with a hint.
+    """
+    if arg.startswith("file://"):
+        arg = urlparse(arg).path
+    if "://" not in arg:
+        path = Path(arg)
+        if not path.is_file():
+            raise DownloadError(f"{path}: no such file; pass a video file or a video URL")
+        return path
+    if not is_video_url(arg):
+        raise DownloadError(f"{arg} is not a video file URL (its path does not end in {' '.join(VIDEO_EXTS)} "
+                            "and it is not YouTube); live streams work with `har-edge run --source URL`")
+    return fetch_video(arg, cache_dir, progress)

@@ -1,0 +1,239 @@
+"""Export a pose head (``har train --encoder pose``) as a self-contained bundle.
+
+| file | what |
+|---|---|
+| ``head.tflite`` | ``(1, seq_len, FEATURE_DIM)`` keypoint features -> class probabilities (fused LSTM) |
+| ``pose_detector.tflite`` | BlazePose person detector, copied from the verified pose model cache |
+| ``pose_landmarks.tflite`` | BlazePose landmark model (33 keypoints), copied likewise |
+| ``metadata.json`` | schema v2, ``"encoder": "pose"``, ``pose.feature_dim``, sha256 of all three files |
+| ``report.json``, ``report.md`` | fp32 and int8 heads against Keras on the held-out test split |
+| ``NOTICE-pose-models.txt`` | where the two pose models come from and their licence (Apache-2.0) |
+
+The head is converted like the LRCN's streaming head (one
+``UNIDIRECTIONAL_SEQUENCE_LSTM``, in the conversion subprocess). Unlike the
+LRCN, an int8 bundle gets a full-integer head: its input is features, so it is
+calibrated on up to ``--samples`` windows of *real* keypoint features from the
+training split (drawn with the training seed), never the test split.
+
+Features come from the keypoint cache ``har train --encoder pose`` filled, so
+export estimates nothing again unless the cache is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from har.edge.bundle import (
+    MODEL_FILES,
+    BundleError,
+    TensorInfo,
+    build_metadata,
+    load_bundle,
+    model_entry,
+    write_metadata,
+)
+from har.edge.interpreter import TfliteModel, graph_ops, load_interpreter
+from har.export.tflite import (
+    Conversion,
+    ExportError,
+    ModelDir,
+    calibration_clips,
+    check_builtin_only,
+    check_out_dir,
+    check_quant,
+    convert_models,
+    load_model_dir,
+)
+
+log = logging.getLogger(__name__)
+
+NOTICE_FILE = "NOTICE-pose-models.txt"
+POSE_NOTICE = """pose_detector.tflite and pose_landmarks.tflite in this bundle are Google's BlazePose
+detector and full landmark model (pose_detection.tflite, pose_landmark_full.tflite),
+taken unchanged from the mediapipe wheel on PyPI and distributed under the
+Apache License 2.0: https://www.apache.org/licenses/LICENSE-2.0
+"""
+#: Head variants the report compares (the bundle's own mode is always among them).
+REPORT_QUANTS = ("fp32", "int8")
+
+
+def is_pose_model_dir(path: str | Path) -> bool:
+    """True when ``path`` holds a model trained with ``--encoder pose``."""
+    cfg = Path(path) / "config.json"
+    try:
+        return json.loads(cfg.read_text()).get("encoder") == "pose"
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return False
+
+
+def pose_features(md: ModelDir):
+    """``(train features, (test features, test labels), pose models)`` of the model's own split."""
+    from har.train.clips import VideoError
+    from har.train.config import TrainConfig
+    from har.train.dataset import DatasetError
+    from har.train.pose import pose_splits
+
+    cfg = TrainConfig.from_dict(md.config)
+    models = _pose_models()
+    try:
+        splits, _ = pose_splits(cfg, models)
+    except (DatasetError, VideoError, FileNotFoundError) as e:
+        raise ExportError(f"int8 calibration and the report need the data {md.path} was trained on "
+                          f"({cfg.data}): {e}") from None
+    if splits.labels != md.labels:
+        raise ExportError(f"the classes found in {cfg.data} ({', '.join(splits.labels)}) differ from the model's "
+                          f"labels ({', '.join(md.labels)})")
+    return splits.train[0], splits.test, models
+
+
+def _pose_models():
+    from har.edge.pose.assets import PoseModelsError, pose_models
+
+    try:
+        return pose_models()
+    except PoseModelsError as e:
+        raise ExportError(str(e)) from None
+
+
+def _io(path: Path) -> tuple[TensorInfo, TensorInfo]:
+    """First input and first output of a model with several outputs (the pose models have 2 and 5)."""
+    it = load_interpreter(path)
+
+    def info(d: dict) -> TensorInfo:
+        scale, zero_point = d["quantization"]
+        return TensorInfo(tuple(int(x) for x in d["shape"]), np.dtype(d["dtype"]).name, float(scale), int(zero_point))
+
+    return info(it.get_input_details()[0]), info(it.get_output_details()[0])
+
+
+def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Path, conv: Conversion,
+                         models) -> Path:
+    """Write the head, both pose models and ``metadata.json`` into ``out_dir`` (an old bundle is replaced)."""
+    from har.edge.pose.features import FEATURE_DIM
+
+    out_dir = check_out_dir(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    stage.chmod(0o755)
+    try:
+        head = stage / MODEL_FILES["head"]
+        shutil.copyfile(head_file, head)
+        ops = check_builtin_only(head)
+        model = TfliteModel(head)
+        entries = {"head": model_entry(head, model.input, model.output, ops, quant)}
+        for name, src in (("pose_detector", models.detector), ("pose_landmarks", models.landmarks)):
+            dst = stage / MODEL_FILES[name]
+            shutil.copyfile(src, dst)
+            entries[name] = model_entry(dst, *_io(dst), [op.name for op in graph_ops(dst)], "fp32")
+        sampling = md.sampling
+        meta = build_metadata(
+            labels=md.labels, seq_len=md.seq_len, frame_size=None, sampling_mode=sampling.get("mode", "interval"),
+            interval_s=sampling.get("interval_s"), quantization=quant, models=entries, encoder_kind="pose",
+            pose={"feature_dim": FEATURE_DIM, "features": "har.edge.pose.features.window_features_from_array",
+                  "aspect": "frame width / height", "landmarks": 33,
+                  "models": {"detector": models.detector.name, "landmarks": models.landmarks.name}},
+            source={"model": md.family, "model_dir": str(md.path),
+                    "test_metrics": {k: md.metrics[k] for k in ("test_accuracy", "macro_f1") if k in md.metrics},
+                    "split_sizes": md.metrics.get("split_sizes")},
+            extra={"converter": conv.versions, "calibration": conv.calibration if quant == "int8" else None},
+        )
+        (stage / NOTICE_FILE).write_text(POSE_NOTICE)
+        write_metadata(stage, meta)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            stage.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            stage.rename(out_dir)
+    except BundleError as e:
+        raise ExportError(f"the exported bundle failed validation: {e}") from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    load_bundle(out_dir)
+    return out_dir
+
+
+def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8", representative_samples: int = 200,
+                report: bool = True, log: Callable[[str], None] = log.info,
+                features: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[Path, dict | None]:
+    """Export a pose model directory as a bundle; with ``report``, fp32 and int8 heads are compared too.
+
+    ``features`` (training features, (test features, test labels)) skips
+    reading the model's dataset, for callers that have them already.
+    """
+    md = load_model_dir(model_dir)
+    check_quant(quant)
+    check_out_dir(out_dir)
+    if features is None:
+        train_x, (test_x, test_y), models = pose_features(md)
+    else:
+        (train_x, (test_x, test_y)), models = features, _pose_models()
+    quants = sorted({quant, *REPORT_QUANTS}) if report else [quant]
+    calibration = calibration_clips(md, train_x, representative_samples) if "int8" in quants else None
+    work = Path(tempfile.mkdtemp(prefix="har-export-"))
+    try:
+        log(f"converting {md.path} ({md.family}, pose encoder) to {', '.join(quants)} TFLite")
+        conv = convert_models(md, work, [("head", q) for q in quants], calibration=calibration,
+                              evaluate=test_x if report else None)
+        path = assemble_pose_bundle(md, Path(out_dir), quant, conv.files["head", quant], conv, models)
+        rep = None
+        if report:
+            rep = pose_report(md, conv, test_x, test_y, quants, quant)
+            (path / "report.json").write_text(json.dumps(rep, indent=2) + "\n")
+            (path / "report.md").write_text(render_pose_report(rep))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"wrote bundle {path}")
+    return path, rep
+
+
+def pose_report(md: ModelDir, conv: Conversion, test_x: np.ndarray, test_y: np.ndarray, quants: list[str],
+                bundle_quant: str) -> dict:
+    """Accuracy of Keras and each TFLite head on the test split's features, agreement, size, head latency."""
+    from har.edge.bench import time_interleaved
+    from har.export.report import compare
+
+    keras_probs = conv.keras_probs
+    rows = [{"name": "keras", "files": ["model.keras"], "bytes": (md.path / "model.keras").stat().st_size,
+             **compare(keras_probs, keras_probs, test_y, md.labels)}]
+    runners = {}
+    for q in quants:
+        head = TfliteModel(conv.files["head", q])
+        probs = (np.stack([head.run(x) for x in test_x]) if len(test_x)
+                 else np.zeros((0, len(md.labels)), np.float32))
+        rows.append({"name": q, "files": ["head.tflite"], "bytes": conv.files["head", q].stat().st_size,
+                     "quantization": q, **compare(probs, keras_probs, test_y, md.labels)})
+        sample = test_x[0] if len(test_x) else np.zeros(head.input.shape[1:], np.float32)
+        runners[q] = lambda head=head, sample=sample: head.run(sample)
+    timing = time_interleaved(runners, rounds=7, per_round=15)
+    for r in rows[1:]:
+        r["head_ms"] = timing[r["name"]]
+    return {"model": md.family, "encoder": "pose", "model_dir": str(md.path), "bundle_quantization": bundle_quant,
+            "test_split": {"windows": int(len(test_y))}, "variants": rows,
+            "note": "the pose estimator's per-frame cost is measured by `har-edge bench` on the bundle", "goals": {}}
+
+
+def render_pose_report(rep: dict) -> str:
+    lines = [f"# Export report: {rep['model']} (pose encoder, {rep['model_dir']})", "",
+             f"Bundle quantization **{rep['bundle_quantization']}**; test split: {rep['test_split']['windows']} "
+             "windows of keypoint features (group-disjoint, held out).", "",
+             "| variant | KiB | test acc | macro-F1 | agree w/ Keras | max abs diff | head ms p50 / p95 |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rep["variants"]:
+        ms = f"{r['head_ms']['p50']:.3f} / {r['head_ms']['p95']:.3f}" if r.get("head_ms") else ""
+        lines.append(f"| {r['name']} | {r['bytes'] / 1024:.1f} | {_num(r['test_accuracy'])} | {_num(r['macro_f1'])} | "
+                     f"{_num(r.get('agreement_with_keras'))} | {_num(r.get('max_abs_diff'), 4)} | {ms} |")
+    return "\n".join(lines + ["", rep["note"] + ".", ""])
+
+
+def _num(v, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"

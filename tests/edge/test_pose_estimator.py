@@ -1,0 +1,162 @@
+"""The pose estimator on real people: landmarks where bodies are, tracking instead of re-detecting.
+
+The synthetic stick figures are not human enough for BlazePose, so these
+tests run on the real clips in ../shared/realclips: a close-up UCF101 face
+(320x240), a standing person in 1080p NTU RGB+D footage (16:9, letterboxed
+by the detector), and the same frames rotated, which exercises the rotated
+crop and its projection back onto the frame.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from har.edge.pose.assets import PoseModels, PoseModelsError, fetch_pose_models
+from har.edge.pose.estimator import LANDMARK_NAMES, Pose, PoseEstimator
+
+REALCLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "realclips"
+NOSE, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_ANKLE, R_ANKLE = 0, 11, 12, 23, 24, 27, 28
+
+
+def _need(ok: bool, reason: str) -> None:
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def models() -> PoseModels:
+    try:
+        return fetch_pose_models()
+    except PoseModelsError as e:
+        _need(False, f"pose models not cached and not fetchable here: {e}")
+
+
+def read_rgb(name: str, every: int = 1, limit: int | None = None) -> list[np.ndarray]:
+    """Frames of a real clip as RGB (OpenCV decodes BGR), every ``every``-th, at most ``limit``."""
+    path = REALCLIPS / name
+    _need(path.is_file(), f"real clip {path} not present (it lies beside the repo in CI, not in a user's clone)")
+    cap = cv2.VideoCapture(str(path))
+    frames, i = [], 0
+    while limit is None or len(frames) < limit:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        if i % every == 0:
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        i += 1
+    cap.release()
+    assert frames, f"{path} decoded to no frames"
+    return frames
+
+
+def track(models: PoseModels, frames: list[np.ndarray]) -> tuple[list[Pose | None], PoseEstimator]:
+    est = PoseEstimator(models, threads=1)
+    return [est.process(f) for f in frames], est
+
+
+@pytest.fixture(scope="module")
+def makeup(models):
+    return track(models, read_rgb("v_ApplyEyeMakeup_g01_c01.avi", every=2))
+
+
+@pytest.fixture(scope="module")
+def drink(models):
+    return track(models, read_rgb("drink_water_1080p.avi", every=2))
+
+
+def test_close_up_face_is_found_with_the_nose_above_the_shoulders(makeup):
+    poses, est = makeup
+    found = [p for p in poses if p is not None]
+    assert len(found) >= 0.9 * len(poses)
+    for p in found:
+        lm = p.landmarks
+        assert lm.shape == (33, 5) and lm.dtype == np.float32 and p.score >= 0.5
+        assert 0 <= lm[NOSE, 0] <= 1 and 0 <= lm[NOSE, 1] <= 1
+        assert lm[NOSE, 1] < (lm[L_SHOULDER, 1] + lm[R_SHOULDER, 1]) / 2
+        assert lm[NOSE, 3] > 0.5  # the face fills the frame: the nose is visible
+        # the person faces the camera: their left shoulder is on the image's right
+        assert lm[L_SHOULDER, 0] > lm[NOSE, 0] > lm[R_SHOULDER, 0]
+
+
+def test_standing_person_in_1080p_has_a_plausible_body(drink):
+    poses, est = drink
+    found = [p for p in poses if p is not None]
+    assert len(found) >= 0.9 * len(poses)
+    for p in found:
+        lm = p.landmarks
+        assert p.image_size == (1920, 1080)
+        ys = {name: lm[i, 1] for i, name in enumerate(LANDMARK_NAMES)}
+        assert ys["nose"] < ys["left_shoulder"] < ys["left_hip"] < ys["left_knee"] < ys["left_ankle"]
+        assert ys["nose"] < ys["right_shoulder"] < ys["right_hip"] < ys["right_knee"] < ys["right_ankle"]
+        visible = lm[:, 3] > 0.5
+        assert visible.sum() >= 25
+        assert np.all((lm[visible, :2] >= 0) & (lm[visible, :2] <= 1))
+        # a person, not the whole frame: about a third of the frame's width at most
+        assert np.ptp(lm[visible, 0]) < 0.35 and 0.3 < np.ptp(lm[visible, 1]) < 0.95
+
+
+def test_tracking_runs_the_detector_once_per_person(makeup, drink):
+    for poses, est in (makeup, drink):
+        assert est.frames == len(poses)
+        assert est.detector_runs < est.frames / 10
+        assert est.landmark_runs >= est.frames
+        assert est.detector_s > 0 and est.landmarks_s > 0
+
+
+def test_no_person_means_no_pose_and_no_tracking(models):
+    est = PoseEstimator(models)
+    grey = np.full((240, 320, 3), 127, np.uint8)
+    assert est.process(grey) is None and est.process(grey) is None
+    assert est.detector_runs == 2 and not est.tracking
+
+
+def test_reset_makes_the_next_frame_detect_again(models):
+    frames = read_rgb("v_ApplyEyeMakeup_g01_c01.avi", limit=3)
+    est = PoseEstimator(models)
+    est.process(frames[0])
+    est.process(frames[1])
+    assert est.detector_runs == 1 and est.tracking
+    est.reset()
+    assert est.process(frames[2]) is not None and est.detector_runs == 2
+
+
+def test_detector_hip_centre_agrees_with_the_landmark_hips(models):
+    """Detector decoding + letterbox removal and landmark projection put the hips in the same place."""
+    frame = read_rgb("drink_water_1080p.avi", limit=1)[0]
+    est = PoseEstimator(models)
+    (det, *_) = est.detector.detect(frame)
+    pose = est.process(frame)
+    h, w = frame.shape[:2]
+    hips = (pose.landmarks[L_HIP, :2] + pose.landmarks[R_HIP, :2]) / 2 * [w, h]
+    assert np.linalg.norm(hips - det.keypoints[0] * [w, h]) < 0.05 * pose.roi.size
+    assert np.all((det.box[:2] < pose.landmarks[NOSE, :2]) & (pose.landmarks[NOSE, :2] < det.box[2:]))
+
+
+def test_rotated_frame_gives_the_rotated_pose(models):
+    """A person lying on their side is cropped upright and projected back: same landmarks, rotated."""
+    frame = read_rgb("drink_water_1080p.avi", limit=1)[0]
+    upright = PoseEstimator(models).process(frame)
+    turned = PoseEstimator(models).process(cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE))
+    assert turned is not None and turned.image_size == (1080, 1920)
+    # clockwise by 90 degrees: (x, y) in a W x H frame -> (H - 1 - y, x) in an H x W frame
+    xy = upright.xy_pixels()
+    expected = np.stack([1080 - 1 - xy[:, 1], xy[:, 0]], axis=1)
+    core = [NOSE, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP]
+    err = np.linalg.norm(turned.xy_pixels()[core] - expected[core], axis=1)
+    torso = np.linalg.norm(xy[L_SHOULDER] - xy[L_HIP])
+    assert np.all(err < 0.15 * torso), err
+
+
+def test_frames_that_are_not_rgb_uint8_are_refused_with_the_fix(models):
+    est = PoseEstimator(models)
+    with pytest.raises(ValueError, match="COLOR_BGR2RGB"):
+        est.process(np.zeros((240, 320, 3), np.float32))
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 RGB"):
+        est.process(np.zeros((240, 320), np.uint8))

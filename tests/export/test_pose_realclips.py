@@ -1,0 +1,136 @@
+"""The pose path end to end on real people: `har train --encoder pose`, `har export`, `har-edge run`.
+
+Real footage is needed because BlazePose finds no person in the synthetic
+stick figures. The five real clips are one per action, so
+:func:`tests.pose_data.realclip_dataset` turns each into three groups (as is,
+backwards, mirrored and cropped): enough for a group-disjoint split, and
+enough to prove the mechanics. It proves nothing about accuracy; nothing
+here asserts any.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tests.edge.test_no_tensorflow import run_blocked
+from tests.pose_data import realclip_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pose_models_cached():
+    from har.edge.pose.assets import PoseModelsError, fetch_pose_models
+
+    try:
+        return fetch_pose_models()
+    except PoseModelsError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to fetch the pose models: {e}")
+        pytest.skip(f"pose models not cached and not fetchable here: {e}")
+
+
+@pytest.fixture(scope="module")
+def pose_run(pose_models_cached, realclips_dir, tmp_path_factory):
+    """Train and export with the real CLI on the real-clip set; returns the paths."""
+    from har.train.cli import app
+
+    realclips = realclips_dir
+
+    root = tmp_path_factory.mktemp("pose-real")
+    data = realclip_dataset(realclips, root / "data")
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "--encoder", "pose", "--data", str(data), "--epochs", "10",
+                              "--out", str(root / "artifacts"), "--cache-dir", str(root / "cache")])
+    assert res.exit_code == 0, res.output
+    model_dir = root / "artifacts" / "pose_lstm"
+    res_export = runner.invoke(app, ["export", "--model", str(model_dir), "--out", str(root / "bundle"),
+                                     "--samples", "20"])
+    assert res_export.exit_code == 0, res_export.output
+    return {"root": root, "data": data, "model_dir": model_dir, "bundle": root / "bundle",
+            "train_output": res.output, "realclips": realclips}
+
+
+@pytest.fixture(scope="module")
+def realclips_dir():
+    """``conftest.realclips``, module-scoped so one training run serves every test here."""
+    from tests.conftest import REALCLIPS
+
+    if not REALCLIPS.is_dir():
+        reason = f"real clips folder {REALCLIPS} not present (it lies beside the repo in CI)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return REALCLIPS
+
+
+def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
+    assert "pose_lstm: test accuracy" in pose_run["train_output"]
+    cfg = json.loads((pose_run["model_dir"] / "config.json").read_text())
+    assert cfg["encoder"] == "pose" and cfg["sampling"]["interval_s"] == 0.1 and cfg["sampling"]["seq_len"] == 20
+    metrics = json.loads((pose_run["model_dir"] / "metrics.json").read_text())
+    assert metrics["split_sizes"]["test"] > 0 and set(metrics["split_groups"]["test"]).isdisjoint(
+        metrics["split_groups"]["train"])
+    assert metrics["person_found_rate"]["train"] > 0.5  # real people: BlazePose finds most of them
+    cached = sorted((pose_run["root"] / "cache" / "keypoints").glob("*.npz"))
+    assert len(cached) == 15  # one per video
+    with np.load(cached[0]) as z:
+        assert z["poses"].shape[1:] == (20, 33, 5) and z["poses"].dtype == np.float32
+
+
+def test_edge_windows_match_the_training_keypoints(pose_run):
+    """The device's first window of a video holds exactly the keypoints training cached for its first clip."""
+    from har.edge.bundle import load_bundle
+    from har.edge.pipeline import Classifier
+    from har.edge.pose.assets import pose_models
+    from har.edge.predict import windows_of_file
+    from har.train.clips import Sampling
+    from har.train.pose import keypoint_cache_dir, video_keypoints
+
+    video = pose_run["data"] / "drink_water" / "v_drink_water_g01_c01.avi"
+    cfg = json.loads((pose_run["model_dir"] / "config.json").read_text())
+    trained, _ = video_keypoints(video, Sampling(**cfg["sampling"]), pose_models(),
+                                 keypoint_cache_dir(pose_run["root"] / "cache"))
+    bundle = load_bundle(pose_run["bundle"])
+    clf = Classifier(bundle)
+    first = next(windows_of_file(video, bundle, clf.item))
+    assert first.shape == (20, 33, 5)
+    np.testing.assert_allclose(first, trained[0], rtol=0, atol=1e-6, equal_nan=True)
+
+
+def test_har_edge_runs_the_pose_bundle_on_a_real_clip_without_tensorflow(pose_run, tmp_path):
+    events = tmp_path / "events.jsonl"
+    video = pose_run["realclips"] / "drink_water_1080p.avi"
+    res = run_blocked("""
+        import sys
+        from har.edge.cli import app
+        try:
+            app(sys.argv[1:])
+        except SystemExit as e:
+            code = e.code
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
+        print("HEAVY", heavy, "CODE", code)
+    """, "run", "--source", str(video), "--bundle", str(pose_run["bundle"]), "--jsonl", str(events),
+                      "--output", str(tmp_path / "annotated.mp4"))
+    assert res.returncode == 0, res.stderr
+    assert "HEAVY [] CODE 0" in res.stdout, res.stdout + res.stderr
+    done = next(line for line in res.stderr.splitlines() if "done:" in line)
+    frames, inferences = (int(w) for w in done.split("done:")[1].replace(",", "").split()[::2][:2])
+    assert frames == 103 and inferences > 0  # 3.4 s at 30 fps: windows from 1.9 s on
+    assert (tmp_path / "annotated.mp4").stat().st_size > 0
+
+
+def test_har_edge_predict_names_one_of_the_trained_actions(pose_run):
+    res = run_blocked("""
+        import sys
+        from har.edge.cli import app
+        app(sys.argv[1:])
+    """, "predict", str(pose_run["realclips"] / "arm_wrestling.mp4"), "--bundle", str(pose_run["bundle"]))
+    assert res.returncode == 0, res.stderr
+    label = res.stdout.split("Action Predicted:")[1].split()[0]
+    assert label in json.loads((pose_run["model_dir"] / "labels.json").read_text())

@@ -1,0 +1,169 @@
+"""Archive extraction on real zip, tar and RAR files built here.
+
+RAR files come from :func:`write_rar`, a minimal RAR 4.x writer ("stored"
+method, no compression): enough for the real extractors (unar, bsdtar, unrar,
+7z) to read, with real header and file CRCs, so corruption is detectable.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import struct
+import tarfile
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+
+from har.train.archives import ArchiveError, extract, extract_into, is_complete, rar_tool, read_marker
+
+RAR_TOOLS = [t for t in ("unrar", "unar", "bsdtar", "7z", "7zz") if shutil.which(t)]
+
+
+def _block(head_type: int, flags: int, body: bytes) -> bytes:
+    """A RAR 4 block: CRC16 (low 16 bits of the CRC32 of the rest), type, flags, size, body."""
+    rest = struct.pack("<BHH", head_type, flags, 7 + len(body)) + body
+    return struct.pack("<H", zlib.crc32(rest) & 0xFFFF) + rest
+
+
+def write_rar(path: Path, files: dict[str, bytes]) -> Path:
+    """Write a RAR 4.x archive storing ``files`` (name with '/' -> bytes) uncompressed."""
+    out = [b"Rar!\x1a\x07\x00", _block(0x73, 0, b"\x00" * 6)]  # marker block, main header
+    dos_time = (40 << 25) | (1 << 21) | (1 << 16)  # 2020-01-01
+    for name, data in files.items():
+        raw = name.replace("/", "\\").encode()  # RAR 4 stores Windows separators
+        body = struct.pack("<IIBIIBBHI", len(data), len(data), 2, zlib.crc32(data), dos_time, 20, 0x30,
+                           len(raw), 0x20) + raw  # packed, unpacked, Win32, CRC32, time, ver 2.0, stored
+        out += [_block(0x74, 0x8000, body), data]
+    out.append(_block(0x7B, 0x4000, b""))  # end of archive
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def require_rar_tool() -> str:
+    """The extractor the code will use; skip without one, but fail in CI (which installs unar)."""
+    tool = rar_tool()
+    if tool is None:
+        reason = "no RAR extractor installed (sudo apt-get install unar)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; .ci/run must install it")
+        pytest.skip(reason)
+    return tool
+
+
+FILES = {"UCF50/TaiChi/v_TaiChi_g01_c01.avi": b"taichi" * 500, "UCF50/Swing/v_Swing_g02_c01.avi": b"swing"}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != ".complete"}
+
+
+def _zip(path: Path, files: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for k, v in files.items():
+            z.writestr(k, v)
+    return path
+
+
+def _tar(path: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as t:
+        for k, v in files.items():
+            info = tarfile.TarInfo(k)
+            info.size = len(v)
+            t.addfile(info, io.BytesIO(v))
+    return path
+
+
+@pytest.mark.parametrize("make", [_zip, _tar], ids=["zip", "tar.gz"])
+def test_zip_and_tar_extract_atomically_with_a_marker(tmp_path, make):
+    archive = make(tmp_path / ("a.zip" if make is _zip else "a.tar.gz"), FILES)
+    dest = extract(archive, tmp_path / "out", info={"sha256": "abc"})
+    assert _tree(dest) == FILES and is_complete(dest)
+    assert read_marker(dest) == {"archive": archive.name, "sha256": "abc"}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+
+
+@pytest.mark.parametrize("tool", RAR_TOOLS or ["none"])
+def test_rar_extracts_with_each_installed_tool(tmp_path, monkeypatch, tool):
+    require_rar_tool()
+    monkeypatch.setenv("HAR_RAR_TOOL", tool)
+    assert rar_tool() == tool
+    dest = extract(write_rar(tmp_path / "a.rar", FILES), tmp_path / "out")
+    assert _tree(dest) == FILES
+
+
+def test_nested_rar_of_rars_is_unpacked(tmp_path):
+    require_rar_tool()
+    inner = {cls: write_rar(tmp_path / f"{cls}.rar", {f"{cls}/{cls}_{i}.avi": bytes([i]) * 100 for i in range(2)})
+             for cls in ("wave", "sit")}
+    outer = write_rar(tmp_path / "outer.rar", {f"{c}.rar": p.read_bytes() for c, p in inner.items()})
+    dest = extract(outer, tmp_path / "out", nested=True)
+    assert sorted(_tree(dest)) == ["sit/sit_0.avi", "sit/sit_1.avi", "wave/wave_0.avi", "wave/wave_1.avi"]
+
+
+def _assert_clean_failure(tmp_path: Path, archive: Path, match: str) -> None:
+    with pytest.raises(ArchiveError, match=match):
+        extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_truncated_archives_leave_nothing_behind(tmp_path):
+    data = _zip(tmp_path / "full.zip", FILES).read_bytes()
+    (tmp_path / "t.zip").write_bytes(data[: len(data) // 2])
+    _assert_clean_failure(tmp_path, tmp_path / "t.zip", "not a readable zip archive.*download again")
+    data = _tar(tmp_path / "full.tgz", FILES).read_bytes()
+    (tmp_path / "t.tgz").write_bytes(data[: len(data) // 2])
+    _assert_clean_failure(tmp_path, tmp_path / "t.tgz", "not a readable tar archive.*download again")
+    require_rar_tool()
+    data = write_rar(tmp_path / "full.rar", FILES).read_bytes()
+    (tmp_path / "t.rar").write_bytes(data[: len(data) // 2])
+    _assert_clean_failure(tmp_path, tmp_path / "t.rar", "could not be unpacked by .*corrupt or incomplete")
+
+
+def test_corrupt_archives_are_clear_errors(tmp_path):
+    data = bytearray(_zip(tmp_path / "ok.zip", {"a/b.avi": os.urandom(4000)}).read_bytes())
+    data[60] ^= 0xFF  # inside the compressed data: the CRC check catches it
+    (tmp_path / "c.zip").write_bytes(bytes(data))
+    _assert_clean_failure(tmp_path, tmp_path / "c.zip", r"c\.zip .*(corrupt|not a readable zip)")
+    (tmp_path / "junk.rar").write_bytes(b"Rar!\x1a\x07\x00" + os.urandom(64))
+    if rar_tool() is not None:
+        _assert_clean_failure(tmp_path, tmp_path / "junk.rar", "(could not be unpacked|unpacked to no files)")
+    (tmp_path / "junk.bin").write_bytes(os.urandom(64))
+    _assert_clean_failure(tmp_path, tmp_path / "junk.bin", "is not a zip, tar or RAR archive")
+
+
+def test_path_traversal_is_refused(tmp_path):
+    _assert_clean_failure(tmp_path, _zip(tmp_path / "evil.zip", {"../evil.avi": b"x"}), "unsafe path '../evil.avi'")
+    _assert_clean_failure(tmp_path, _tar(tmp_path / "evil.tar", {"/etc/evil": b"x"}), "unsafe path '/etc/evil'")
+    assert not (tmp_path.parent / "evil.avi").exists()
+
+
+def test_missing_rar_tool_names_the_debian_packages(tmp_path, monkeypatch):
+    monkeypatch.setenv("HAR_RAR_TOOL", "no-such-tool")  # as if none were installed
+    with pytest.raises(ArchiveError, match=r"no RAR extractor is installed; run `sudo apt-get install unar "
+                                           r"\(or libarchive-tools for bsdtar\)`"):
+        extract(write_rar(tmp_path / "a.rar", FILES), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_complete_destination_is_reused_and_foreign_folder_kept(tmp_path):
+    archive = _zip(tmp_path / "a.zip", FILES)
+    dest = extract(archive, tmp_path / "out")
+    (dest / "mine.txt").write_text("kept")
+    assert extract(archive, dest) == dest and (dest / "mine.txt").read_text() == "kept"
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("hands off")
+    with pytest.raises(ArchiveError, match="was not made by this tool; move it away"):
+        extract(archive, foreign)
+    assert (foreign / "notes.txt").read_text() == "hands off"
+
+
+def test_extract_into_missing_archive(tmp_path):
+    with pytest.raises(ArchiveError, match="does not exist"):
+        extract_into(tmp_path / "none.rar", tmp_path)

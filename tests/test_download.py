@@ -1,0 +1,330 @@
+"""Resumable downloads against a real HTTP server on 127.0.0.1.
+
+The server speaks just enough HTTP/1.1 to be realistic: Range requests (206,
+416), and three misbehaviours the downloader must survive, each switchable
+per test: dropping the connection half way, ignoring Range, and announcing a
+size it does not send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from har.edge.download import DownloadError, _network_reason, download, fetch_video, is_video_url, local_video
+from tests.helpers import write_video
+
+
+class FileServer:
+    """Serves ``files`` (URL path -> bytes) on a free port; records every request."""
+
+    def __init__(self, files: dict[str, bytes], tls: tuple[Path, Path] | None = None):
+        self.files = files
+        self.scheme = "https" if tls else "http"
+        self.requests: list[tuple[str, str | None, int]] = []  # (path, Range header, status)
+        self.drop_once: dict[str, int] = {}  # path -> bytes sent before the connection is cut (once)
+        self.ignore_range = False
+        self.fake_length: int | None = None  # announce this Content-Length instead of the real one
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                rng = self.headers.get("Range")
+                data = server.files.get(self.path)
+                if data is None:
+                    return self._status(404, rng)
+                start = 0
+                if rng and not server.ignore_range:
+                    start = int(rng.removeprefix("bytes=").split("-")[0])
+                    if start >= len(data):
+                        self._status(416, rng, {"Content-Range": f"bytes */{len(data)}"})
+                        return
+                body = data[start:]
+                status = 206 if start else 200
+                server.requests.append((self.path, rng, status))
+                self.send_response(status)
+                self.send_header("Content-Length", str(server.fake_length or len(body)))
+                if status == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.end_headers()
+                cut = server.drop_once.pop(self.path, None)
+                if cut is not None:
+                    self.wfile.write(body[:cut])
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if server.fake_length is None:
+                    self.wfile.write(body)
+
+            def _status(self, code, rng, headers=None):
+                server.requests.append((self.path, rng, code))
+                self.send_response(code)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def make(files: dict[str, bytes]) -> FileServer:
+        s = FileServer(files)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+PAYLOAD = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
+SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+def test_download_verifies_and_renames(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    got = download(srv.url("/a.bin"), tmp_path / "a.bin", size=len(PAYLOAD), sha256=SHA, progress=False)
+    assert got.path.read_bytes() == PAYLOAD and got.sha256 == SHA and got.resumed_from == 0
+    assert not (tmp_path / "a.bin.part").exists()
+    again = download(srv.url("/a.bin"), tmp_path / "a.bin", sha256=SHA, progress=False)
+    assert again.path == got.path and len(srv.requests) == 1  # a complete file is not fetched again
+
+
+def test_dropped_connection_resumes_within_the_same_call(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    srv.drop_once["/a.bin"] = 120_000
+    got = download(srv.url("/a.bin"), tmp_path / "a.bin", sha256=SHA, progress=False, backoff_s=0.01)
+    assert got.path.read_bytes() == PAYLOAD
+    assert srv.requests == [("/a.bin", None, 200), ("/a.bin", "bytes=120000-", 206)]
+
+
+def test_a_partial_file_from_an_earlier_run_resumes(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    (tmp_path / "a.bin.part").write_bytes(PAYLOAD[:100_000])
+    got = download(srv.url("/a.bin"), tmp_path / "a.bin", sha256=SHA, progress=False)
+    assert got.path.read_bytes() == PAYLOAD and got.resumed_from == 100_000
+    assert srv.requests == [("/a.bin", "bytes=100000-", 206)]
+
+
+def test_server_ignoring_range_restarts_from_zero(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    srv.ignore_range = True
+    (tmp_path / "a.bin.part").write_bytes(PAYLOAD[:50_000])
+    got = download(srv.url("/a.bin"), tmp_path / "a.bin", sha256=SHA, progress=False)
+    assert got.path.read_bytes() == PAYLOAD  # not the first 50 kB twice
+    assert srv.requests == [("/a.bin", "bytes=50000-", 200)]
+
+
+def test_complete_part_file_gets_416_and_is_finished(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    (tmp_path / "a.bin.part").write_bytes(PAYLOAD)
+    got = download(srv.url("/a.bin"), tmp_path / "a.bin", sha256=SHA, progress=False)
+    assert got.path.read_bytes() == PAYLOAD
+    assert srv.requests == [("/a.bin", f"bytes={len(PAYLOAD)}-", 416)]
+    (tmp_path / "a.bin").unlink()
+    (tmp_path / "a.bin.part").write_bytes(PAYLOAD + b"stale tail")  # longer than the server's file
+    assert download(srv.url("/a.bin"), tmp_path / "a.bin", progress=False, backoff_s=0.01).path.read_bytes() == PAYLOAD
+    assert [r[2] for r in srv.requests] == [416, 416, 200]
+
+
+def test_wrong_sha256_is_refused_and_the_file_removed(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    with pytest.raises(DownloadError, match=r"a\.bin has sha256 [0-9a-f]{64}, expected 0{64}.*deleted it"):
+        download(srv.url("/a.bin"), tmp_path / "a.bin", sha256="0" * 64, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_wrong_size_is_refused_before_downloading(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    with pytest.raises(DownloadError, match="300,000 bytes but 1,000 were expected"):
+        download(srv.url("/a.bin"), tmp_path / "a.bin", size=1000, progress=False)
+    assert not (tmp_path / "a.bin").exists()
+
+
+def test_not_found_and_unreachable_are_one_sentence(serve, tmp_path):
+    srv = serve({})
+    with pytest.raises(DownloadError, match=r"was not found \(HTTP 404\); check the URL"):
+        download(srv.url("/missing.rar"), tmp_path / "m.rar", progress=False)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(DownloadError, match="cannot reach 127.0.0.1: the connection was refused; .*rerun"):
+        download(f"http://127.0.0.1:{port}/x.bin", tmp_path / "x.bin", progress=False, retries=1, backoff_s=0.01)
+    assert _network_reason(socket.gaierror(-2, "Name or service not known")).startswith("the host name does not")
+    assert _network_reason(OSError(101, "Network is unreachable")) == "the network is unreachable"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
+def test_untrusted_certificate_is_clear_and_can_be_overridden(tmp_path, monkeypatch):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1", "-days", "1"],
+                   check=True, capture_output=True, timeout=30)
+    srv = FileServer({"/a.bin": PAYLOAD}, tls=(cert, key))
+    try:
+        with pytest.raises(DownloadError, match="TLS certificate of 127.0.0.1 could not be verified "
+                                                r"\(self.signed certificate\); .* set HAR_DOWNLOAD_INSECURE=1"):
+            download(srv.url("/a.bin"), tmp_path / "a.bin", progress=False)
+        assert srv.requests == []
+        monkeypatch.setenv("HAR_DOWNLOAD_INSECURE", "1")
+        assert download(srv.url("/a.bin"), tmp_path / "a.bin", sha256=SHA, progress=False).path.read_bytes() == PAYLOAD
+    finally:
+        srv.close()
+
+
+def test_not_enough_space_is_checked_up_front(serve, tmp_path):
+    srv = serve({"/big.bin": b"x"})
+    srv.fake_length = 10**15  # a petabyte: no test machine has that free
+    with pytest.raises(DownloadError, match="not enough disk space for big.bin: .* needed, .* free"):
+        download(srv.url("/big.bin"), tmp_path / "big.bin", progress=False)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux /dev/full to produce ENOSPC")
+def test_disk_full_while_writing_says_what_to_do(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    (tmp_path / "a.bin.part").symlink_to("/dev/full")  # every write fails with ENOSPC
+    with pytest.raises(DownloadError, match=r"disk full while writing .*a\.bin\.part; free \d+ MB and rerun, "
+                                            "the download resumes"):
+        download(srv.url("/a.bin"), tmp_path / "a.bin", progress=False)
+
+
+def test_progress_bar_only_when_asked(serve, tmp_path, capsys):
+    srv = serve({"/a.bin": PAYLOAD, "/b.bin": PAYLOAD})
+    download(srv.url("/a.bin"), tmp_path / "a.bin", progress=True)
+    err = capsys.readouterr().err
+    assert "a.bin [" in err and "100.0%" in err and err.endswith("\n")
+    download(srv.url("/b.bin"), tmp_path / "b.bin")  # stderr is not a terminal under pytest
+    assert capsys.readouterr().err == ""
+
+
+def test_url_rule_for_files_and_streams():
+    assert is_video_url("https://example.org/clips/walk.MP4?raw=1")
+    assert is_video_url("http://example.org/a.avi") and is_video_url("https://youtu.be/abc")
+    assert is_video_url("https://www.youtube.com/watch?v=abc")
+    assert not is_video_url("http://192.168.1.20:8080/video")  # an MJPEG camera stays a stream
+    assert not is_video_url("rtsp://cam.local/stream.mp4")  # rtsp is always a stream
+
+
+def test_fetch_video_caches_by_url(serve, tmp_path):
+    frames = [np.full((32, 48, 3), i * 10, np.uint8) for i in range(12)]
+    mp4 = write_video(tmp_path / "src.mp4", frames, 10.0).read_bytes()
+    srv = serve({"/clips/walk.mp4": mp4})
+    cache = tmp_path / "cache"
+    path = fetch_video(srv.url("/clips/walk.mp4"), cache, progress=False)
+    assert path.parent == cache and path.suffix == ".mp4" and path.read_bytes() == mp4
+    cap = cv2.VideoCapture(str(path))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    cap.release()
+    assert fetch_video(srv.url("/clips/walk.mp4"), cache) == path and len(srv.requests) == 1
+
+
+def test_local_video_refuses_streams_and_missing_files(tmp_path):
+    with pytest.raises(DownloadError, match="no such file"):
+        local_video(str(tmp_path / "none.mp4"))
+    with pytest.raises(DownloadError, match="not a video file URL.*har-edge run --source URL"):
+        local_video("http://127.0.0.1:9/video")
+
+
+def _run_fetch(code_before: str, url: str, cache: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    code = textwrap.dedent(code_before) + textwrap.dedent(f"""
+        from har.edge.download import DownloadError, fetch_video
+        try:
+            fetch_video({url!r}, {str(cache)!r}, progress=False)
+        except DownloadError as e:
+            print("ERR", e)
+    """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def test_youtube_without_yt_dlp_names_the_extra(tmp_path):
+    res = _run_fetch("import sys; sys.modules['yt_dlp'] = None\n", "https://www.youtube.com/watch?v=aaaaaaaaaaa",
+                     tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "ERR YouTube URLs need yt-dlp: run `pip install 'har-edge[youtube]'`" in res.stdout
+
+
+def test_youtube_unreachable_network_is_clear(tmp_path):
+    pytest.importorskip("yt_dlp", reason="yt-dlp not installed (pip install 'har-edge[youtube]')")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proxy = f"http://127.0.0.1:{port}"  # nothing listens there: every request fails to connect
+    res = _run_fetch("", "https://www.youtube.com/watch?v=aaaaaaaaaaa", tmp_path,
+                     {"https_proxy": proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "HTTP_PROXY": proxy,
+                      "no_proxy": "", "NO_PROXY": ""})
+    assert res.returncode == 0, res.stderr
+    assert "ERR cannot reach YouTube for https://www.youtube.com/watch?v=aaaaaaaaaaa: check the network" in res.stdout
+
+
+def test_har_predict_downloads_a_url_before_loading_the_model(serve, tmp_path):
+    from typer.testing import CliRunner
+
+    from har.train.cli import app
+
+    frames = [np.full((32, 48, 3), i * 10, np.uint8) for i in range(12)]
+    mp4 = write_video(tmp_path / "src.mp4", frames, 10.0).read_bytes()
+    srv = serve({"/v/clip.mp4": mp4})
+    cache = tmp_path / "cache"
+    res = CliRunner().invoke(app, ["predict", srv.url("/v/clip.mp4"), "--model", str(tmp_path / "no-model"),
+                                   "--cache-dir", str(cache)])
+    assert res.exit_code == 2 and "no-model has no model.keras" in res.output  # got as far as the model
+    assert [p.read_bytes() for p in cache.iterdir()] == [mp4]
+    res = CliRunner().invoke(app, ["predict", srv.url("/v/none.mp4"), "--cache-dir", str(cache)])
+    assert res.exit_code == 2 and "none.mp4 was not found (HTTP 404)" in res.output
+
+
+@pytest.mark.slow  # trains the session's tiny model when no other test has
+def test_har_predict_downloads_a_url_and_gives_the_local_answer(serve, tiny_model_dir, tiny_synth, tmp_path):
+    from typer.testing import CliRunner
+
+    from har.train.cli import app
+
+    video = sorted(tiny_synth.rglob("*.mp4"))[0]
+    srv = serve({"/v/clip.mp4": video.read_bytes()})
+    runner = CliRunner()
+    local = runner.invoke(app, ["predict", str(video), "--model", str(tiny_model_dir)])
+    remote = runner.invoke(app, ["predict", srv.url("/v/clip.mp4"), "--model", str(tiny_model_dir),
+                                 "--cache-dir", str(tmp_path / "cache")])
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.output
+    assert "Action Predicted:" in local.output and remote.output.strip().endswith(local.output.strip())
+    res = runner.invoke(app, ["predict", srv.url("/v/none.mp4"), "--model", str(tiny_model_dir),
+                              "--cache-dir", str(tmp_path / "cache")])
+    assert res.exit_code == 2 and "none.mp4 was not found (HTTP 404)" in res.output

@@ -1,0 +1,306 @@
+"""Download the public action datasets into the layout the trainer reads.
+
+Every dataset lands as ``<root>/<name>/<Class>/<video>`` (whatever folder
+nesting its archive has is flattened), so :func:`har.train.dataset.list_videos`
+works on ``<root>/<name>``, and its official train/test splits, where it has
+any, are written in one format: ``<root>/<name>/splits/trainlist0N.txt`` and
+``testlist0N.txt``, one ``Class/video.avi`` per line (UCF101's own format;
+HMDB51's per-class ``video.avi 1|2|0`` files are converted).
+
+| name   | archives (size)                                    | classes | official protocol |
+|--------|----------------------------------------------------|---------|-------------------|
+| ucf50  | UCF50.rar (3.2 GB)                                 | 50      | leave-one-group-out over 25 groups; no split files |
+| ucf101 | UCF101.rar (6.5 GB) + recognition splits zip       | 101     | 3 train/test splits |
+| hmdb51 | hmdb51_org.rar (2.1 GB, a RAR of RARs) + splits RAR | 51     | 3 train/test splits (70/30 per class) |
+
+Archives go to ``<root>/downloads/`` and resume when interrupted. Published
+checksums are verified; where none is published, the sha256 of the first
+download is recorded in ``<root>/downloads/manifest.json`` and later runs
+check the archive against it. ``base_url`` (or ``$HAR_DATASET_MIRROR``)
+fetches the same file names from a mirror.
+"""
+
+from __future__ import annotations
+
+import difflib
+import errno
+import json
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
+
+from har.edge.download import DownloadError, download
+from har.train.archives import ArchiveError, extract_into, is_complete, publish, read_marker, staging_dir
+from har.train.dataset import VIDEO_EXTS
+
+log = logging.getLogger(__name__)
+
+MIRROR_ENV = "HAR_DATASET_MIRROR"
+
+
+class DatasetDownloadError(ValueError):
+    """A dataset that cannot be downloaded or unpacked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Remote:
+    """One file to download. Checksums are verified when set; ``source`` says where they come from."""
+
+    url: str
+    size: int | None = None  # exact bytes
+    sha256: str | None = None
+    md5: str | None = None
+    approx_bytes: int | None = None  # for the disk-space check when ``size`` is unknown
+    source: str = ""
+
+    @property
+    def filename(self) -> str:
+        return PurePosixPath(urlparse(self.url).path).name
+
+    def at(self, base_url: str | None) -> str:
+        return f"{base_url.rstrip('/')}/{self.filename}" if base_url else self.url
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    videos: Remote
+    splits: Remote | None = None
+    split_format: str | None = None  # "ucf101" | "hmdb51" | None (no official split files)
+    nested: bool = False  # archives inside the archive (HMDB51)
+    num_classes: int = 0
+    protocol: str = ""
+    presets: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def approx_bytes(self) -> int:
+        return sum((r.size or r.approx_bytes or 0) for r in (self.videos, self.splits) if r)
+
+
+_HMDB = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10"
+DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
+    DatasetSpec(
+        "ucf50", "UCF50 (CRCV, University of Central Florida)",
+        Remote("https://www.crcv.ucf.edu/data/UCF50.rar", approx_bytes=3_233_554_570,
+               source="no published checksum; the sha256 of the first download is recorded"),
+        num_classes=50,
+        protocol="leave-one-group-out cross-validation over its 25 groups (gNN in file names); no split "
+                 "files exist, so train with the group-disjoint split of `har train`",
+        presets={"seed": ["WalkingWithDog", "TaiChi", "Swing", "HorseRace"]},
+    ),
+    DatasetSpec(
+        "ucf101", "UCF101 (CRCV, University of Central Florida)",
+        Remote("https://www.crcv.ucf.edu/data/UCF101/UCF101.rar", md5="6463accf4bbc20fa6418ab7f159e6149",
+               approx_bytes=6_950_000_000, source="md5 as recorded by other projects' UCF101 loaders"),
+        Remote("https://www.crcv.ucf.edu/data/UCF101/UCF101TrainTestSplits-RecognitionTask.zip", size=113_943,
+               sha256="5c0d1a53b8ed364a2ac830a73f405e51bece7d98ce1254fd19ed4a36b224bd27",
+               source="tensorflow_datasets url_checksums/ucf101.txt"),
+        split_format="ucf101", num_classes=101, protocol="three official train/test splits",
+    ),
+    DatasetSpec(
+        "hmdb51", "HMDB51 (Serre lab, Brown University)",
+        Remote(f"{_HMDB}/hmdb51_org.rar", approx_bytes=2_100_000_000,
+               source="no published checksum; the sha256 of the first download is recorded"),
+        Remote(f"{_HMDB}/test_train_splits.rar", approx_bytes=200_000,
+               source="no published checksum; the sha256 of the first download is recorded"),
+        split_format="hmdb51", nested=True, num_classes=51,
+        protocol="three official splits, 70 train / 30 test videos per class",
+    ),
+)}
+PRESETS = {"seed": ("ucf50", DATASETS["ucf50"].presets["seed"])}
+
+
+@dataclass(frozen=True)
+class DatasetResult:
+    path: Path  # <root>/<name>: class folders and splits/
+    classes: list[str]
+    videos: int
+    split_files: list[Path]
+    reused: bool  # True when a complete copy was already there
+
+
+def get_spec(name: str) -> DatasetSpec:
+    try:
+        return DATASETS[name.lower()]
+    except KeyError:
+        raise DatasetDownloadError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}") from None
+
+
+def download_dataset(name: str | DatasetSpec, root: str | Path, classes: list[str] | None = None,
+                     base_url: str | None = None, progress: bool | None = None) -> DatasetResult:
+    """Download, verify and unpack a dataset into ``<root>/<name>``; returns where it is.
+
+    ``classes`` keeps only those class folders (and their split lines).
+    A complete copy with those classes is reused without network access.
+    """
+    spec = name if isinstance(name, DatasetSpec) else get_spec(name)
+    root = Path(root)
+    dest = root / spec.name
+    base_url = base_url or os.environ.get(MIRROR_ENV) or None
+    if is_complete(dest):
+        have = read_marker(dest).get("classes")
+        if have is None and classes is None or classes and (have is None or set(classes) <= set(have)):
+            return _result(dest, classes, reused=True)
+    if dest.is_dir() and not is_complete(dest) and any(dest.iterdir()):
+        raise DatasetDownloadError(f"{dest} exists and was not made by `har data download`; move it away "
+                                   "(or pass it to `har train --data` as it is) and rerun")
+    downloads = root / "downloads"
+    archives = {}
+    try:
+        for remote in (spec.videos, spec.splits):
+            if remote is not None:
+                archives[remote.filename] = _fetch(remote, downloads, base_url, progress)
+    except DownloadError as e:
+        raise DatasetDownloadError(str(e)) from e
+    _check_room(root, archives[spec.videos.filename][0])
+    tmp = staging_dir(dest)
+    log.info("unpacking %s into %s", spec.videos.filename, dest)
+    try:
+        kept = _unpack_videos(spec, archives[spec.videos.filename][0], tmp, classes)
+        split_files = []
+        if spec.splits is not None:
+            split_files = _unpack_splits(spec, archives[spec.splits.filename][0], tmp, set(kept))
+        info = {"dataset": spec.name, "classes": sorted(classes) if classes else None,
+                "archives": {fn: sha for fn, (_, sha) in archives.items()},
+                "split_files": [p.name for p in split_files]}
+        publish(tmp, dest, info)
+    except ArchiveError as e:
+        raise DatasetDownloadError(str(e)) from e
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        raise DatasetDownloadError(f"disk full while unpacking into {root}; free space and rerun (the "
+                                   f"archives stay in {downloads})") from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _result(dest, classes, reused=False)
+
+
+def _result(dest: Path, classes: list[str] | None, reused: bool) -> DatasetResult:
+    folders = sorted(p.name for p in dest.iterdir() if p.is_dir() and p.name != "splits"
+                     and not p.name.startswith("."))
+    if classes:
+        folders = [c for c in folders if c in classes]
+    n = sum(1 for c in folders for f in (dest / c).iterdir() if f.suffix.lower() in VIDEO_EXTS)
+    splits = sorted((dest / "splits").glob("*list0*.txt")) if (dest / "splits").is_dir() else []
+    return DatasetResult(dest, folders, n, splits, reused)
+
+
+def _fetch(remote: Remote, downloads: Path, base_url: str | None, progress: bool | None) -> tuple[Path, str]:
+    """Download one archive and check it; returns ``(path, sha256)`` and updates the manifest."""
+    manifest_path = downloads / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    except ValueError:
+        manifest = {}
+    recorded = manifest.get(remote.filename, {})
+    sha256 = remote.sha256 or recorded.get("sha256")
+    size = remote.size or recorded.get("size")
+    url = remote.at(base_url)
+    log.info("downloading %s", url)
+    got = download(url, downloads / remote.filename, size=size, sha256=sha256, md5=remote.md5,
+                   progress=progress, label=remote.filename)
+    if not recorded or recorded.get("sha256") != got.sha256:
+        manifest[remote.filename] = {"url": url, "size": got.size, "sha256": got.sha256}
+        downloads.mkdir(parents=True, exist_ok=True)
+        tmp = manifest_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, manifest_path)
+    return got.path, got.sha256
+
+
+def _check_room(root: Path, archive: Path) -> None:
+    need = int(archive.stat().st_size * 1.05)  # videos are already compressed: unpacked ~ archive size
+    free = shutil.disk_usage(root).free
+    if need > free:
+        raise DatasetDownloadError(f"unpacking {archive.name} needs about {need / 1e9:.1f} GB but {root} has "
+                                   f"{free / 1e9:.1f} GB free; free space and rerun (the archive stays "
+                                   f"in {archive.parent})")
+
+
+def _unpack_videos(spec: DatasetSpec, archive: Path, tmp: Path, classes: list[str] | None) -> list[str]:
+    raw = tmp / ".raw"
+    raw.mkdir()
+    extract_into(archive, raw, nested=spec.nested)
+    by_class: dict[str, list[Path]] = {}
+    for f in sorted(raw.rglob("*")):
+        if f.is_file() and f.suffix.lower() in VIDEO_EXTS and f.parent != raw:
+            by_class.setdefault(f.parent.name, []).append(f)
+    if not by_class:
+        raise ArchiveError(f"{archive.name} holds no videos in class folders; is it the right file?")
+    if classes:
+        missing = [c for c in classes if c not in by_class]
+        if missing:
+            hints = [f"{c} (did you mean {', '.join(m)}?)" if (m := difflib.get_close_matches(c, by_class, 2))
+                     else c for c in missing]
+            raise ArchiveError(f"{spec.name} has no class {', '.join(hints)}; classes are: "
+                               f"{', '.join(sorted(by_class))}")
+        by_class = {c: by_class[c] for c in classes}
+    for cls, files in by_class.items():
+        (tmp / cls).mkdir()
+        for f in files:
+            target = tmp / cls / f.name
+            if target.exists():
+                log.warning("%s: two videos named %s; keeping the first", cls, f.name)
+                continue
+            os.replace(f, target)
+    shutil.rmtree(raw)
+    return sorted(by_class)
+
+
+_HMDB_SPLIT = re.compile(r"^(.+)_test_split(\d+)\.txt$")
+_UCF_SPLIT = re.compile(r"^(train|test)list0*(\d+)\.txt$", re.IGNORECASE)
+
+
+def _unpack_splits(spec: DatasetSpec, archive: Path, tmp: Path, kept: set[str]) -> list[Path]:
+    raw = tmp / ".rawsplits"
+    raw.mkdir()
+    extract_into(archive, raw)
+    lists: dict[tuple[str, int], list[str]] = {}
+    for f in sorted(raw.rglob("*.txt")):
+        lines = [ln.split() for ln in f.read_text(errors="replace").splitlines() if ln.strip()]
+        if spec.split_format == "ucf101" and (m := _UCF_SPLIT.match(f.name)):
+            key = (m.group(1).lower(), int(m.group(2)))
+            lists.setdefault(key, []).extend(parts[0].replace("\\", "/") for parts in lines)
+        elif spec.split_format == "hmdb51" and (m := _HMDB_SPLIT.match(f.name)):
+            cls, n = m.group(1), int(m.group(2))
+            for parts in lines:
+                side = {"1": "train", "2": "test"}.get(parts[1] if len(parts) > 1 else "")
+                if side:
+                    lists.setdefault((side, n), []).append(f"{cls}/{parts[0]}")
+    if not lists:
+        raise ArchiveError(f"{archive.name} holds no {spec.split_format} split files; is it the right file?")
+    out = tmp / "splits"
+    out.mkdir()
+    written = []
+    for (side, n), entries in sorted(lists.items()):
+        keep = [e for e in entries if e.split("/", 1)[0] in kept]
+        path = out / f"{side}list{n:02d}.txt"
+        path.write_text("".join(e + "\n" for e in keep))
+        written.append(path)
+    shutil.rmtree(raw)
+    return written
+
+
+def read_split(data_root: str | Path, split: int = 1) -> dict[str, list[Path]]:
+    """The official split ``split`` of a downloaded dataset: ``{"train": [...], "test": [...]}`` video paths.
+
+    Lines whose video is not on disk (a class left out with ``classes``) are skipped.
+    """
+    data_root = Path(data_root)
+    out = {}
+    for side in ("train", "test"):
+        f = data_root / "splits" / f"{side}list{split:02d}.txt"
+        if not f.is_file():
+            have = sorted(p.name for p in (data_root / "splits").glob("*.txt")) if (data_root / "splits").is_dir() else []
+            raise DatasetDownloadError(f"{data_root} has no official split {split} ({f.name} missing; have: "
+                                       f"{', '.join(have) or 'none'}); UCF50 has no split files, use the "
+                                       "group-disjoint split instead")
+        paths = [data_root / ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
+        out[side] = [p for p in paths if p.is_file()]
+    return out

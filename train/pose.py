@@ -1,0 +1,260 @@
+"""Train the pose head: keypoints per clip, features, mirror augmentation, group-disjoint split.
+
+Why the same clips as the pixel models: the device samples a camera with
+:class:`har.edge.sampler.IntervalSampler` and runs the pose estimator on
+every sampled frame, so the head must be trained on windows cut by the same
+rule (``har.train.clips.clip_indices``: ``seq_len`` frames ``interval_s``
+apart, nearest frame by timestamp). Each clip is estimated as the device
+sees a stream: a fresh :class:`~har.edge.pose.estimator.PoseEstimator` (the
+detector finds the person, the landmark model tracks them) fed the clip's
+frames in order, at full resolution, converted by the same
+:func:`har.edge.preprocess.rgb_frame`.
+
+Keypoints are cached per video as the raw ``(n_clips, seq_len, 33, 5)``
+arrays of :func:`har.edge.pose.features.pose_array` (NaN where nobody was
+found) with the frames' aspect ratio, keyed by file, size, mtime, sampling and
+the pose models' hashes; the features are computed from them on every run
+(x and y put in one unit by that aspect ratio, as the device does), so a
+change to the feature function needs no new estimation. Cache:
+``<cache_dir>/keypoints`` (default ``~/.cache/har/keypoints``).
+
+Mirror augmentation (``augment = true``, or a list naming ``flip``) adds a
+left-right mirrored copy of every training window
+(:func:`har.edge.pose.features.mirror_poses`): a left-handed drinker is still
+drinking. Classes named in ``flip_pairs`` swap with their partner
+(``walk_left`` <-> ``walk_right``); all others keep their label, so a
+direction class must be paired, or left without ``augment``.
+
+The split is :func:`har.train.dataset.split_groups` (group-disjoint, seeded),
+and the artifacts are written by :func:`har.train.fit.write_artifacts`, so a
+pose model directory looks like any other to ``har export``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from har.edge.preprocess import rgb_frame
+from har.train.clips import Sampling, VideoError, clip_indices, default_cache_dir
+from har.train.config import TrainConfig
+from har.train.dataset import DatasetError, Video, list_videos, split_groups
+from har.train.fit import Splits, early_stopping, write_artifacts
+
+log = logging.getLogger(__name__)
+KEYPOINT_CACHE_VERSION = 1
+POSE_MODEL = "pose_lstm"
+
+
+def keypoint_cache_dir(cache_dir: str | Path | None) -> Path:
+    """``<cache_dir>/keypoints``, or ``~/.cache/har/keypoints`` beside the clip cache."""
+    return Path(cache_dir) / "keypoints" if cache_dir else default_cache_dir().parent / "keypoints"
+
+
+def models_digest(models) -> str:
+    """A short digest of the pose model files: other models, other keypoints, another cache entry."""
+    from har.edge.bundle import sha256_file
+
+    return hashlib.sha256((sha256_file(models.detector) + sha256_file(models.landmarks)).encode()).hexdigest()[:16]
+
+
+def _cache_key(path: Path, s: Sampling, digest: str) -> str:
+    st = path.stat()
+    blob = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, asdict(s), digest, KEYPOINT_CACHE_VERSION])
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def _sampled_frames(path: Path, s: Sampling) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+    """Clip frame indices (the LRCN's rule) and those frames as full-size RGB, decoded in one pass each.
+
+    The first pass only counts frames (the container's frame count is not
+    trusted, as in ``read_frames``); the second keeps just the sampled ones,
+    so a 1080p video never sits in memory whole.
+    """
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoError(f"{path}: cannot be opened as a video")
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    n = 0
+    try:
+        while cap.grab():
+            n += 1
+    finally:
+        cap.release()
+    if n == 0:
+        raise VideoError(f"{path}: no decodable frames (corrupt or empty)")
+    if not fps or not np.isfinite(fps) or fps <= 0 or fps > 1000:
+        log.warning("%s reports no usable fps; assuming 25", path)
+        fps = 25.0
+    clips = clip_indices(n, float(fps), s)
+    if not clips:
+        raise VideoError(f"{path}: too short ({n} frames at {fps:g} fps) for {s.seq_len} frames {s.interval_s}s apart")
+    wanted = {int(i) for c in clips for i in c}
+    frames: dict[int, np.ndarray] = {}
+    cap = cv2.VideoCapture(str(path))
+    try:
+        for i in range(max(wanted) + 1):
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                break
+            if i in wanted:
+                frames[i] = rgb_frame(frame)
+    finally:
+        cap.release()
+    if len(frames) != len(wanted):
+        raise VideoError(f"{path}: decoding stopped early ({len(frames)} of {len(wanted)} sampled frames)")
+    return clips, frames
+
+
+def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = None, digest: str | None = None,
+                    threads: int = 1) -> tuple[np.ndarray, float]:
+    """Raw keypoints of every clip of one video and the frames' aspect ratio (width / height).
+
+    Keypoints are float32 ``(n_clips, seq_len, 33, 5)``, NaN where nobody was
+    found; the aspect ratio puts x and y in one unit for the features, as the
+    device does with its camera's frames.
+    """
+    from har.edge.pose.estimator import PoseEstimator
+    from har.edge.pose.features import pose_array
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f"{path}: no such file")
+    cache_file = None
+    if cache_dir is not None:
+        cache_file = Path(cache_dir) / f"{_cache_key(path, s, digest or models_digest(models))}.npz"
+        if cache_file.exists():
+            try:
+                with np.load(cache_file) as z:
+                    return z["poses"], float(z["aspect"])
+            except Exception:  # a torn cache file is rebuilt, not fatal
+                cache_file.unlink(missing_ok=True)
+    clips, frames = _sampled_frames(path, s)
+    estimator = PoseEstimator(models, threads=threads)
+    out = []
+    for idx in clips:
+        estimator.reset()  # each clip starts as a fresh stream does: detector first, then tracking
+        out.append(pose_array([estimator.process(frames[int(i)]) for i in idx]))
+    poses = np.stack(out).astype(np.float32)
+    h, w = next(iter(frames.values())).shape[:2]
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp.npz")
+        np.savez(tmp, poses=poses, aspect=np.float32(w / h))
+        os.replace(tmp, cache_file)
+    return poses, float(np.float32(w / h))
+
+
+def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, cache_dir: Path | None = None,
+                   threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Raw keypoint windows ``(N, seq_len, 33, 5)``, their frames' aspect ratios ``(N,)``, integer labels
+    and the skipped files (one warning)."""
+    digest = models_digest(models)
+    xs, aspects, ys, skipped = [], [], [], []
+    index = {name: i for i, name in enumerate(labels)}
+    for v in videos:
+        try:
+            poses, aspect = video_keypoints(v.path, s, models, cache_dir, digest, threads)
+        except VideoError as e:
+            skipped.append(str(e))
+            continue
+        xs.append(poses)
+        aspects += [aspect] * len(poses)
+        ys += [index[v.label]] * len(poses)
+    if skipped:
+        log.warning("skipped %d unusable video(s):\n  %s", len(skipped), "\n  ".join(skipped))
+    if not xs:
+        return np.zeros((0, s.seq_len, 33, 5), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), skipped
+    return np.concatenate(xs), np.asarray(aspects, np.float32), np.asarray(ys, np.int32), skipped
+
+
+def window_features(poses: np.ndarray, aspects: np.ndarray) -> np.ndarray:
+    """Raw keypoint windows ``(N, T, 33, 5)`` and their aspect ratios -> head input ``(N, T, FEATURE_DIM)``."""
+    from har.edge.pose.features import FEATURE_DIM, window_features_from_array
+
+    if not len(poses):
+        return np.zeros((0, poses.shape[1], FEATURE_DIM), np.float32)
+    return np.stack([window_features_from_array(p, float(a)) for p, a in zip(poses, aspects, strict=True)])
+
+
+def mirrored(poses: np.ndarray, y: np.ndarray, labels: list[str], flip_pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Left-right mirrored copies of ``poses`` and their labels (paired classes swap, the rest stay)."""
+    from har.edge.pose.features import mirror_poses
+    from har.train.augment import flip_map
+
+    mapping = flip_map(labels, flip_pairs)
+    return np.stack([mirror_poses(p) for p in poses]), (mapping[y] if mapping is not None else y.copy())
+
+
+def pose_splits(cfg: TrainConfig, models) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The group-disjoint split of ``cfg.data`` as features (``Splits``) and as raw ``(keypoints, aspects)``."""
+    videos, labels = list_videos(Path(cfg.data), cfg.classes)
+    parts = split_groups(videos, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+    cache = keypoint_cache_dir(cfg.cache_dir)
+    loaded, raw, skipped = {}, {}, []
+    for name in ("train", "val", "test"):
+        poses, aspects, y, bad = load_keypoints(parts[name], labels, cfg.sampling, models, cache)
+        raw[name], loaded[name], skipped = (poses, aspects), (window_features(poses, aspects), y), skipped + bad
+    if len(loaded["train"][1]) == 0:
+        raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
+    groups = {k: sorted({v.group for v in vs}) for k, vs in parts.items()}
+    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], groups, skipped), raw
+
+
+def detection_rate(poses: np.ndarray) -> float | None:
+    """Share of sampled frames in which a person was found."""
+    return round(float(np.mean(~np.isnan(poses[..., 0, 0]))), 4) if poses.size else None
+
+
+def train_pose(cfg: TrainConfig) -> Path:
+    """Train the pose head on ``cfg.data`` and write the same artifacts as the pixel models."""
+    import keras
+
+    from har.edge.pose.assets import pose_models
+    from har.edge.pose.features import FEATURE_DIM
+    from har.models import build_model
+
+    if cfg.model != POSE_MODEL or cfg.encoder != "pose":
+        raise ValueError(f"the pose encoder trains the {POSE_MODEL!r} head (encoder 'pose'), not {cfg.model!r} "
+                         f"(encoder {cfg.encoder!r}); use `har train --encoder pose`")
+    unsupported = {k: v for k, v in (("protocol", getattr(cfg, "protocol", "holdout")),
+                                     ("strategy", getattr(cfg, "strategy", "none")))
+                   if v not in ("holdout", "none")}
+    if unsupported:
+        raise ValueError(f"the pose encoder trains with the holdout protocol on one device only for now, not "
+                         f"{', '.join(f'{k} {v!r}' for k, v in unsupported.items())}; leave those options out")
+    keras.utils.set_random_seed(cfg.seed)
+    models = pose_models()  # PoseModelsError (says how to fetch) before any video is read
+    splits, raw = pose_splits(cfg, models)
+    n_cls = len(splits.labels)
+    Xtr, ytr = splits.train
+    mirror = cfg.augment is True or (isinstance(cfg.augment, list | tuple) and "flip" in cfg.augment)
+    if mirror:
+        poses, aspects = raw["train"]
+        flipped, yflip = mirrored(poses, ytr, splits.labels, cfg.flip_pairs)
+        Xtr, ytr = np.concatenate([Xtr, window_features(flipped, aspects)]), np.concatenate([ytr, yflip])
+    log.info("%s: %s windows (train/val/test)%s, %d classes, %d features per frame", cfg.model, splits.sizes(),
+             " + mirrored training copies" if mirror else "", n_cls, FEATURE_DIM)
+    model = build_model(cfg.model, n_cls, cfg.sampling.seq_len, feature_dim=FEATURE_DIM)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=cfg.jit_compile)
+    onehot = np.eye(n_cls, dtype=np.float32)
+    Xva, yva = splits.val
+    val = (Xva, onehot[yva]) if len(yva) else None
+    t0 = time.time()
+    hist = model.fit(Xtr, onehot[ytr], validation_data=val, epochs=cfg.max_epochs, batch_size=cfg.batch_size,
+                     shuffle=True, callbacks=early_stopping(cfg, val is not None), verbose=2)
+    train_seconds = time.time() - t0
+    Xte, yte = splits.test
+    probs = model.predict(Xte, batch_size=64, verbose=0) if len(yte) else np.zeros((0, n_cls))
+    extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "mirrored_training_windows": mirror,
+             "person_found_rate": {k: detection_rate(v[0]) for k, v in raw.items()}}
+    return write_artifacts(cfg, model, splits, hist.history, probs, train_seconds, extra)
