@@ -44,3 +44,20 @@ def realclips() -> Path:
             pytest.fail(reason)  # CI always has ../shared: a silent skip there would hide a broken path
         pytest.skip(reason)
     return REALCLIPS
+
+
+@pytest.fixture
+def serve():
+    """Start file servers on 127.0.0.1 (``serve({path: bytes})``); all are closed after the test."""
+    from tests.http_server import FileServer
+
+    servers = []
+
+    def make(files: dict[str, bytes]) -> FileServer:
+        s = FileServer(files)
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        s.close()

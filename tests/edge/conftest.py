@@ -209,3 +209,11 @@ def subscribe():
 def wait_until_fixture():
     """The bounded polling helper, as a fixture (test files cannot import conftest reliably)."""
     return wait_until
+
+
+@pytest.fixture(scope="session")
+def colour_bundle(tmp_path_factory) -> Path:
+    """A real TFLite bundle that answers by mean colour (see :mod:`tests.edge.colour`)."""
+    from tests.edge.colour import build_colour_bundle
+
+    return build_colour_bundle(tmp_path_factory.mktemp("colour_bundle"))

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from har.edge.cli import app
-from tests.edge.test_pipeline import _scenario, colour_bundle  # noqa: F401 - the fixture is used by name
-from tests.test_download import FileServer
+from tests.edge.colour import scenario as _scenario
+from tests.http_server import FileServer
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def _events(path) -> list[tuple]:
     return [(e["kind"], e["label"], e.get("started_at")) for e in map(json.loads, path.read_text().splitlines())]
 
 
-def test_run_with_a_video_url_downloads_then_plays_it_as_a_file(colour_bundle, served_clip, tmp_path):  # noqa: F811
+def test_run_with_a_video_url_downloads_then_plays_it_as_a_file(colour_bundle, served_clip, tmp_path):
     video, srv = served_clip
     runner = CliRunner()
     results = []
@@ -47,14 +47,14 @@ def test_run_with_a_video_url_downloads_then_plays_it_as_a_file(colour_bundle, s
     assert len(cached) == 1 and cached[0].read_bytes() == video.read_bytes()
 
 
-def test_predict_accepts_a_url(colour_bundle, served_clip):  # noqa: F811
+def test_predict_accepts_a_url(colour_bundle, served_clip):
     _, srv = served_clip
     res = CliRunner().invoke(app, ["predict", srv.url("/clips/clip.mp4"), "--bundle", str(colour_bundle)])
     assert res.exit_code == 0, res.output
     assert "Action Predicted: " in res.output
 
 
-def test_missing_url_and_stream_urls_are_clear(colour_bundle, served_clip):  # noqa: F811
+def test_missing_url_and_stream_urls_are_clear(colour_bundle, served_clip):
     _, srv = served_clip
     runner = CliRunner()
     res = runner.invoke(app, ["predict", srv.url("/clips/gone.mp4"), "--bundle", str(colour_bundle)])

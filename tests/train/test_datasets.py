@@ -27,24 +27,9 @@ from har.train.datasets import (
     read_split,
 )
 from tests.helpers import write_video
-from tests.test_archives import require_rar_tool, write_rar
-from tests.test_download import FileServer
+from tests.rar import require_rar_tool, write_rar
 
 SEED = ["WalkingWithDog", "TaiChi", "Swing", "HorseRace"]
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def make(files):
-        s = FileServer(files)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.close()
 
 
 @pytest.fixture(scope="module")

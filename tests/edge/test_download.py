@@ -1,9 +1,7 @@
 """Resumable downloads against a real HTTP server on 127.0.0.1.
 
-The server speaks just enough HTTP/1.1 to be realistic: Range requests (206,
-416), and three misbehaviours the downloader must survive, each switchable
-per test: dropping the connection half way, ignoring Range, and announcing a
-size it does not send.
+The server (:mod:`tests.http_server`) answers Range requests and can drop the
+connection half way, ignore Range, or announce a size it does not send.
 """
 
 from __future__ import annotations
@@ -12,12 +10,9 @@ import hashlib
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import textwrap
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -26,93 +21,7 @@ import pytest
 
 from har.edge.download import DownloadError, _network_reason, download, fetch_video, is_video_url, local_video
 from tests.helpers import write_video
-
-
-class FileServer:
-    """Serves ``files`` (URL path -> bytes) on a free port; records every request."""
-
-    def __init__(self, files: dict[str, bytes], tls: tuple[Path, Path] | None = None):
-        self.files = files
-        self.scheme = "https" if tls else "http"
-        self.requests: list[tuple[str, str | None, int]] = []  # (path, Range header, status)
-        self.drop_once: dict[str, int] = {}  # path -> bytes sent before the connection is cut (once)
-        self.ignore_range = False
-        self.fake_length: int | None = None  # announce this Content-Length instead of the real one
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):  # noqa: N802 - http.server's naming
-                rng = self.headers.get("Range")
-                data = server.files.get(self.path)
-                if data is None:
-                    return self._status(404, rng)
-                start = 0
-                if rng and not server.ignore_range:
-                    start = int(rng.removeprefix("bytes=").split("-")[0])
-                    if start >= len(data):
-                        self._status(416, rng, {"Content-Range": f"bytes */{len(data)}"})
-                        return
-                body = data[start:]
-                status = 206 if start else 200
-                server.requests.append((self.path, rng, status))
-                self.send_response(status)
-                self.send_header("Content-Length", str(server.fake_length or len(body)))
-                if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                self.end_headers()
-                cut = server.drop_once.pop(self.path, None)
-                if cut is not None:
-                    self.wfile.write(body[:cut])
-                    self.wfile.flush()
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
-                    return
-                if server.fake_length is None:
-                    self.wfile.write(body)
-
-            def _status(self, code, rng, headers=None):
-                server.requests.append((self.path, rng, code))
-                self.send_response(code)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        if tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
-            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def make(files: dict[str, bytes]) -> FileServer:
-        s = FileServer(files)
-        servers.append(s)
-        return s
-
-    yield make
-    for s in servers:
-        s.close()
-
+from tests.http_server import FileServer
 
 PAYLOAD = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
