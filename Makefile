@@ -8,12 +8,14 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train export-tflite bench tflite-runtime-venv demo test test-slow test-all lint clean help
+.PHONY: setup data train seed pose-models export-tflite bench tflite-runtime-venv demo test test-slow test-all lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
 	@echo "make test          run the test suite (fast tests; 'make test-all' adds slow ones)"
 	@echo "make train         train ConvLSTM and LRCN on $(DATA) into $(ART)/"
+	@echo "make seed          the LSTM-CNN study: download UCF50's four classes, train both models into $(ART)/seed"
+	@echo "make pose-models   fetch the BlazePose models for the pose encoder (from PyPI)"
 	@echo "make export-tflite int8 TFLite bundle of the LRCN into $(ART)/bundle"
 	@echo "make bench         accuracy vs latency for every variant into $(ART)/bench"
 	@echo "make lint | clean"
@@ -34,6 +36,13 @@ data: $(DATA)/.complete
 
 train: $(STAMP) $(DATA)/.complete
 	$(BIN)/har train --model all --data $(DATA) --config configs/synth.toml --out $(ART)
+
+# Needs a RAR extractor (sudo apt-get install unar) and ~7 GB free while unpacking.
+seed: $(STAMP)
+	$(BIN)/har train --preset seed --out $(ART)/seed
+
+pose-models: $(STAMP)
+	$(BIN)/har models fetch pose
 
 $(ART)/lrcn/model.keras:
 	$(MAKE) train

@@ -121,7 +121,8 @@ def data_show(
 
 @app.command("train")
 def train_cmd(
-    model: Annotated[str, typer.Option(help="convlstm, lrcn or all.")] = "lrcn",
+    model: Annotated[str | None, typer.Option(help="convlstm, lrcn or all (default: lrcn; a preset's models).")]
+    = None,
     data: Annotated[str | None, typer.Option(help="Root of class folders (default: data/synth).")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML/YAML/JSON file; flags override it.")] = None,
     classes: Annotated[str | None, typer.Option(help="Comma-separated subset, e.g. WalkingWithDog,TaiChi,Swing,HorseRace.")] = None,
@@ -145,10 +146,14 @@ def train_cmd(
                                                             "(shards above memory_budget_gib) (default: auto).")] = None,
     strategy: Annotated[str | None, typer.Option(help="none, mirrored (this machine's GPUs) or multiworker "
                                                       "(TF_CONFIG; docs/distributed.md) (default: none).")] = None,
+    preset: Annotated[str | None, typer.Option(help="seed: the LSTM-CNN study in one command (downloads UCF50's "
+                                                    "four classes into data/ucf50 unless --data has them, then "
+                                                    "trains both models with the study's settings).")] = None,
 ) -> None:
     """Train one or both seed models and write artifacts/<model>/.
 
     Example: har train --model all --data data/synth
+             har train --preset seed        (UCF50, the study's classes and settings)
              har train --encoder pose --data data/UCF50 --classes TaiChi,Swing
     """
     from har.train.clips import VideoError
@@ -157,14 +162,27 @@ def train_cmd(
 
     if encoder not in (None, "pixels", "pose"):
         fail(f"unknown encoder {encoder!r}; choose pixels or pose")
-    names = ["pose_lstm"] if encoder == "pose" else ["convlstm", "lrcn"] if model == "all" else [model]
+    names = ["pose_lstm"] if encoder == "pose" else ["convlstm", "lrcn"] if model == "all" else [model or "lrcn"]
+    base = None
+    if preset is not None:
+        from har.train.datasets import DatasetDownloadError
+        from har.train.presets import get_preset, preset_data
+
+        try:
+            p = get_preset(preset)
+            data = str(preset_data(p, data))
+        except (ValueError, DatasetDownloadError, OSError) as e:
+            fail(str(e))
+        names = p.models if model is None and encoder is None else names
+        classes = classes or ",".join(p.classes)
+        base = p.settings
     for name in names:
         overrides = dict(model=name, encoder=encoder, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
                          out=out, cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
                          classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
                          input_pipeline=input_pipeline, strategy=strategy)
         try:
-            cfg = load_config(config, overrides)
+            cfg = load_config(config, overrides, base)
             from har.models import get_entry
 
             get_entry(cfg.model)

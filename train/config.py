@@ -82,8 +82,8 @@ class TrainConfig:
         return cls(**d)
 
 
-def load_config(path: str | Path | None, overrides: dict) -> TrainConfig:
-    """File first, then every override that is not None."""
+def load_config(path: str | Path | None, overrides: dict, base: dict | None = None) -> TrainConfig:
+    """``base`` (a preset's settings), then the file, then every override that is not None."""
     data: dict = {}
     if path:
         p = Path(path)
@@ -103,7 +103,9 @@ def load_config(path: str | Path | None, overrides: dict) -> TrainConfig:
     model = overrides.get("model") or data.get("model", "lrcn")
     per_model = {name: data.pop(name) for name in list(data) if isinstance(data[name], dict) and name != "sampling"}
     data.update(per_model.get(model, {}))
-    sampling = dict(data.pop("sampling", {}) or {})
+    base = dict(base or {})
+    sampling = {**(base.pop("sampling", None) or {}), **(data.pop("sampling", {}) or {})}
+    data = {**base, **data}
     for key in ("seq_len", "size", "interval_s", "clips_per_video", "mode"):
         val = overrides.pop(key, None)
         if val is not None:

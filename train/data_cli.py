@@ -37,13 +37,14 @@ def register(data_app: typer.Typer) -> None:
           har data download ucf101 --dir data
         """
         from har.train.cli import fail
-        from har.train.datasets import DATASETS, PRESETS, DatasetDownloadError, download_dataset
+        from har.train.datasets import DATASETS, DatasetDownloadError, download_dataset
+        from har.train.presets import PRESETS
 
         wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
         if preset is not None:
             if preset not in PRESETS:
                 fail(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
-            preset_name, preset_classes = PRESETS[preset]
+            preset_name, preset_classes = PRESETS[preset].dataset, PRESETS[preset].classes
             if name is not None and name.lower() != preset_name:
                 fail(f"--preset {preset} is {preset_name}; drop the dataset name or the preset")
             name, wanted = preset_name, wanted or preset_classes
@@ -60,5 +61,8 @@ def register(data_app: typer.Typer) -> None:
             typer.echo(f"official splits: {res.path / 'splits'} ({', '.join(p.name for p in res.split_files)})")
         elif spec is not None and spec.protocol:
             typer.echo(f"no official split files: {spec.protocol}")
-        cls = f" --classes {','.join(res.classes)}" if wanted else ""
-        typer.echo(f"next: har train --model all --data {res.path}{cls}")
+        if preset is not None:
+            typer.echo(f"next: har train --preset {preset} --data {res.path}")
+        else:
+            cls = f" --classes {','.join(res.classes)}" if wanted else ""
+            typer.echo(f"next: har train --model all --data {res.path}{cls}")

@@ -29,7 +29,7 @@ import logging
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
@@ -75,7 +75,6 @@ class DatasetSpec:
     nested: bool = False  # archives inside the archive (HMDB51)
     num_classes: int = 0
     protocol: str = ""
-    presets: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def approx_bytes(self) -> int:
@@ -91,7 +90,6 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
         num_classes=50,
         protocol="leave-one-group-out cross-validation over its 25 groups (gNN in file names); no split "
                  "files exist, so train with the group-disjoint split of `har train`",
-        presets={"seed": ["WalkingWithDog", "TaiChi", "Swing", "HorseRace"]},
     ),
     DatasetSpec(
         "ucf101", "UCF101 (CRCV, University of Central Florida)",
@@ -112,7 +110,6 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (
         protocol="three official splits, 70 train / 30 test videos per class",
     ),
 )}
-PRESETS = {"seed": ("ucf50", DATASETS["ucf50"].presets["seed"])}
 
 
 @dataclass(frozen=True)

@@ -169,14 +169,37 @@ def test_cli_seed_preset_and_errors(serve, tmp_path, ucf50_rar):
     assert res.exit_code == 0, res.output
     assert f"{tmp_path / 'ucf50'}: 8 videos in 4 classes (ready)" in res.output
     assert "no official split files: leave-one-group-out" in res.output
-    assert f"next: har train --model all --data {tmp_path / 'ucf50'} --classes HorseRace,Swing,TaiChi," \
-           "WalkingWithDog" in res.output
+    assert f"next: har train --preset seed --data {tmp_path / 'ucf50'}" in res.output
     res = runner.invoke(app, ["data", "download", "kinetics", "--dir", str(tmp_path)])
     assert res.exit_code == 2 and "unknown dataset 'kinetics'; choose from ucf50, ucf101, hmdb51" in res.output
     res = runner.invoke(app, ["data", "download", "hmdb51", "--dir", str(tmp_path), "--base-url",
                               srv.url("/nothing"), "-q"])
     assert res.exit_code == 2 and "hmdb51_org.rar was not found (HTTP 404)" in res.output
     assert "Traceback" not in res.output
+
+
+def test_train_preset_seed_downloads_then_trains_both_models_with_the_seed_settings(
+        serve, tmp_path, tiny_avi, monkeypatch):
+    require_rar_tool()
+    from har.train.cli import app
+
+    rar = write_rar(tmp_path / "UCF50.rar", _ucf_files(tiny_avi, "UCF50", SEED + ["Basketball"], groups=4))
+    srv = serve({"/UCF50.rar": rar.read_bytes()})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HAR_DATASET_MIRROR", srv.url("/"))
+    res = CliRunner().invoke(app, ["train", "--preset", "seed", "--epochs", "1", "--seq-len", "4",
+                                   "--out", "art", "--cache-dir", "cache"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "data" / "ucf50").iterdir()) == [".complete"] + sorted(SEED)
+    for name in ("convlstm", "lrcn"):
+        cfg = json.loads((tmp_path / "art" / name / "config.json").read_text())
+        assert cfg["classes"] == SEED and cfg["normalization"] == "scale_0_1" and cfg["batch_size"] == 4
+        assert cfg["sampling"]["mode"] == "uniform" and cfg["sampling"]["seq_len"] == 4  # the flag wins
+        assert f"{name}: test accuracy" in res.output
+    assert len(srv.requests) == 1  # downloaded once, then reused by the second model
+
+    res = CliRunner().invoke(app, ["train", "--preset", "seed", "--data", str(tmp_path / "elsewhere")])
+    assert res.exit_code == 2 and "does not hold the classes WalkingWithDog, TaiChi" in res.output
 
 
 def test_registry_has_the_official_sources():
