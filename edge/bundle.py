@@ -30,7 +30,6 @@ says what is wrong and what to do.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -243,6 +242,16 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
     extra = [m for m in models if m.removesuffix(EDGETPU_SUFFIX) not in POSE_MODELS]
     if extra:
         raise BundleError(f"{where}: a pose bundle has no pixel model, but lists {', '.join(extra)}")
+    # The head was trained on keypoints of exactly these pose models: another
+    # detector or landmark model (a "lite" variant, a modified file with a
+    # rewritten metadata.json) would give other keypoints, so only the pinned
+    # files are accepted.
+    from har.edge.pose.assets import ASSETS
+
+    for name, asset in (("pose_detector", "pose_detection.tflite"), ("pose_landmarks", "pose_landmark_full.tflite")):
+        if models[name].sha256 != ASSETS[asset].sha256:
+            raise BundleError(f"{where}: model {name!r} is not the pinned {asset} (sha256 {models[name].sha256[:12]}... "
+                              f"instead of {ASSETS[asset].sha256[:12]}...); re-export the bundle with `har export`")
     pose = _field(meta, "pose", dict, where)
     feature_dim = _positive_int(pose, "feature_dim", where + " pose")
     head = models["head"]
@@ -326,11 +335,9 @@ def _choice(d: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from har.edge.download import file_digests  # the package's one file hasher
+
+    return file_digests(path, "sha256")["sha256"]
 
 
 def _verify_file(bundle_dir: Path, info: ModelInfo) -> None:

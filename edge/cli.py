@@ -184,7 +184,7 @@ def predict(
         if "://" in video:
             video = str(local_video(video))
         probs = [clf.classify(w) for w in windows_of_file(video, bndl, clf.item)]
-    except (SourceError, DownloadError) as e:
+    except (SourceError, DownloadError, OSError, ValueError) as e:  # ValueError: a malformed URL
         fail(str(e))
     if not probs:
         fail(f"{video} is too short for one window ({bndl.seq_len} frames {bndl.interval_s}s apart)")
@@ -272,7 +272,10 @@ _mount_models()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C during a download or before `run` installs its signal handlers
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,18 @@ sit behind a flaky link, so a transfer must survive interruptions:
 
 * bytes go to ``<name>.part`` and a rerun (or a retry within the same call)
   continues from its size with a ``Range`` request; a server that ignores
-  ``Range`` (answers 200) is handled by starting over, 416 means complete;
+  ``Range`` (answers 200) is handled by starting over; a 416 means complete
+  only when its ``Content-Range: bytes */N`` says the file is as long as the
+  ``.part`` (else the ``.part`` is stale and is dropped); a transfer without
+  ``Content-Length`` that ends short of the known size is resumed;
+* two processes fetching the same file take turns (``fcntl.flock`` on
+  ``<name>.lock``): the second waits, then finds the file complete, instead
+  of both appending to one ``.part``;
 * an expected size and sha256 are checked before the file gets its final name
   (an atomic rename), so a file under the final name is always whole;
-* free space is checked up front when the size is known, and a full disk,
-  an unreachable host or a 404 are one clear sentence, not a traceback.
+* free space is checked up front when the size is known (or an approximate
+  size is given), and a full disk, an unreachable host or a 404 are one clear
+  sentence, not a traceback.
 
 :func:`fetch_video` turns a URL into a local file for the predict commands:
 a URL whose path ends in a video extension is downloaded into a cache keyed
@@ -17,11 +24,13 @@ by the URL; a YouTube page goes through the optional ``yt-dlp``. Any other
 ``http://`` or ``rtsp://`` URL is a live stream and is not this module's
 business (see :func:`is_video_url`).
 
-Only the standard library: this module runs on the device too.
+Only the standard library: this module runs on the device too, and
+:func:`file_digests` is the one file hasher of the package.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import http.client
@@ -35,9 +44,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
+
+from har.edge.cache import cache_root
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, one process at a time is on the user
+    fcntl = None
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +67,10 @@ INSECURE_ENV = "HAR_DOWNLOAD_INSECURE"
 
 class DownloadError(OSError):
     """A download that cannot finish; the message says what to do next."""
+
+
+class MismatchError(DownloadError):
+    """The file (or the server's announced size) is not the expected size or checksum."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +100,25 @@ def is_video_url(url: str) -> bool:
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "har" / "videos"
+    return cache_root() / "videos"
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if needed); other processes wait for it.
+
+    The lock file is left in place: deleting it would let a waiting process
+    lock a file that a newcomer no longer sees.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        if fcntl is not None:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _mb(n: float) -> str:
@@ -147,36 +185,55 @@ def _content_range_start(value: str | None) -> tuple[int, int | None] | None:
     return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
 
 
-def _hash_existing(path: Path, hashers: list) -> None:
+def file_digests(path: str | Path, *names: str) -> dict[str, str]:
+    """Hex digests of one file in one read, e.g. ``file_digests(p, "sha256", "md5")``.
+
+    md5 is made with ``usedforsecurity=False``: it only checks a transfer
+    against a published md5, and FIPS builds refuse md5 otherwise.
+    """
+    hashers = {n: hashlib.new(n, usedforsecurity=n != "md5") for n in names}
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
-            for h in hashers:
+            for h in hashers.values():
                 h.update(chunk)
+    return {n: h.hexdigest() for n, h in hashers.items()}
 
 
 def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str | None = None,
              md5: str | None = None, progress: bool | None = None, timeout_s: float = 30.0,
-             retries: int = 5, backoff_s: float = 1.0, label: str | None = None) -> Downloaded:
+             retries: int = 5, backoff_s: float = 1.0, label: str | None = None,
+             approx_size: int | None = None) -> Downloaded:
     """Download ``url`` to ``dest``, resuming ``dest.part`` when there is one.
 
     ``size``/``sha256``/``md5`` are checked when given; a file that fails the
     check is deleted (its bytes could never become right by resuming).
+    ``approx_size`` is only for the free-space check when neither ``size``
+    nor the server tells the exact size.
     ``progress`` None draws the bar only when stderr is a terminal.
     ``retries`` counts consecutive failures without new bytes, with
-    exponential backoff from ``backoff_s``.
+    exponential backoff from ``backoff_s``. Concurrent calls for the same
+    ``dest`` (other processes included) run one after the other.
     """
     dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(dest.with_name(dest.name + ".lock")):
+        return _download_locked(url, dest, size, sha256, md5, progress, timeout_s, retries, backoff_s, label,
+                                approx_size)
+
+
+def _download_locked(url: str, dest: Path, size: int | None, sha256: str | None, md5: str | None,
+                     progress: bool | None, timeout_s: float, retries: int, backoff_s: float, label: str | None,
+                     approx_size: int | None) -> Downloaded:
     part = dest.with_name(dest.name + ".part")
     if dest.is_file():
         return _verified(dest, url, size, sha256, md5, resumed_from=dest.stat().st_size, keep_bad=True)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     bar = _Progress(label or dest.name, progress)
     resumed_from = part.stat().st_size if part.exists() else 0
     failures = 0
     try:
         while True:
             try:
-                if _fetch_once(url, part, size, timeout_s, bar):
+                if _fetch_once(url, part, size, timeout_s, bar, approx_size):
                     break
                 failures = 0  # progress was made but the stream ended early: resume at once
             except DownloadError:
@@ -188,7 +245,10 @@ def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str
                                         f"certificates, use a mirror, or if you trust this network set "
                                         f"{INSECURE_ENV}=1 and rerun") from e
                 failures += 1
-                if failures > retries:
+                # A host that does not resolve or refuses is rarely back within seconds: give up
+                # after two quick retries rather than half a minute of backoff (a rerun resumes).
+                hard = _network_reason(e) not in (None, "the connection timed out")
+                if failures > (min(retries, 2) if hard else retries):
                     why = _network_reason(e)
                     host = urlparse(url).hostname
                     if why:
@@ -204,7 +264,8 @@ def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str
     return _verified(part, url, size, sha256, md5, resumed_from=resumed_from, final=dest)
 
 
-def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: _Progress) -> bool:
+def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: _Progress,
+                approx_size: int | None = None) -> bool:
     """One request. True when the file is complete, False when the stream ended early."""
     offset = part.stat().st_size if part.exists() else 0
     if size is not None and offset > size:
@@ -224,7 +285,10 @@ def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: _
         if e.code == 416 and offset:
             m = re.match(r"bytes \*/(\d+)", e.headers.get("Content-Range") or "")
             server_size = int(m.group(1)) if m else None
-            if (size is None or offset == size) and server_size in (None, offset):
+            # Complete only when a size (the server's, else the expected one) says so: a bare 416
+            # may as well mean "your .part is longer than my file".
+            known = server_size if server_size is not None else size
+            if known == offset and size in (None, offset):
                 return True  # the server has nothing past what we hold
             part.unlink()  # our .part does not match this file: start over
             raise urllib.error.URLError("stale partial file; restarting") from e
@@ -237,21 +301,21 @@ def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: _
     with resp:
         length = resp.headers.get("Content-Length")
         length = int(length) if length and length.isdigit() else None
-        mode = "ab"
+        mode, range_total = "ab", None
         if offset and resp.status == 206:
-            start, _ = _content_range_start(resp.headers.get("Content-Range")) or (None, None)
+            start, range_total = _content_range_start(resp.headers.get("Content-Range")) or (None, None)
             if start != offset:
                 part.unlink()
                 raise urllib.error.URLError(f"server sent a range other than bytes {offset}-; starting over")
         elif offset:
             log.info("server ignored the resume request for %s; starting over", part.name)
             mode, offset = "wb", 0
-        total = offset + length if length is not None else size
-        if size is not None and length is not None and total != size:
-            raise DownloadError(f"{url} is {total:,} bytes but {size:,} were expected; the server has a "
+        total = offset + length if length is not None else range_total or size
+        if size is not None and total is not None and total != size:
+            raise MismatchError(f"{url} is {total:,} bytes but {size:,} were expected; the server has a "
                                 "different file (a stale mirror?): check the URL")
-        if total is not None:
-            _check_space(part.parent, total - offset, part)
+        if total is not None or approx_size:
+            _check_space(part.parent, (total if total is not None else approx_size) - offset, part)
         done = offset
         bar.update(done, total, force=True)
         try:
@@ -267,8 +331,8 @@ def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: _
                 raise DownloadError(f"disk full while writing {part}; {more}rerun, the download resumes") from e
             raise
         bar.update(done, total, force=True)
-    if length is None or done >= offset + length:
-        return True
+    if total is None or done >= total:
+        return True  # no size known from anywhere: the end of the stream is all there is to go by
     if done == offset:
         raise urllib.error.URLError("the server closed the connection before sending any data")
     return False
@@ -290,23 +354,22 @@ def _verified(path: Path, url: str, size: int | None, sha256: str | None, md5: s
     if size is not None and actual != size:
         if not keep_bad:
             path.unlink()
-        raise DownloadError(f"{name} is {actual:,} bytes, expected {size:,}; "
+        raise MismatchError(f"{name} is {actual:,} bytes, expected {size:,}; "
                             + ("deleted it, rerun to download again" if not keep_bad else
                                f"delete {path} and rerun"))
-    h256, h5 = hashlib.sha256(), hashlib.md5()
-    _hash_existing(path, [h256, h5])
-    for kind, want, got in (("sha256", sha256, h256.hexdigest()), ("md5", md5, h5.hexdigest())):
-        if want and want.lower() != got:
+    got = file_digests(path, "sha256", *(["md5"] if md5 else []))
+    for kind, want in (("sha256", sha256), ("md5", md5)):
+        if want and want.lower() != got[kind]:
             if not keep_bad:
                 path.unlink()
-            raise DownloadError(f"{name} has {kind} {got}, expected {want} (corrupt transfer or a different "
+            raise MismatchError(f"{name} has {kind} {got[kind]}, expected {want} (corrupt transfer or a different "
                                 "file on the server); "
                                 + ("deleted it, rerun to download again" if not keep_bad else
                                    f"delete {path} and rerun"))
     if final is not None:
         os.replace(path, final)
         path = final
-    return Downloaded(path, actual, h256.hexdigest(), resumed_from)
+    return Downloaded(path, actual, got["sha256"], resumed_from)
 
 
 def fetch_video(url: str, cache_dir: str | Path | None = None, progress: bool | None = None) -> Path:

@@ -74,6 +74,7 @@ WINDOW_QUANTS = ("fp32", "dynamic", "fp16", "int8")
 STREAMING_QUANTS = ("int8",)
 #: Where `make tflite-runtime-venv` puts the second backend (see docs/benchmark.md).
 TFLITE_RUNTIME_VENV = Path(".venv-tflrt")
+GENERATED_VIDEO = "video-640x480.mp4"  # written when no --video is given
 
 
 @dataclass
@@ -199,7 +200,20 @@ def tflite_runtime_python(explicit: Path | None) -> tuple[Path | None, str | Non
     return path, None
 
 
-def variants_for(families: list[Family], bundle: Path | None) -> list[tuple[Variant, Family, str, str]]:
+def video_info(path: Path) -> dict:
+    """Size, fps and length of the video the pipeline rows were timed on."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps, n = cap.get(cv2.CAP_PROP_FPS) or 0.0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        cap.release()
+    return {"file": path.name, "size": f"{w}x{h}", "fps": round(fps, 3), "seconds": round(n / fps, 2) if fps else None}
+
+
+def variants_for(families: list[Family], bundles: list[Path] = ()) -> list[tuple[Variant, Family, str, str]]:
     """``(Variant, family, model label, variant label)`` for every TFLite row, in table order."""
     out = []
     for fam in families:
@@ -211,24 +225,24 @@ def variants_for(families: list[Family], bundle: Path | None) -> list[tuple[Vari
             if q in fam.bundles and load_bundle(fam.bundles[q]).has_streaming:
                 out.append((Variant(f"{fam.name}/streaming-{q}", str(fam.bundles[q]), "streaming",
                                     str(fam.test_clips)), fam, fam.name, f"streaming-{q}"))
-    if bundle is not None:
-        out += _bundle_variants(load_bundle(bundle), families)
+    for i, bundle in enumerate(bundles):
+        out += _bundle_variants(load_bundle(bundle), families, f"bundle{i + 1 if len(bundles) > 1 else ''}")
     return out
 
 
-def _bundle_variants(b, families: list[Family]) -> list[tuple[Variant, Family | None, str, str]]:
+def _bundle_variants(b, families: list[Family], key: str = "bundle") -> list[tuple[Variant, Family | None, str, str]]:
     """The deployed bundle's own files, scored on the test split of the model it was exported from."""
     if b.is_pose:  # its own test split is keypoint features: accuracy comes from the bundle's report.json
-        return [(Variant(f"bundle/{b.quantization}", str(b.path), "streaming"), None, "bundle (pose)",
+        return [(Variant(f"{key}/{b.quantization}", str(b.path), "streaming"), None, f"{key} (pose)",
                  b.quantization)]
     source = Path(str((b.metadata.get("source") or {}).get("model_dir") or ""))
     fam = next((f for f in families if f.origin.resolve() == source.resolve() and f.md.labels == b.labels), None)
     clips = str(fam.test_clips) if fam else None
-    model = f"bundle ({fam.name if fam else b.path.name})"
+    model = f"{key} ({fam.name if fam else b.path.name})"
     q = b.quantization
-    out = [(Variant(f"bundle/{q}", str(b.path), "window", clips), fam, model, q)]
+    out = [(Variant(f"{key}/{q}", str(b.path), "window", clips), fam, model, q)]
     if b.has_streaming:
-        out.append((Variant(f"bundle/streaming-{q}", str(b.path), "streaming", clips), fam, model, f"streaming-{q}"))
+        out.append((Variant(f"{key}/streaming-{q}", str(b.path), "streaming", clips), fam, model, f"streaming-{q}"))
     return out
 
 
@@ -339,24 +353,27 @@ def _accuracy(fam: Family | None, probs) -> dict:
 
 
 def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: Path | None = None,
-              bundle: Path | None = None, tflite_runtime: Path | None = None, samples: int = 200,
+              bundles: list[Path] = (), tflite_runtime: Path | None = None, samples: int = 200,
               rounds: int = 7, per_round: int = 8, passes: int = 2, video_seconds: float = 8.0,
+              video: Path | None = None,
               log: Callable[[str], None] = log.info) -> dict:
     """Benchmark every variant of the models under ``models``; writes bench.json, bench.md, pareto.png to ``out``."""
     origins = find_models(Path(models))
-    if bundle is not None:
+    for bundle in bundles:
         load_bundle(bundle)  # a bad --bundle fails now, not after the conversions
+    if video is not None and not Path(video).is_file():
+        raise ValueError(f"--video {video}: no such file")
     tflrt, skip_reason = tflite_runtime_python(tflite_runtime)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="har-bench-"))
     try:
-        video = write_test_video(out / "video-640x480.mp4", video_seconds)
+        video = Path(video) if video else write_test_video(out / GENERATED_VIDEO, video_seconds)
         mds = [snapshot(md, work, data) for md in origins]
         splits = [_splits(md, o.path) for md, o in zip(mds, origins, strict=True)]  # read before the slow part
         families = [prepare_family(md, o.path, s, work, samples, log) for md, o, s in zip(mds, origins, splits,
                                                                                           strict=True)]
-        variants = variants_for(families, bundle)
+        variants = variants_for(families, list(bundles))
         warnings = [w for w in map(dataset_drift, families) if w]
         for w in warnings:
             log(f"warning: {w}")
@@ -386,7 +403,7 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
     report = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": backends["ai-edge-litert"]["environment"], "backends": backends, "threads": list(threads),
-        "video": {"file": video.name, "size": "640x480", "fps": 30, "seconds": video_seconds},
+        "video": video_info(video),
         "method": {**timing, "steady_windows": STEADY_WINDOWS, "calibration_samples": samples,
                    "memory": f"one process per variant at {max(threads)} thread(s)"},
         "models": {f.name: {"model_dir": str(f.origin), "params": f.params, "test_clips": int(len(f.test_y)),
@@ -449,7 +466,7 @@ def write_outputs(report: dict, out: Path) -> tuple[Path, Path, Path]:
 
 def render_markdown(report: dict) -> str:
     m, threads = report["machine"], report["threads"]
-    timing = report["method"]
+    timing, v = report["method"], report["video"]
     libs = "; ".join(f"{e['environment']['runtime']} with numpy {e['environment']['numpy']}, OpenCV "
                      f"{e['environment']['opencv']}, Python {e['environment']['python']}"
                      for e in report["backends"].values())
@@ -470,8 +487,9 @@ def render_markdown(report: dict) -> str:
         "whole-window model is the whole window again (the same number) and for streaming is one encoder call "
         "plus the head on cached features.",
         "Pipeline: the edge pipeline (decode, sample at the model's interval, resize, window, classify, smooth) "
-        f"at stride 1 over a 640x480 30 fps mp4, frames/s from the first classified window through the next "
-        f"{timing['steady_windows']}, median of {timing['passes']} interleaved passes; x real time = frames/s / 30. "
+        f"at stride 1 over {v['file']} ({v['size']}, {v['fps']:g} fps), frames/s from the first classified window "
+        f"through the next {timing['steady_windows']}, median of {timing['passes']} interleaved passes; x real time = "
+        f"frames/s / {v['fps']:g}. "
         "Decoding "
         "alone: " + ", ".join(f"{k} {v['decode_fps']:.0f} fps" for k, v in report["backends"].items()) + ".",
         f"Peak RSS: {timing['memory']}, loading the model and running the pipeline over the file; in brackets "
@@ -483,9 +501,10 @@ def render_markdown(report: dict) -> str:
     if notes:
         lines += ["## Rows without numbers", "", *notes, ""]
     if pose := pose_lines(report["rows"]):
-        lines += ["## Pose bundle: where a new frame's time goes", "", *pose,
-                  "", "(On the generated clip nobody is found, so the detector runs on every frame: pass a video "
-                  "with a person to `har-edge bench --video` for the tracking rate a camera sees.)", ""]
+        lines += ["## Pose bundle: where a new frame's time goes", "", *pose, ""]
+        if report["video"]["file"] == GENERATED_VIDEO:
+            lines += ["(On the generated clip nobody is found, so the detector runs on every frame: pass a video "
+                      "with a person to `--video` for the tracking rate a camera sees.)", ""]
     lines += _backend_section(report)
     lines += ["", "![accuracy against latency](pareto.png)", ""]
     return "\n".join(lines)

@@ -18,7 +18,12 @@ def bench_cmd(
     out: Annotated[Path, typer.Option(help="Where bench.json, bench.md and pareto.png go.")] = Path("artifacts/bench"),
     data: Annotated[Path | None, typer.Option(help="Dataset root, if not where the models were trained from.")]
     = None,
-    bundle: Annotated[Path | None, typer.Option(help="Also benchmark this exported bundle as deployed.")] = None,
+    bundle: Annotated[list[Path] | None, typer.Option(help="Also benchmark this exported bundle as deployed "
+                                                        "(repeat for several, e.g. a pixel and a pose bundle).")]
+    = None,
+    video: Annotated[Path | None, typer.Option(help="Video for the pipeline rows (default: a generated 640x480 "
+                                                    "30 fps clip; use one with a person for pose bundles).")]
+    = None,
     threads: Annotated[str, typer.Option(help="Interpreter thread counts, comma-separated.")] = "1,2",
     tflite_runtime_python: Annotated[Path | None, typer.Option(
         help="Python of a venv with tflite-runtime (default: .venv-tflrt/bin/python; its rows are skipped "
@@ -34,6 +39,7 @@ def bench_cmd(
     Accuracy is measured on each model's held-out, group-disjoint test split.
 
     Example: har bench --models artifacts --out artifacts/bench --threads 1,2
+             har bench --bundle artifacts/bundle --bundle artifacts/bundle-pose --video person.mp4
     """
     from har.edge.bench import BenchError, parse_threads
     from har.export.bench import run_bench
@@ -43,7 +49,7 @@ def bench_cmd(
         for name, value in (("--samples", samples), ("--rounds", rounds), ("--passes", passes)):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, not {value}")
-        report = run_bench(models, out, thread_counts, data=data, bundle=bundle,
+        report = run_bench(models, out, thread_counts, data=data, bundles=bundle or [], video=video,
                            tflite_runtime=tflite_runtime_python, samples=samples, rounds=rounds, passes=passes,
                            log=typer.echo)
     except (ValueError, BenchError) as e:  # ExportError and BundleError are ValueErrors: one sentence

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import need
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REALCLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "realclips"
 
@@ -36,14 +38,23 @@ def tiny_model_dir(tiny_synth, tmp_path_factory) -> Path:
     return train(cfg)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def realclips() -> Path:
-    if not REALCLIPS.is_dir():
-        reason = f"real clips folder {REALCLIPS} not present (it lies beside the repo in CI, not in a user's clone)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)  # CI always has ../shared: a silent skip there would hide a broken path
-        pytest.skip(reason)
+    """``../shared/realclips``: real footage in odd formats, beside the repo in CI, absent in a user's clone."""
+    need(REALCLIPS.is_dir(), f"real clips folder {REALCLIPS} not present (it lies beside the repo in CI, "
+                             "not in a user's clone)")
     return REALCLIPS
+
+
+@pytest.fixture(scope="session")
+def real_pose_models():
+    """The pinned BlazePose models from the user's cache, fetched from PyPI once if missing."""
+    from har.edge.pose.assets import PoseModelsError, fetch_pose_models
+
+    try:
+        return fetch_pose_models()
+    except PoseModelsError as e:
+        need(False, f"pose models not cached and not fetchable here: {e}")
 
 
 @pytest.fixture

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
+
+
+def need(ok: bool, reason: str) -> None:
+    """Skip when an outside resource is missing on a user's clone; fail in CI, where it must be there."""
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must provide it)")
+        pytest.skip(reason)
 
 
 def write_video(path: Path, frames, fps: float = 15.0) -> Path:

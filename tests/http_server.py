@@ -1,9 +1,11 @@
 """A small HTTP/1.1 file server on 127.0.0.1 for download tests.
 
 It speaks just enough HTTP to be realistic: Range requests (206, 416), and
-three misbehaviours a downloader must survive, each switchable per test:
-dropping the connection half way, ignoring Range, and announcing a size it
-does not send.
+the misbehaviours a downloader must survive, each switchable per test:
+dropping the connection half way, ignoring Range, announcing a size it does
+not send, sending no Content-Length (the body ends when the connection
+closes), a 416 without ``Content-Range``, and sending slowly (so two clients
+overlap).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -25,6 +28,9 @@ class FileServer:
         self.drop_once: dict[str, int] = {}  # path -> bytes sent before the connection is cut (once)
         self.ignore_range = False
         self.fake_length: int | None = None  # announce this Content-Length instead of the real one
+        self.omit_length = False  # no Content-Length: the body is delimited by closing the connection
+        self.bare_416 = False  # answer 416 without the Content-Range that says the file's size
+        self.throttle_s = 0.0  # pause after each 16 kB sent
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,13 +48,17 @@ class FileServer:
                 if rng and not server.ignore_range:
                     start = int(rng.removeprefix("bytes=").split("-")[0])
                     if start >= len(data):
-                        self._status(416, rng, {"Content-Range": f"bytes */{len(data)}"})
+                        self._status(416, rng, {} if server.bare_416 else {"Content-Range": f"bytes */{len(data)}"})
                         return
                 body = data[start:]
                 status = 206 if start else 200
                 server.requests.append((self.path, rng, status))
                 self.send_response(status)
-                self.send_header("Content-Length", str(server.fake_length or len(body)))
+                if server.omit_length:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(server.fake_length or len(body)))
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 self.end_headers()
@@ -60,7 +70,11 @@ class FileServer:
                     self.close_connection = True
                     return
                 if server.fake_length is None:
-                    self.wfile.write(body)
+                    for i in range(0, len(body), 1 << 14):
+                        self.wfile.write(body[i:i + (1 << 14)])
+                        if server.throttle_s:
+                            self.wfile.flush()
+                            time.sleep(server.throttle_s)
 
             def _status(self, code, rng, headers=None):
                 server.requests.append((self.path, rng, code))

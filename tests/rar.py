@@ -27,7 +27,11 @@ def _block(head_type: int, flags: int, body: bytes) -> bytes:
 
 
 def write_rar(path: Path, files: dict[str, bytes]) -> Path:
-    """Write a RAR 4.x archive storing ``files`` (name with '/' -> bytes) uncompressed."""
+    """Write a RAR 4.x archive storing ``files`` (name with '/' -> bytes) uncompressed.
+
+    Names are stored exactly as given, so ``"../evil.avi"`` or ``"/tmp/x"``
+    make the hostile archives the path-traversal tests need.
+    """
     out = [b"Rar!\x1a\x07\x00", _block(0x73, 0, b"\x00" * 6)]  # marker block, main header
     dos_time = (40 << 25) | (1 << 21) | (1 << 16)  # 2020-01-01
     for name, data in files.items():

@@ -5,29 +5,41 @@ holds one RAR per class), which Python cannot read alone. RAR goes to the
 first extractor found: ``unrar``, ``unar``, ``bsdtar``, ``7z``/``7zz``, or the
 ``rarfile`` module; zip and tar use the standard library.
 
-Two guarantees:
+Three guarantees:
 
-* nothing lands outside the destination (members with absolute paths or
-  ``..`` are refused, links pointing outside are refused after extraction);
-* :func:`extract` is atomic: it unpacks into a hidden folder beside the
+* nothing lands outside the destination: every member name is checked before
+  anything is written (for RAR the chosen tool lists the members first:
+  ``unrar lb``, ``lsar -j``, ``bsdtar -tf``, ``7z l -ba -slt``), so an archive
+  with an absolute or ``..`` path is refused whole; links pointing outside
+  are removed and refused after extraction;
+* :func:`extract` (and :func:`staged`, which the dataset download uses to
+  build its own layout) is atomic: it unpacks into a hidden folder beside the
   destination, writes a ``.complete`` marker, and renames it into place, so a
   crash, a full disk or a corrupt archive never leaves a half dataset that
-  looks finished.
+  looks finished;
+* two processes never unpack into one destination at once (:func:`dest_lock`,
+  an ``flock`` beside it), and leftovers are removed only when the process
+  that made them is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import time
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
+
+from har.edge.download import file_lock
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +137,37 @@ def rar_tool() -> str | None:
     return None
 
 
+def _rar_members(tool: str, archive: Path) -> list[str]:
+    """Member names as the extraction tool itself reads them (what it would write)."""
+    if tool == "unar":
+        if shutil.which("lsar") is None:
+            raise ArchiveError(f"unar is installed without lsar, which is needed to check {archive.name} before "
+                               "unpacking; reinstall unar (it ships lsar) or set HAR_RAR_TOOL to another tool")
+        cmd = ["lsar", "-j", str(archive)]
+    else:
+        cmd = {"unrar": ["unrar", "lb", "-p-", str(archive)], "bsdtar": ["bsdtar", "-tf", str(archive)],
+               "7z": ["7z", "l", "-ba", "-slt", str(archive)], "7zz": ["7zz", "l", "-ba", "-slt", str(archive)]}[tool]
+    res = subprocess.run(cmd, capture_output=True, text=True, errors="surrogateescape", stdin=subprocess.DEVNULL)
+    if res.returncode != 0:
+        _tool_failed(tool, archive, res)
+    if tool == "unar":
+        try:
+            return [str(e["XADFileName"]) for e in json.loads(res.stdout).get("lsarContents", [])]
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ArchiveError(f"lsar could not list {archive} ({e}); the archive is corrupt or incomplete: "
+                               "delete it and download again") from e
+    if tool in ("7z", "7zz"):
+        return [m.group(1) for m in re.finditer(r"^Path = (.*)$", res.stdout, re.MULTILINE)]
+    return res.stdout.splitlines()
+
+
+def _tool_failed(tool: str, archive: Path, res: subprocess.CompletedProcess) -> None:
+    lines = [ln.strip() for ln in (res.stderr + res.stdout).splitlines() if ln.strip()]
+    why = lines[-1] if lines else f"exit status {res.returncode}"
+    raise ArchiveError(f"{archive} could not be unpacked by {tool} ({why}); the archive is corrupt or "
+                       "incomplete: delete it and download again")
+
+
 def _extract_rar(archive: Path, out: Path) -> None:
     tool = rar_tool()
     if tool is None:
@@ -141,14 +184,13 @@ def _extract_rar(archive: Path, out: Path) -> None:
         except rarfile.Error as e:
             raise ArchiveError(f"{archive} could not be unpacked ({e}); delete it and download again") from e
         return
+    for name in _rar_members(tool, archive):  # before anything is written: the tools' own checks vary
+        _safe_member(name, archive)
     cmd = dict(_rar_commands())[tool](archive, out)
     log.debug("running %s", " ".join(cmd))
     res = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if res.returncode != 0:
-        lines = [ln.strip() for ln in (res.stderr + res.stdout).splitlines() if ln.strip()]
-        why = lines[-1] if lines else f"exit status {res.returncode}"
-        raise ArchiveError(f"{archive} could not be unpacked by {tool} ({why}); the archive is corrupt or "
-                           "incomplete: delete it and download again")
+        _tool_failed(tool, archive, res)
 
 
 def extract_into(archive: str | Path, out: str | Path, nested: bool = False) -> None:
@@ -198,12 +240,34 @@ def read_marker(dest: str | Path) -> dict:
         return {}
 
 
+@contextlib.contextmanager
+def dest_lock(dest: Path) -> Iterator[None]:
+    """Hold the lock beside ``dest`` (``.<name>.lock``) while unpacking into it and publishing it."""
+    with file_lock(dest.parent / f".{dest.name}.lock"):
+        yield
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 def staging_dir(dest: Path) -> Path:
-    """A fresh hidden folder beside ``dest`` (same file system, so the final rename is atomic)."""
+    """A fresh hidden folder beside ``dest`` (same file system, so the final rename is atomic).
+
+    Leftovers of crashed runs (``.<name>.partial-<pid>-*`` whose process is
+    gone) are removed; a live process's folder is left alone.
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     for stale in dest.parent.glob(f".{dest.name}.partial-*"):
-        # A crashed run's leftovers; they never carry a marker, so they were never used.
-        shutil.rmtree(stale, ignore_errors=True)
+        m = re.match(rf"\.{re.escape(dest.name)}\.partial-(\d+)-", stale.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(stale, ignore_errors=True)  # never carries a marker, so it was never used
     tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}-{time.monotonic_ns()}"
     tmp.mkdir()
     return tmp
@@ -224,24 +288,34 @@ def publish(tmp: Path, dest: Path, info: dict | None = None) -> Path:
     return dest
 
 
+@contextlib.contextmanager
+def staged(dest: Path, info: dict) -> Iterator[Path]:
+    """Yield a staging folder; when the block succeeds, publish it as ``dest`` with ``info`` in the marker.
+
+    The caller holds :func:`dest_lock`. ``info`` may be filled in inside the
+    block. On any error the staging folder is removed and ``dest`` is left as
+    it was; a full disk becomes an :class:`ArchiveError` that says so.
+    """
+    tmp = staging_dir(dest)
+    try:
+        yield tmp
+        publish(tmp, dest, info)
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        raise ArchiveError(f"disk full while unpacking into {dest.parent}; free space and rerun") from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def extract(archive: str | Path, dest: str | Path, nested: bool = False, info: dict | None = None) -> Path:
     """Unpack ``archive`` into ``dest`` atomically; a complete ``dest`` is returned as it is.
 
     ``info`` is stored in the ``.complete`` marker (e.g. the archive's sha256).
     """
     archive, dest = Path(archive), Path(dest)
-    if is_complete(dest):
-        return dest
-    tmp = staging_dir(dest)
-    try:
-        extract_into(archive, tmp, nested=nested)
-        return publish(tmp, dest, {"archive": archive.name, **(info or {})})
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if e.errno == 28:  # ENOSPC
-            raise ArchiveError(f"disk full while unpacking {archive.name} into {dest.parent}; free space "
-                               "and rerun") from e
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with dest_lock(dest):
+        if not is_complete(dest):
+            with staged(dest, {"archive": archive.name, **(info or {})}) as tmp:
+                extract_into(archive, tmp, nested=nested)
+    return dest

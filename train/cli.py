@@ -138,7 +138,7 @@ def train_cmd(
     encoder: Annotated[str | None, typer.Option(help="pixels (the seed models) or pose (keypoint head "
                                                      "pose_lstm; needs `har models fetch pose`) [default: pixels].")]
     = None,
-    protocol: Annotated[str | None, typer.Option(help="Evaluation: holdout, logo (leave one group out), kfold:K or "
+    protocol: Annotated[str | None, typer.Option(help="Evaluation: holdout, logo (leave one UCF gNN group out), kfold:K or "
                                                       "official:N[,N..] (the dataset's split lists) (default: holdout).")]
     = None,
     folds: Annotated[int | None, typer.Option(help="Run only the first N folds of the protocol (quick checks).")] = None,
@@ -202,20 +202,33 @@ def train_cmd(
         _echo_metrics(name, path)
 
 
+def _num(x: float | None) -> str:
+    """A metric to 3 decimals, or ``n/a`` where there was nothing to measure (an empty test split)."""
+    return "n/a" if x is None else f"{x:.3f}"
+
+
 def _echo_metrics(name: str, path: Path) -> None:
-    """One line per model; fold protocols add a line per fold and the mean +- std."""
+    """One line per model; fold protocols add a line per fold and the mean +- std.
+
+    Metrics are None when a test split is empty (holdout keeps no test group
+    out of fewer than 3), so every number goes through :func:`_num`.
+    """
     import json
 
     m = json.loads((path / "metrics.json").read_text())
     for f in m.get("folds", []):
-        typer.echo(f"  {f['fold']}: accuracy {f['test_accuracy']:.3f}  macro-F1 {f['macro_f1']:.3f}  "
+        typer.echo(f"  {f['fold']}: accuracy {_num(f['test_accuracy'])}  macro-F1 {_num(f['macro_f1'])}  "
                    f"(test {f['split_sizes']['test']} clips)")
     if "folds" in m:
-        typer.echo(f"{name}: {m['protocol']}, {len(m['folds'])} fold(s): accuracy {m['mean_accuracy']:.3f} "
-                   f"+- {m['std_accuracy']:.3f}  macro-F1 {m['mean_macro_f1']:.3f} +- {m['std_macro_f1']:.3f}  "
+        typer.echo(f"{name}: {m['protocol']}, {len(m['folds'])} fold(s): accuracy {_num(m['mean_accuracy'])} "
+                   f"+- {_num(m['std_accuracy'])}  macro-F1 {_num(m['mean_macro_f1'])} +- {_num(m['std_macro_f1'])}  "
                    f"(saved model: {m['model_from_fold']})")
-    typer.echo(f"{name}: test accuracy {m['test_accuracy']:.3f}  macro-F1 {m['macro_f1']:.3f}  "
+    typer.echo(f"{name}: test accuracy {_num(m['test_accuracy'])}  macro-F1 {_num(m['macro_f1'])}  "
                f"params {m['num_params']:,}  {m['train_seconds']:.0f}s  -> {path}")
+    if m["split_sizes"]["test"] == 0:
+        typer.echo(f"{name}: no test clips, so no test accuracy: holdout sets groups aside for testing only from 3 "
+                   f"groups up (per class where groups belong to one class); add videos of more groups or use "
+                   f"--protocol kfold:2")
 
 
 @app.command("predict")
@@ -240,7 +253,7 @@ def predict_cmd(
 
     try:
         video = local_video(video_arg, cache_dir)
-    except DownloadError as e:
+    except (DownloadError, OSError, ValueError) as e:  # OSError: an unwritable cache; ValueError: a malformed URL
         fail(str(e))
     try:
         keras_model, labels, sampling, cfg = load_model_dir(model)

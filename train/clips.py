@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from har.edge.cache import cache_root
 from har.edge.preprocess import preprocess_frame
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def _cache_key(path: Path, s: Sampling) -> str:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "har" / "clips"
+    return cache_root() / "clips"
 
 
 def video_clips(path: Path, s: Sampling, cache_dir: Path | None = None) -> np.ndarray:

@@ -18,8 +18,9 @@ def register(data_app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Argument(help="ucf50, ucf101 or hmdb51 (or use --preset).")] = None,
         dir: Annotated[Path, typer.Option("--dir", help="Data root: archives go to DIR/downloads, videos to "
                                                         "DIR/<name>.")] = Path("data"),
-        classes: Annotated[str | None, typer.Option(help="Keep only these comma-separated classes, "
-                                                         "e.g. WalkingWithDog,TaiChi.")] = None,
+        classes: Annotated[str | None, typer.Option(help="Only these comma-separated classes, e.g. "
+                                                         "WalkingWithDog,TaiChi; added to those already "
+                                                         "in DIR/<name>.")] = None,
         preset: Annotated[str | None, typer.Option(help="'seed': UCF50 with the seed study's four classes "
                                                         "(WalkingWithDog, TaiChi, Swing, HorseRace).")] = None,
         base_url: Annotated[str | None, typer.Option(help="Mirror holding the same archive file names.",
@@ -29,8 +30,9 @@ def register(data_app: typer.Typer) -> None:
         """Download, verify and unpack a public action dataset (resumes when interrupted).
 
         RAR archives need an extractor: sudo apt-get install unar (or libarchive-tools).
-        Disk space: UCF50 about 7 GB, UCF101 about 14 GB, HMDB51 about 5 GB while
-        unpacking (the archives stay in DIR/downloads; delete them afterwards if short of space).
+        Disk space while unpacking, archive included: UCF50 about 7 GB, UCF101 about 14 GB,
+        HMDB51 about 6.5 GB (the archives stay in DIR/downloads; delete them afterwards if short
+        of space). Concurrent runs wait for each other (lock files).
 
         Examples:
           har data download --preset seed --dir data

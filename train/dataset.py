@@ -1,10 +1,13 @@
 """List a root of class folders of videos and split it without leakage.
 
 Any layout of ``<root>/<Class>/<video>`` works: UCF50, UCF101, HMDB51 and the
-synthetic set alike. The *group* of a video is UCF's ``gNN`` (one source
-video / actor + scene) when the name has it, else the video itself. Splits are
-made over groups, so no group ever sits on two sides: clips cut from the same
-source would otherwise make test accuracy meaningless.
+synthetic set alike. The *group* of a video is what its name reveals of its
+source (:func:`group_of`): UCF's ``gNN`` (one actor + scene) when the name has
+it, else the name without a trailing clip number (HMDB51 cuts
+``..._goo_0.avi``, ``_1``, ``_2`` from one source video). Splits are made over
+groups, so no group ever sits on two sides: clips cut from the same source
+would otherwise make test accuracy meaningless. Sources the names do not
+reveal (one actor in differently named videos) cannot be kept apart.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
+_CLIP_NUMBER = re.compile(r"_\d+$")
 
 
 class DatasetError(ValueError):
@@ -32,8 +36,17 @@ class Video:
 
 
 def group_of(path: Path, label: str) -> str:
+    """``v_X_g07_c02.avi`` -> ``g07``; else ``<label>/<stem without a trailing _N>``.
+
+    The trailing number is HMDB51's clip index within one source video
+    (``April_09_brush_hair_u_nm_np1_ba_goo_0`` .. ``_2`` are one group). The rule
+    errs on the safe side: a user's ``clip_1.mp4`` and ``clip_2.mp4`` become
+    one group too, which costs split granularity, never honesty.
+    """
     m = _GROUP.search(path.name)
-    return f"g{int(m.group(1)):02d}" if m else f"{label}/{path.stem}"
+    if m:
+        return f"g{int(m.group(1)):02d}"
+    return f"{label}/{_CLIP_NUMBER.sub('', path.stem) or path.stem}"
 
 
 def list_videos(root: Path, classes: list[str] | None = None) -> tuple[list[Video], list[str]]:

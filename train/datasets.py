@@ -15,15 +15,20 @@ HMDB51's per-class ``video.avi 1|2|0`` files are converted).
 
 Archives go to ``<root>/downloads/`` and resume when interrupted. Published
 checksums are verified; where none is published, the sha256 of the first
-download is recorded in ``<root>/downloads/manifest.json`` and later runs
-check the archive against it. ``base_url`` (or ``$HAR_DATASET_MIRROR``)
-fetches the same file names from a mirror.
+download *that unpacked* is recorded in ``<root>/downloads/manifest.json``
+(keyed by URL) and later runs check the archive against it; a corrupt first
+download is never recorded, so it cannot block the dataset. ``base_url`` (or
+``$HAR_DATASET_MIRROR``) fetches the same file names from a mirror.
+
+Data accumulates: asking for other ``classes`` unpacks those *and* the ones
+already there. Concurrent runs are safe: each archive download and each
+unpack-and-publish holds an ``flock`` (see :mod:`har.edge.download`,
+:func:`har.train.archives.dest_lock`).
 """
 
 from __future__ import annotations
 
 import difflib
-import errno
 import json
 import logging
 import os
@@ -33,13 +38,20 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
-from har.edge.download import DownloadError, download
-from har.train.archives import ArchiveError, extract_into, is_complete, publish, read_marker, staging_dir
+from har.edge.download import Downloaded, DownloadError, MismatchError, download, file_lock
+from har.train.archives import ArchiveError, dest_lock, extract_into, is_complete, read_marker, staged
 from har.train.dataset import VIDEO_EXTS
 
 log = logging.getLogger(__name__)
 
 MIRROR_ENV = "HAR_DATASET_MIRROR"
+MANIFEST = "manifest.json"
+#: Free space asked for before unpacking, as a multiple of the archive's size. Videos are already
+#: compressed, so a flat archive unpacks to about its own size (+10%). A nested one (HMDB51) first
+#: becomes one RAR per class (about the archive's size), each then unpacked beside them and deleted;
+#: the bound counts both at full size, so it is safe whatever the inner RARs compress.
+UNPACK_FACTOR = 1.1
+NESTED_UNPACK_FACTOR = 2.1
 
 
 class DatasetDownloadError(ValueError):
@@ -54,7 +66,7 @@ class Remote:
     size: int | None = None  # exact bytes
     sha256: str | None = None
     md5: str | None = None
-    approx_bytes: int | None = None  # for the disk-space check when ``size`` is unknown
+    approx_bytes: int | None = None  # for the up-front disk-space check when no exact size is known
     source: str = ""
 
     @property
@@ -75,10 +87,6 @@ class DatasetSpec:
     nested: bool = False  # archives inside the archive (HMDB51)
     num_classes: int = 0
     protocol: str = ""
-
-    @property
-    def approx_bytes(self) -> int:
-        return sum((r.size or r.approx_bytes or 0) for r in (self.videos, self.splits) if r)
 
 
 _HMDB = "http://serre-lab.clps.brown.edu/wp-content/uploads/2013/10"
@@ -132,50 +140,59 @@ def download_dataset(name: str | DatasetSpec, root: str | Path, classes: list[st
                      base_url: str | None = None, progress: bool | None = None) -> DatasetResult:
     """Download, verify and unpack a dataset into ``<root>/<name>``; returns where it is.
 
-    ``classes`` keeps only those class folders (and their split lines).
-    A complete copy with those classes is reused without network access.
+    ``classes`` adds those class folders (and their split lines) to the ones
+    already there; None means all. A complete copy that has them is reused
+    without network access.
     """
     spec = name if isinstance(name, DatasetSpec) else get_spec(name)
     root = Path(root)
     dest = root / spec.name
     base_url = base_url or os.environ.get(MIRROR_ENV) or None
-    if is_complete(dest):
-        have = read_marker(dest).get("classes")
-        if have is None and classes is None or classes and (have is None or set(classes) <= set(have)):
-            return _result(dest, classes, reused=True)
+    if _covers(dest, classes):
+        return _result(dest, classes, reused=True)
     if dest.is_dir() and not is_complete(dest) and any(dest.iterdir()):
         raise DatasetDownloadError(f"{dest} exists and was not made by `har data download`; move it away "
                                    "(or pass it to `har train --data` as it is) and rerun")
     downloads = root / "downloads"
-    archives = {}
     try:
-        for remote in (spec.videos, spec.splits):
-            if remote is not None:
-                archives[remote.filename] = _fetch(remote, downloads, base_url, progress)
+        fetched = {r: _fetch(r, downloads, base_url, progress) for r in (spec.videos, spec.splits) if r}
     except DownloadError as e:
         raise DatasetDownloadError(str(e)) from e
-    _check_room(root, archives[spec.videos.filename][0])
-    tmp = staging_dir(dest)
-    log.info("unpacking %s into %s", spec.videos.filename, dest)
     try:
-        kept = _unpack_videos(spec, archives[spec.videos.filename][0], tmp, classes)
-        split_files = []
-        if spec.splits is not None:
-            split_files = _unpack_splits(spec, archives[spec.splits.filename][0], tmp, set(kept))
-        info = {"dataset": spec.name, "classes": sorted(classes) if classes else None,
-                "archives": {fn: sha for fn, (_, sha) in archives.items()},
-                "split_files": [p.name for p in split_files]}
-        publish(tmp, dest, info)
+        with dest_lock(dest):
+            if _covers(dest, classes):  # another process finished it while this one waited
+                return _result(dest, classes, reused=True)
+            wanted = _union(dest, classes)
+            videos = fetched[spec.videos][0].path
+            _check_room(root, videos, spec.nested)
+            log.info("unpacking %s into %s", videos.name, dest)
+            info = {"dataset": spec.name, "classes": wanted, "split_files": [],
+                    "archives": {got.path.name: got.sha256 for got, _ in fetched.values()}}
+            with staged(dest, info) as tmp:
+                kept = _unpack_videos(spec, videos, tmp, wanted)
+                if spec.splits is not None:
+                    split_files = _unpack_splits(spec, fetched[spec.splits][0].path, tmp, set(kept))
+                    info["split_files"] = [p.name for p in split_files]
     except ArchiveError as e:
         raise DatasetDownloadError(str(e)) from e
-    except OSError as e:
-        if e.errno != errno.ENOSPC:
-            raise
-        raise DatasetDownloadError(f"disk full while unpacking into {root}; free space and rerun (the "
-                                   f"archives stay in {downloads})") from e
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    _record(downloads, list(fetched.values()))  # only archives that unpacked are trusted as references
     return _result(dest, classes, reused=False)
+
+
+def _covers(dest: Path, classes: list[str] | None) -> bool:
+    """True when ``dest`` is complete and holds ``classes`` (all of them when None)."""
+    if not is_complete(dest):
+        return False
+    have = read_marker(dest).get("classes")
+    return have is None or (classes is not None and set(classes) <= set(have))
+
+
+def _union(dest: Path, classes: list[str] | None) -> list[str] | None:
+    """The classes to unpack: those asked for plus those already in ``dest`` (None: all)."""
+    if classes is None:
+        return None
+    have = (read_marker(dest).get("classes") or []) if is_complete(dest) else []
+    return sorted(set(have) | set(classes))
 
 
 def _result(dest: Path, classes: list[str] | None, reused: bool) -> DatasetResult:
@@ -188,36 +205,54 @@ def _result(dest: Path, classes: list[str] | None, reused: bool) -> DatasetResul
     return DatasetResult(dest, folders, n, splits, reused)
 
 
-def _fetch(remote: Remote, downloads: Path, base_url: str | None, progress: bool | None) -> tuple[Path, str]:
-    """Download one archive and check it; returns ``(path, sha256)`` and updates the manifest."""
-    manifest_path = downloads / "manifest.json"
+def _read_manifest(downloads: Path) -> dict:
     try:
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
-    except ValueError:
-        manifest = {}
-    recorded = manifest.get(remote.filename, {})
+        return json.loads((downloads / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _fetch(remote: Remote, downloads: Path, base_url: str | None,
+           progress: bool | None) -> tuple[Downloaded, str]:
+    """Download one archive and check it against its published or recorded checksum; returns it and its URL."""
+    url = remote.at(base_url)
+    recorded = _read_manifest(downloads).get(url, {})
     sha256 = remote.sha256 or recorded.get("sha256")
     size = remote.size or recorded.get("size")
-    url = remote.at(base_url)
     log.info("downloading %s", url)
-    got = download(url, downloads / remote.filename, size=size, sha256=sha256, md5=remote.md5,
-                   progress=progress, label=remote.filename)
-    if not recorded or recorded.get("sha256") != got.sha256:
-        manifest[remote.filename] = {"url": url, "size": got.size, "sha256": got.sha256}
-        downloads.mkdir(parents=True, exist_ok=True)
-        tmp = manifest_path.with_suffix(".json.tmp")
+    try:
+        got = download(url, downloads / remote.filename, size=size, sha256=sha256, md5=remote.md5,
+                       progress=progress, label=remote.filename, approx_size=remote.approx_bytes)
+    except MismatchError as e:
+        if not recorded or (remote.sha256 and remote.size):
+            raise
+        raise DownloadError(f"{e}; the expected values are those recorded in {downloads / MANIFEST} when {url} "
+                            "first unpacked, so if the server's file has really changed, remove that entry "
+                            "too") from e
+    return got, url
+
+
+def _record(downloads: Path, fetched: list[tuple[Downloaded, str]]) -> None:
+    """Write each archive's size and sha256 into the manifest, keyed by URL (under a lock: runs share it)."""
+    with file_lock(downloads / f"{MANIFEST}.lock"):
+        manifest = _read_manifest(downloads)
+        new = {url: {"file": got.path.name, "size": got.size, "sha256": got.sha256} for got, url in fetched}
+        if all(manifest.get(url) == entry for url, entry in new.items()):
+            return
+        manifest.update(new)
+        tmp = downloads / f"{MANIFEST}.tmp"
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, manifest_path)
-    return got.path, got.sha256
+        os.replace(tmp, downloads / MANIFEST)
 
 
-def _check_room(root: Path, archive: Path) -> None:
-    need = int(archive.stat().st_size * 1.05)  # videos are already compressed: unpacked ~ archive size
+def _check_room(root: Path, archive: Path, nested: bool) -> None:
+    factor = NESTED_UNPACK_FACTOR if nested else UNPACK_FACTOR
+    need = int(archive.stat().st_size * factor)
     free = shutil.disk_usage(root).free
     if need > free:
-        raise DatasetDownloadError(f"unpacking {archive.name} needs about {need / 1e9:.1f} GB but {root} has "
-                                   f"{free / 1e9:.1f} GB free; free space and rerun (the archive stays "
-                                   f"in {archive.parent})")
+        raise DatasetDownloadError(f"unpacking {archive.name} needs about {need / 1e9:.1f} GB ({factor}x the "
+                                   f"archive) but {root} has {free / 1e9:.1f} GB free; free space and rerun "
+                                   f"(the archive stays in {archive.parent})")
 
 
 def _unpack_videos(spec: DatasetSpec, archive: Path, tmp: Path, classes: list[str] | None) -> list[str]:
@@ -282,22 +317,3 @@ def _unpack_splits(spec: DatasetSpec, archive: Path, tmp: Path, kept: set[str]) 
         written.append(path)
     shutil.rmtree(raw)
     return written
-
-
-def read_split(data_root: str | Path, split: int = 1) -> dict[str, list[Path]]:
-    """The official split ``split`` of a downloaded dataset: ``{"train": [...], "test": [...]}`` video paths.
-
-    Lines whose video is not on disk (a class left out with ``classes``) are skipped.
-    """
-    data_root = Path(data_root)
-    out = {}
-    for side in ("train", "test"):
-        f = data_root / "splits" / f"{side}list{split:02d}.txt"
-        if not f.is_file():
-            have = sorted(p.name for p in (data_root / "splits").glob("*.txt")) if (data_root / "splits").is_dir() else []
-            raise DatasetDownloadError(f"{data_root} has no official split {split} ({f.name} missing; have: "
-                                       f"{', '.join(have) or 'none'}); UCF50 has no split files, use the "
-                                       "group-disjoint split instead")
-        paths = [data_root / ln.strip() for ln in f.read_text().splitlines() if ln.strip()]
-        out[side] = [p for p in paths if p.is_file()]
-    return out

@@ -167,7 +167,7 @@ def fold_summary(runs: list[FoldRun]) -> dict:
 
 
 def _shard_fold(cfg: TrainConfig, fold: Fold, labels: list[str]) -> tuple[Splits, dict]:
-    """Write (or reuse) the fold's shards; ``Splits`` carries labels only (clips stay on disk)."""
+    """Write the shards of the fold's groups not on disk yet; ``Splits`` carries labels only (clips stay on disk)."""
     from har.train.pipeline import shard_dir
     from har.train.shards import write_shards
 

@@ -1,16 +1,17 @@
 """Train the pose head: keypoints per clip, features, mirror augmentation, group-disjoint split.
 
-Why the same clips as the pixel models: the device samples a camera with
-:class:`har.edge.sampler.IntervalSampler` and runs the pose estimator on
-every sampled frame, so the head must be trained on windows cut by the same
-rule (``har.train.clips.clip_indices``: ``seq_len`` frames ``interval_s``
-apart, nearest frame by timestamp). Each clip is estimated as the device
-sees a stream: a fresh :class:`~har.edge.pose.estimator.PoseEstimator` (the
-detector finds the person, the landmark model tracks them) fed the clip's
-frames in order, at full resolution, converted by the same
-:func:`har.edge.preprocess.rgb_frame`.
+Why a whole-video track: the device samples a camera with
+:class:`har.edge.sampler.IntervalSampler` and runs one pose estimator on
+every sampled frame, tracking the person from frame to frame (the detector
+runs only when the track is lost), and classifies sliding windows of that
+track. Training does the same: one :class:`~har.edge.pose.estimator.PoseEstimator`
+runs over the video on the device's sampling grid (``interval_s`` apart,
+nearest frame by timestamp, from the first frame), at full resolution,
+converted by the same :func:`har.edge.preprocess.rgb_frame`, and windows of
+``seq_len`` grid positions are cut from that track. A window's keypoints are
+therefore the ones the device computes for the window at the same place.
 
-Keypoints are cached per video as the raw ``(n_clips, seq_len, 33, 5)``
+Keypoints are cached per video as the raw ``(n_windows, seq_len, 33, 5)``
 arrays of :func:`har.edge.pose.features.pose_array` (NaN where nobody was
 found) with the frames' aspect ratio, keyed by file, size, mtime, sampling and
 the pose models' hashes; the features are computed from them on every run
@@ -44,13 +45,13 @@ import cv2
 import numpy as np
 
 from har.edge.preprocess import rgb_frame
-from har.train.clips import Sampling, VideoError, clip_indices, default_cache_dir
+from har.train.clips import Sampling, VideoError, default_cache_dir
 from har.train.config import TrainConfig
 from har.train.dataset import DatasetError, Video, list_videos, split_groups
 from har.train.fit import Splits, early_stopping, write_artifacts
 
 log = logging.getLogger(__name__)
-KEYPOINT_CACHE_VERSION = 1
+KEYPOINT_CACHE_VERSION = 2
 POSE_MODEL = "pose_lstm"
 
 
@@ -72,13 +73,28 @@ def _cache_key(path: Path, s: Sampling, digest: str) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def _sampled_frames(path: Path, s: Sampling) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
-    """Clip frame indices (the LRCN's rule) and those frames as full-size RGB, decoded in one pass each.
+def sampled_positions(n_frames: int, fps: float, s: Sampling) -> tuple[np.ndarray, list[int]]:
+    """The device's sampling grid over a whole video and the start of each training window on it.
 
-    The first pass only counts frames (the container's frame count is not
-    trusted, as in ``read_frames``); the second keeps just the sampled ones,
-    so a 1080p video never sits in memory whole.
+    The grid is one frame every ``interval_s`` from the first frame, nearest
+    frame by timestamp (ties to the earlier one), which is what
+    :class:`har.edge.sampler.IntervalSampler` keeps from a stream; windows are
+    ``seq_len`` consecutive grid positions, ``clips_per_video`` of them spread
+    over the video.
     """
+    if s.mode != "interval":
+        raise ValueError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
+    times = np.arange(0.0, n_frames / fps - 0.5 / fps + 1e-9, s.interval_s)
+    grid = np.minimum(np.ceil(times * fps - 0.5 - 1e-9).astype(int), n_frames - 1)
+    last = len(grid) - s.seq_len
+    if last < 0:
+        return grid, []
+    starts = np.linspace(0, last, s.clips_per_video) if s.clips_per_video > 1 else [last / 2]
+    return grid, sorted({int(round(float(a))) for a in starts})
+
+
+def _count_frames(path: Path) -> tuple[int, float]:
+    """Decodable frames (the container's count is not trusted, as in ``read_frames``) and the fps."""
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise VideoError(f"{path}: cannot be opened as a video")
@@ -94,36 +110,47 @@ def _sampled_frames(path: Path, s: Sampling) -> tuple[list[np.ndarray], dict[int
     if not fps or not np.isfinite(fps) or fps <= 0 or fps > 1000:
         log.warning("%s reports no usable fps; assuming 25", path)
         fps = 25.0
-    clips = clip_indices(n, float(fps), s)
-    if not clips:
-        raise VideoError(f"{path}: too short ({n} frames at {fps:g} fps) for {s.seq_len} frames {s.interval_s}s apart")
-    wanted = {int(i) for c in clips for i in c}
-    frames: dict[int, np.ndarray] = {}
+    return n, float(fps)
+
+
+def _track_video(path: Path, grid: np.ndarray, estimator) -> tuple[np.ndarray, float]:
+    """Run ``estimator`` on every grid frame in order, as the device runs it on a stream.
+
+    Frames are decoded once, at full size, converted by the device's
+    :func:`har.edge.preprocess.rgb_frame`, and dropped after use, so a 1080p
+    video never sits in memory whole.
+    """
+    from har.edge.pose.features import pose_array
+
+    poses, aspect, pos = [], 1.0, 0
     cap = cv2.VideoCapture(str(path))
     try:
-        for i in range(max(wanted) + 1):
+        for i in range(int(grid[-1]) + 1):
             ok, frame = cap.read()
             if not ok or frame is None:
                 break
-            if i in wanted:
-                frames[i] = rgb_frame(frame)
+            aspect = frame.shape[1] / frame.shape[0]
+            while pos < len(grid) and grid[pos] == i:
+                poses.append(estimator.process(rgb_frame(frame)))
+                pos += 1
     finally:
         cap.release()
-    if len(frames) != len(wanted):
-        raise VideoError(f"{path}: decoding stopped early ({len(frames)} of {len(wanted)} sampled frames)")
-    return clips, frames
+    if pos != len(grid):
+        raise VideoError(f"{path}: decoding stopped early ({pos} of {len(grid)} sampled frames)")
+    return pose_array(poses), float(np.float32(aspect))
 
 
 def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = None, digest: str | None = None,
                     threads: int = 1) -> tuple[np.ndarray, float]:
-    """Raw keypoints of every clip of one video and the frames' aspect ratio (width / height).
+    """Raw keypoints of every training window of one video and the frames' aspect ratio (width / height).
 
-    Keypoints are float32 ``(n_clips, seq_len, 33, 5)``, NaN where nobody was
-    found; the aspect ratio puts x and y in one unit for the features, as the
-    device does with its camera's frames.
+    Keypoints are float32 ``(n_windows, seq_len, 33, 5)``, NaN where nobody
+    was found. One estimator tracks the person through the whole video, so a
+    window starts with the tracker and its filter warmed up, exactly as a
+    sliding window on the device does; the aspect ratio puts x and y in one
+    unit for the features, as the device does with its camera's frames.
     """
     from har.edge.pose.estimator import PoseEstimator
-    from har.edge.pose.features import pose_array
 
     path = Path(path)
     if not path.is_file():
@@ -137,20 +164,18 @@ def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = No
                     return z["poses"], float(z["aspect"])
             except Exception:  # a torn cache file is rebuilt, not fatal
                 cache_file.unlink(missing_ok=True)
-    clips, frames = _sampled_frames(path, s)
-    estimator = PoseEstimator(models, threads=threads)
-    out = []
-    for idx in clips:
-        estimator.reset()  # each clip starts as a fresh stream does: detector first, then tracking
-        out.append(pose_array([estimator.process(frames[int(i)]) for i in idx]))
-    poses = np.stack(out).astype(np.float32)
-    h, w = next(iter(frames.values())).shape[:2]
+    n, fps = _count_frames(path)
+    grid, starts = sampled_positions(n, fps, s)
+    if not starts:
+        raise VideoError(f"{path}: too short ({n} frames at {fps:g} fps) for {s.seq_len} frames {s.interval_s}s apart")
+    track, aspect = _track_video(path, grid, PoseEstimator(models, threads=threads))
+    poses = np.stack([track[a:a + s.seq_len] for a in starts]).astype(np.float32)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
-        np.savez(tmp, poses=poses, aspect=np.float32(w / h))
+        tmp = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, poses=poses, aspect=np.float32(aspect))
         os.replace(tmp, cache_file)
-    return poses, float(np.float32(w / h))
+    return poses, aspect
 
 
 def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, cache_dir: Path | None = None,

@@ -5,17 +5,22 @@ One number from one split says little about a dataset of 25 actor groups, so
 
 ========================  =====================================================
 ``holdout`` (default)     one seeded train/val/test split by group
-``logo``                  leave one group out: one fold per group (25 on UCF50)
+``logo``                  leave one group out: one fold per group (25 on UCF50);
+                          only for groups shared by classes (UCF ``gNN``)
 ``kfold:K``               K folds of whole groups, stratified by class when
                           groups belong to one class
 ``official:1`` or         the dataset's own splits from
 ``official:1,2,3``        ``<data>/splits/trainlist0N.txt`` / ``testlist0N.txt``
 ========================  =====================================================
 
-Every protocol is group-disjoint: a group (UCF ``gNN``, one actor and scene,
-or one video where names carry no group) is never on two sides of a fold. In
-the fold protocols the validation set for early stopping is carved out of the
-fold's own training groups, so the held-out fold influences nothing.
+No protocol puts a group on two sides of a fold (official lists that do are
+refused). A group is only what the file names reveal
+(:func:`har.train.dataset.group_of`: UCF ``gNN``, one actor and scene, else one
+source video); one actor filmed in differently named videos is not detected.
+``logo`` is refused when groups are per source video: it would train one model
+per video. In the fold protocols the validation set for early stopping is
+carved out of the fold's own training groups, so the held-out fold influences
+nothing.
 """
 
 from __future__ import annotations
@@ -76,6 +81,7 @@ def make_folds(videos: list[Video], protocol: str, val_fraction: float, test_fra
         return [Fold("holdout", parts["train"], parts["val"], parts["test"])]
     rng = np.random.default_rng(seed)
     if kind == "logo":
+        _refuse_logo_on_per_video_groups(videos)
         test_sets = [[g] for g in sorted({v.group for v in videos})]
         names = [gs[0] for gs in test_sets]
     elif kind == "kfold":
@@ -94,6 +100,19 @@ def make_folds(videos: list[Video], protocol: str, val_fraction: float, test_fra
         train, val = carve_val(rest, val_fraction, rng)
         folds.append(Fold(name, train, val, [v for v in videos if v.group in held]))
     return folds
+
+
+def _refuse_logo_on_per_video_groups(videos: list[Video]) -> None:
+    """Leave-one-group-out is meant for a few groups shared by all classes (UCF's 25 ``gNN``).
+
+    Without them each group is one source video of one class: logo would train
+    one model per video (thousands on HMDB51), each tested on a single class.
+    """
+    if len(_strata(videos)) > 1:
+        n = len({v.group for v in videos})
+        raise DatasetError(f"protocol logo would train {n} models, one per source video, because the video names "
+                           f"carry no group shared across classes (UCF's _gNN_); use --protocol kfold:5 or, "
+                           f"where the dataset has split lists, official:1,2,3")
 
 
 def _strata(videos: list[Video]) -> list[list[str]]:
@@ -166,9 +185,14 @@ def _official_fold(videos: list[Video], root: Path, n: int, val_fraction: float,
         sides[side] = found
     if missing:
         log.warning("official split %d: %d listed video(s) not found under %s were left out", n, missing, root)
+    both = sorted(str(v.path.relative_to(root)) for v in {*sides["train"]} & {*sides["test"]})
+    if both:
+        raise DatasetError(f"official split {n} lists {', '.join(both[:3])} in both {train_file.name} and "
+                           f"{test_file.name}; fix the lists so no video is on both sides")
     shared = {v.group for v in sides["train"]} & {v.group for v in sides["test"]}
-    if shared:
-        raise DatasetError(f"official split {n} puts group(s) {', '.join(sorted(shared)[:5])} in both "
-                           f"{train_file.name} and {test_file.name}; fix the lists so no group is on both sides")
+    if shared:  # the lists are the published protocol: keep them, but say what the file names suggest
+        log.warning("official split %d puts %d group(s) (e.g. %s) on both sides by the file-name rule (UCF's gNN, "
+                    "else the name without a trailing _N); its scores compare with published ones but may be "
+                    "optimistic", n, len(shared), ", ".join(sorted(shared)[:3]))
     train, val = carve_val(sides["train"], val_fraction, rng)
     return Fold(f"split {n}", train, val, sides["test"])

@@ -1,16 +1,22 @@
 """Preprocessed clips on disk as TFRecord shards, streamed by tf.data.
 
 Why: the in-memory path holds every uint8 clip at once (UCF101's 13,320 videos
-at three 20x64x64 clips each are 9.8 GB), so larger datasets would not train. Shards
-are written once per (videos of a split, labels, sampling) from the clip
-cache, under a versioned key like the clip cache's, and reused by every later
-run with the same split. A split of the same videos in another order reuses
-the same shards.
+at three 20x64x64 clips each are 9.8 GB), so larger datasets would not train.
+
+Shards are written per *group* (:func:`har.train.dataset.group_of`), keyed by
+the group's videos (path, size, mtime), the label list, the sampling and a
+format version, and a split is the list of its groups' shard files. A group is
+never on two sides of a fold, so every fold of every protocol reuses the same
+files: the dataset is on disk once per (labels, sampling), however many folds
+or later runs read it.
 
 Layout: ``<shard_dir>/<key>/shard-00000.tfrecord ...`` plus ``index.json``
-(written last: a folder without it is incomplete and is rebuilt). Each record
-is a ``tf.train.Example`` with the raw uint8 clip and its label index. Videos
-are written in a fixed shuffled order so every shard mixes classes.
+(written last, and the folder renamed into place from
+``<key>.tmp-<host>-<pid>``: a folder without it is incomplete and is rebuilt;
+temporary folders of processes no longer alive on this host are removed).
+Each record is a ``tf.train.Example`` with the raw uint8 clip and its label
+index. A group's videos are written in a fixed shuffled order so its shards
+mix classes where the group spans classes (UCF ``gNN``).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import json
 import logging
 import os
 import shutil
+import socket
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,15 +37,16 @@ from har.train.clips import Sampling, VideoError, video_clips
 from har.train.dataset import Video
 
 log = logging.getLogger(__name__)
-SHARD_VERSION = 1
+SHARD_VERSION = 2  # 1: one folder per split (a copy of the data per fold); 2: one per group
 CLIPS_PER_SHARD = 256  # 20x64x64x3 clips: about 60 MiB a shard
+_TMP = ".tmp-"
 
 
 @dataclass(frozen=True)
 class ShardSet:
-    """A written split: its files, clip count and shape."""
+    """A split on disk: the shard files of its groups, clip count and shape."""
 
-    path: Path
+    parts: list[Path]  # one folder per group, sorted by group name
     files: list[str]
     num_clips: int
     clip_shape: tuple[int, int, int, int]
@@ -55,6 +64,7 @@ def estimate_bytes(n_videos: int, s: Sampling) -> int:
 
 
 def shard_key(videos: list[Video], labels: list[str], s: Sampling) -> str:
+    """The identity of one group's shards: its videos' files and labels, the label list, sampling and format."""
     files = sorted((str(Path(v.path).resolve()), v.label, *_stat(v.path)) for v in videos)
     blob = json.dumps([files, labels, asdict(s), SHARD_VERSION])
     return hashlib.sha1(blob.encode()).hexdigest()
@@ -67,13 +77,36 @@ def _stat(path: Path) -> tuple[int, int]:
 
 def write_shards(videos: list[Video], labels: list[str], s: Sampling, shard_dir: Path,
                  clip_cache: Path | None = None, clips_per_shard: int = CLIPS_PER_SHARD) -> ShardSet:
-    """Write (or reuse) the shards of ``videos``; returns what is on disk."""
+    """Write the shards of the groups of ``videos`` that are not on disk yet; returns the split's files."""
+    shard_dir = Path(shard_dir)
+    remove_stale_tmp(shard_dir)
+    by_group: dict[str, list[Video]] = defaultdict(list)
+    for v in videos:
+        by_group[v.group].append(v)
+    parts, written, skipped = [], 0, []
+    for group in sorted(by_group):
+        folder, new_skips = _write_group(group, by_group[group], labels, s, shard_dir, clip_cache, clips_per_shard)
+        parts.append(folder)
+        written += new_skips is not None
+        skipped += new_skips or []
+    if skipped:
+        log.warning("skipped %d unusable video(s):\n  %s", len(skipped), "\n  ".join(skipped))
+    out = _combine(parts, labels, s)
+    if parts:
+        log.info("shards: %d clips in %d file(s) of %d group(s) (%d written now) under %s", out.num_clips,
+                 len(out.files), len(parts), written, shard_dir)
+    return out
+
+
+def _write_group(group: str, videos: list[Video], labels: list[str], s: Sampling, shard_dir: Path,
+                 clip_cache: Path | None, clips_per_shard: int) -> tuple[Path, list[str] | None]:
+    """The folder of one group's shards and the videos skipped while writing it (None when reused)."""
     import tensorflow as tf
 
-    final = Path(shard_dir) / shard_key(videos, labels, s)
+    final = shard_dir / shard_key(videos, labels, s)
     if (final / "index.json").is_file():
-        return _load_index(final)
-    tmp = final.parent / f"{final.name}.tmp-{os.getpid()}"
+        return final, None
+    tmp = shard_dir / f"{final.name}{_TMP}{socket.gethostname()}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     index = {name: i for i, name in enumerate(labels)}
@@ -96,26 +129,68 @@ def write_shards(videos: list[Video], labels: list[str], s: Sampling, shard_dir:
                 writer.write(_example(clip, index[v.label]))
                 counts[index[v.label]] += 1
                 n += 1
-    finally:
+    except BaseException:
         if writer:
             writer.close()
-    if skipped:
-        log.warning("skipped %d unusable video(s):\n  %s", len(skipped), "\n  ".join(skipped))
-    meta = {"version": SHARD_VERSION, "files": files, "num_clips": n, "clip_shape": [s.seq_len, s.size, s.size, 3],
-            "labels": labels, "class_counts": counts, "skipped": skipped, "sampling": asdict(s)}
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if writer:
+        writer.close()
+    meta = {"version": SHARD_VERSION, "group": group, "videos": sorted(str(v.path) for v in videos), "files": files,
+            "num_clips": n, "clip_shape": [s.seq_len, s.size, s.size, 3], "labels": labels,
+            "class_counts": counts, "skipped": skipped, "sampling": asdict(s)}
     (tmp / "index.json").write_text(json.dumps(meta, indent=2))
     try:
         tmp.rename(final)
-    except OSError:  # another process (a second worker) finished the same shards first
+    except OSError:  # another process (a second worker) finished the same group first
         shutil.rmtree(tmp, ignore_errors=True)
-    log.info("shards: %d clips in %d file(s) at %s", n, len(files), final)
-    return _load_index(final)
+    log.debug("shards of group %s: %d clips in %d file(s) at %s", group, n, len(files), final)
+    return final, skipped
 
 
-def _load_index(path: Path) -> ShardSet:
-    meta = json.loads((path / "index.json").read_text())
-    return ShardSet(path, [str(path / f) for f in meta["files"]], meta["num_clips"], tuple(meta["clip_shape"]),
-                    meta["class_counts"], meta["skipped"])
+def _combine(parts: list[Path], labels: list[str], s: Sampling) -> ShardSet:
+    """One split from its groups' folders (none: an empty split, e.g. ``val_fraction = 0``)."""
+    files, counts, skipped, n = [], [0] * len(labels), [], 0
+    for folder in parts:
+        meta = json.loads((folder / "index.json").read_text())
+        files += [str(folder / f) for f in meta["files"]]
+        counts = [a + b for a, b in zip(counts, meta["class_counts"], strict=True)]
+        skipped += meta["skipped"]
+        n += meta["num_clips"]
+    return ShardSet(parts, files, n, (s.seq_len, s.size, s.size, 3), counts, skipped)
+
+
+def remove_stale_tmp(shard_dir: Path) -> list[Path]:
+    """Delete ``<key>.tmp-[<host>-]<pid>`` folders left by crashed writers on this host; returns them.
+
+    A folder of a live process (or of another host, on shared storage) is left
+    alone: its writer may still be working.
+    """
+    if not shard_dir.is_dir():
+        return []
+    host, removed = socket.gethostname(), []
+    for p in shard_dir.iterdir():
+        _, sep, owner = p.name.partition(_TMP)
+        if not sep or not p.is_dir():
+            continue
+        where, _, pid = owner.rpartition("-")
+        if where not in ("", host) or not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    if removed:
+        log.info("removed %d unfinished shard folder(s) of ended processes under %s", len(removed), shard_dir)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _example(clip: np.ndarray, label: int) -> bytes:

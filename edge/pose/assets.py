@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from har.edge.bundle import sha256_file
+from har.edge.cache import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,8 @@ class PoseModels:
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/har/pose``, or ``~/.cache/har/pose`` when XDG_CACHE_HOME is unset."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "har" / "pose"
+    """``$XDG_CACHE_HOME/har/pose``, or ``~/.cache/har/pose`` when XDG_CACHE_HOME is unset or empty."""
+    return cache_root() / "pose"
 
 
 def _models(folder: Path) -> PoseModels:

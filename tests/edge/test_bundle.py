@@ -174,15 +174,21 @@ def test_bundle_copies_are_valid_anywhere(tmp_path):
 POSE_FEATURES = 104
 
 
-def _write_pose_bundle(path, seq_len=20, feature_dim=POSE_FEATURES, labels=LABELS):
+@pytest.fixture
+def pose_files(real_pose_models):
+    """The pinned pose models (a pose bundle accepts no others) and a stand-in head file."""
+    return {"head": bytes(range(256)) * 3, "pose_detector": real_pose_models.detector.read_bytes(),
+            "pose_landmarks": real_pose_models.landmarks.read_bytes()}
+
+
+def _write_pose_bundle(path, files, seq_len=20, feature_dim=POSE_FEATURES, labels=LABELS):
     path.mkdir(parents=True, exist_ok=True)
     specs = {"head": ((1, seq_len, feature_dim), (1, len(labels))),
              "pose_detector": ((1, 224, 224, 3), (1, 2254, 12)), "pose_landmarks": ((1, 256, 256, 3), (1, 195))}
     models = {}
-    for i, (name, (shape_in, shape_out)) in enumerate(specs.items()):
-        f = path / {"head": "head.tflite", "pose_detector": "pose_detector.tflite",
-                    "pose_landmarks": "pose_landmarks.tflite"}[name]
-        f.write_bytes(bytes(range(256)) * (i + 3))
+    for name, (shape_in, shape_out) in specs.items():
+        f = path / f"{name}.tflite"
+        f.write_bytes(files[name])
         models[name] = model_entry(f, TensorInfo(shape_in, "float32"), TensorInfo(shape_out, "float32"),
                                    ["CONV_2D"], "fp32")
     meta = build_metadata(labels=labels, seq_len=seq_len, frame_size=None, sampling_mode="interval", interval_s=0.1,
@@ -191,8 +197,8 @@ def _write_pose_bundle(path, seq_len=20, feature_dim=POSE_FEATURES, labels=LABEL
     return write_metadata(path, meta)
 
 
-def test_pose_bundle_loads_as_schema_v2_while_pixel_bundles_stay_v1(tmp_path):
-    b = _write_pose_bundle(tmp_path / "pose")
+def test_pose_bundle_loads_as_schema_v2_while_pixel_bundles_stay_v1(tmp_path, pose_files):
+    b = _write_pose_bundle(tmp_path / "pose", pose_files)
     assert b.is_pose and b.encoder_kind == "pose" and b.schema_version == 2
     assert b.frame_size is None and b.feature_dim == POSE_FEATURES and not b.has_streaming
     assert b.model_file("pose_landmarks") == tmp_path / "pose" / "pose_landmarks.tflite"
@@ -208,24 +214,31 @@ def test_pose_bundle_loads_as_schema_v2_while_pixel_bundles_stay_v1(tmp_path):
     (lambda m: m.pop("pose"), "lacks the field 'pose'"),
     (lambda m: m["labels"].append("extra"), "4 labels"),
     (lambda m: m["models"].update(window=m["models"]["head"]), "has no pixel model"),
-    (lambda m: m["models"]["pose_landmarks"].update(sha256="0" * 64), "does not match the sha256"),
+    (lambda m: m["models"]["pose_landmarks"].update(sha256="0" * 64), "is not the pinned pose_landmark_full"),
+    (lambda m: m["models"]["head"].update(sha256="0" * 64), "does not match the sha256"),
 ])
-def test_edited_pose_metadata_is_refused(tmp_path, edit, expected):
-    _write_pose_bundle(tmp_path / "b")
+def test_edited_pose_metadata_is_refused(tmp_path, pose_files, edit, expected):
+    _write_pose_bundle(tmp_path / "b", pose_files)
     _edit(tmp_path / "b", edit)
     with pytest.raises(BundleError) as e:
         load_bundle(tmp_path / "b")
     assert expected in str(e.value) and "\n" not in str(e.value)
 
 
-def test_tampered_pose_model_is_refused(tmp_path):
-    _write_pose_bundle(tmp_path / "b")
+def test_tampered_pose_model_is_refused(tmp_path, pose_files):
+    _write_pose_bundle(tmp_path / "b", pose_files)
     f = tmp_path / "b" / "pose_detector.tflite"
     data = bytearray(f.read_bytes())
     data[7] ^= 0x01
     f.write_bytes(bytes(data))
     with pytest.raises(BundleError, match=r"pose_detector\.tflite does not match the sha256"):
         load_bundle(tmp_path / "b")
+
+
+def test_a_pose_model_other_than_the_pinned_one_is_refused_even_with_consistent_metadata(tmp_path, pose_files):
+    other = dict(pose_files, pose_landmarks=pose_files["pose_landmarks"][:-16] + bytes(16))  # e.g. a modified model
+    with pytest.raises(BundleError, match=r"model 'pose_landmarks' is not the pinned pose_landmark_full\.tflite"):
+        _write_pose_bundle(tmp_path / "b", other)  # metadata.json records the new file's own sha256
 
 
 def test_pixel_bundle_may_not_list_pose_models(tmp_path):

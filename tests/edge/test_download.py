@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import cv2
@@ -73,11 +74,58 @@ def test_complete_part_file_gets_416_and_is_finished(serve, tmp_path):
     assert [r[2] for r in srv.requests] == [416, 416, 200]
 
 
+def test_a_416_without_the_file_size_does_not_make_a_stale_part_the_file(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    srv.bare_416 = True  # no "Content-Range: bytes */N": nothing says the .part is the whole file
+    (tmp_path / "a.bin.part").write_bytes(PAYLOAD + b"stale tail")
+    assert download(srv.url("/a.bin"), tmp_path / "a.bin", progress=False, backoff_s=0.01).path.read_bytes() == PAYLOAD
+    assert [r[2] for r in srv.requests] == [416, 200]
+    (tmp_path / "a.bin").unlink()
+    (tmp_path / "a.bin.part").write_bytes(PAYLOAD)  # the expected size says this one is complete
+    got = download(srv.url("/a.bin"), tmp_path / "a.bin", size=len(PAYLOAD), sha256=SHA, progress=False)
+    assert got.path.read_bytes() == PAYLOAD and [r[2] for r in srv.requests] == [416, 200, 416]
+
+
+def test_a_cut_transfer_without_content_length_resumes(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    srv.omit_length = True  # the body ends when the connection closes: a cut looks like the end
+    srv.drop_once["/a.bin"] = 120_000
+    got = download(srv.url("/a.bin"), tmp_path / "a.bin", size=len(PAYLOAD), sha256=SHA, progress=False,
+                   backoff_s=0.01)
+    assert got.path.read_bytes() == PAYLOAD
+    assert srv.requests == [("/a.bin", None, 200), ("/a.bin", "bytes=120000-", 206)]
+
+
+def test_an_approximate_size_checks_free_space_when_the_server_gives_none(serve, tmp_path):
+    srv = serve({"/big.bin": b"x"})
+    srv.omit_length = True
+    with pytest.raises(DownloadError, match="not enough disk space for big.bin: .* needed, .* free"):
+        download(srv.url("/big.bin"), tmp_path / "big.bin", progress=False, approx_size=10**15)
+
+
+def test_two_processes_downloading_one_file_take_turns(serve, tmp_path):
+    srv = serve({"/a.bin": PAYLOAD})
+    srv.throttle_s = 0.03  # about 0.6 s per transfer, so the second process starts during the first
+    dest = tmp_path / "a.bin"
+    code = (f"from har.edge.download import download; "
+            f"download({srv.url('/a.bin')!r}, {str(dest)!r}, sha256={SHA!r}, progress=False)")
+    first = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    for _ in range(500):
+        if srv.requests or first.poll() is not None:
+            break
+        time.sleep(0.01)
+    assert srv.requests, "the first process never reached the server"
+    second = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    assert first.wait(60) == 0, first.stderr.read()
+    assert second.wait(60) == 0, second.stderr.read()
+    assert dest.read_bytes() == PAYLOAD and len(srv.requests) == 1  # the second found the file complete
+
+
 def test_wrong_sha256_is_refused_and_the_file_removed(serve, tmp_path):
     srv = serve({"/a.bin": PAYLOAD})
     with pytest.raises(DownloadError, match=r"a\.bin has sha256 [0-9a-f]{64}, expected 0{64}.*deleted it"):
         download(srv.url("/a.bin"), tmp_path / "a.bin", sha256="0" * 64, progress=False)
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["a.bin.lock"]  # the lock stays: deleting it would race
 
 
 def test_wrong_size_is_refused_before_downloading(serve, tmp_path):
@@ -215,7 +263,7 @@ def test_har_predict_downloads_a_url_before_loading_the_model(serve, tmp_path):
     res = CliRunner().invoke(app, ["predict", srv.url("/v/clip.mp4"), "--model", str(tmp_path / "no-model"),
                                    "--cache-dir", str(cache)])
     assert res.exit_code == 2 and "no-model has no model.keras" in res.output  # got as far as the model
-    assert [p.read_bytes() for p in cache.iterdir()] == [mp4]
+    assert [p.read_bytes() for p in cache.iterdir() if p.suffix != ".lock"] == [mp4]
     res = CliRunner().invoke(app, ["predict", srv.url("/v/none.mp4"), "--cache-dir", str(cache)])
     assert res.exit_code == 2 and "none.mp4 was not found (HTTP 404)" in res.output
 

@@ -24,17 +24,6 @@ from har.edge.pose.assets import (
 )
 
 
-@pytest.fixture(scope="session")
-def real_pose_models() -> PoseModels:
-    """The verified models from the user's cache, fetched once if missing (skipped offline, failed in CI)."""
-    try:
-        return fetch_pose_models()
-    except PoseModelsError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to fetch the pose models: {e}")
-        pytest.skip(f"pose models not cached and not fetchable here: {e}")
-
-
 @pytest.fixture
 def cached_copy(real_pose_models, tmp_path):
     """A private cache folder holding copies of the real model files."""
@@ -91,6 +80,8 @@ def test_default_cache_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "har" / "pose"
     monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_cache_dir() == Path.home() / ".cache" / "har" / "pose"
+    monkeypatch.setenv("XDG_CACHE_HOME", "")  # empty means unset in the XDG spec
     assert default_cache_dir() == Path.home() / ".cache" / "har" / "pose"
 
 

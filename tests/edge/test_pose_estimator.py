@@ -9,39 +9,27 @@ crop and its projection back onto the frame.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 
-from har.edge.pose.assets import PoseModels, PoseModelsError, fetch_pose_models
+from har.edge.pose.assets import PoseModels
 from har.edge.pose.estimator import LANDMARK_NAMES, Pose, PoseEstimator
+from tests.conftest import REALCLIPS
+from tests.helpers import need
 
-REALCLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "realclips"
 NOSE, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP, L_ANKLE, R_ANKLE = 0, 11, 12, 23, 24, 27, 28
 
 
-def _need(ok: bool, reason: str) -> None:
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
-def models() -> PoseModels:
-    try:
-        return fetch_pose_models()
-    except PoseModelsError as e:
-        _need(False, f"pose models not cached and not fetchable here: {e}")
+def models(real_pose_models) -> PoseModels:
+    return real_pose_models
 
 
 def read_rgb(name: str, every: int = 1, limit: int | None = None) -> list[np.ndarray]:
     """Frames of a real clip as RGB (OpenCV decodes BGR), every ``every``-th, at most ``limit``."""
     path = REALCLIPS / name
-    _need(path.is_file(), f"real clip {path} not present (it lies beside the repo in CI, not in a user's clone)")
+    need(path.is_file(), f"real clip {path} not present (it lies beside the repo in CI, not in a user's clone)")
     cap = cv2.VideoCapture(str(path))
     frames, i = [], 0
     while limit is None or len(frames) < limit:

@@ -7,14 +7,10 @@ transformations applied to them are synthetic and exact.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 
-from har.edge.pose.assets import PoseModelsError, fetch_pose_models
 from har.edge.pose.estimator import LANDMARK_NAMES, PoseEstimator
 from har.edge.pose.features import (
     FEATURE_DIM,
@@ -25,7 +21,6 @@ from har.edge.pose.features import (
     window_features_from_array,
 )
 
-REALCLIPS = Path(__file__).resolve().parents[2].parent / "shared" / "realclips"
 K = 33
 POSE = slice(0, 2 * K)
 VIS = slice(2 * K, 3 * K)
@@ -33,17 +28,10 @@ DISP, VEL, FLAG = slice(3 * K, 3 * K + 2), slice(3 * K + 2, 3 * K + 4), -1
 
 
 @pytest.fixture(scope="module")
-def real_poses():
+def real_poses(real_pose_models, realclips):
     """20 poses, every other frame of a real 1080p clip, with one frame where nobody is (a blank frame)."""
-    path = REALCLIPS / "drink_water_1080p.avi"
-    try:
-        models = fetch_pose_models()
-    except PoseModelsError as e:
-        reason = f"pose models not cached and not fetchable here: {e}"
-        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
-    if not path.is_file():
-        reason = f"real clip {path} not present (it lies beside the repo in CI, not in a user's clone)"
-        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+    path = realclips / "drink_water_1080p.avi"
+    models = real_pose_models
     cap = cv2.VideoCapture(str(path))
     est, poses, i = PoseEstimator(models), [], 0
     while len(poses) < 20:

@@ -11,7 +11,6 @@ video.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import numpy as np
@@ -62,19 +61,7 @@ def keypoint_set(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def pose_models_cached():
-    from har.edge.pose.assets import PoseModelsError, fetch_pose_models
-
-    try:
-        return fetch_pose_models()
-    except PoseModelsError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to fetch the pose models: {e}")
-        pytest.skip(f"pose models not cached and not fetchable here: {e}")
-
-
-@pytest.fixture(scope="module")
-def trained(pose_models_cached, tmp_path_factory):
+def trained(real_pose_models, tmp_path_factory):
     """A pose_lstm trained on generated keypoints, its artifacts, the raw test windows and an int8 bundle."""
     import keras
 
@@ -120,13 +107,13 @@ def test_pose_model_dir_has_the_same_artifacts_as_pixel_models(trained):
     assert metrics["test_accuracy"] >= 0.9  # three clearly different motions, 12 test windows
 
 
-def test_pose_bundle_holds_the_head_and_both_pose_models(trained, pose_models_cached):
+def test_pose_bundle_holds_the_head_and_both_pose_models(trained, real_pose_models):
     b = load_bundle(trained["bundle"])
     assert b.is_pose and b.schema_version == 2 and b.quantization == "int8" and b.labels == LABELS
     assert b.models["head"].input.shape == (1, SEQ_LEN, b.feature_dim) and b.models["head"].input.dtype == "int8"
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in b.models["head"].ops
-    assert b.model_file("pose_landmarks").read_bytes() == pose_models_cached.landmarks.read_bytes()
-    assert b.model_file("pose_detector").read_bytes() == pose_models_cached.detector.read_bytes()
+    assert b.model_file("pose_landmarks").read_bytes() == real_pose_models.landmarks.read_bytes()
+    assert b.model_file("pose_detector").read_bytes() == real_pose_models.detector.read_bytes()
     assert b.metadata["calibration"]["split"] == "train"
     assert "Apache License 2.0" in (trained["bundle"] / "NOTICE-pose-models.txt").read_text()
     rows = {r["name"]: r for r in trained["report"]["variants"]}

@@ -11,7 +11,6 @@ here asserts any.
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -24,23 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pose_models_cached():
-    from har.edge.pose.assets import PoseModelsError, fetch_pose_models
-
-    try:
-        return fetch_pose_models()
-    except PoseModelsError as e:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must be able to fetch the pose models: {e}")
-        pytest.skip(f"pose models not cached and not fetchable here: {e}")
-
-
-@pytest.fixture(scope="module")
-def pose_run(pose_models_cached, realclips_dir, tmp_path_factory):
+def pose_run(real_pose_models, realclips, tmp_path_factory):
     """Train and export with the real CLI on the real-clip set; returns the paths."""
     from har.train.cli import app
-
-    realclips = realclips_dir
 
     root = tmp_path_factory.mktemp("pose-real")
     data = realclip_dataset(realclips, root / "data")
@@ -56,17 +41,6 @@ def pose_run(pose_models_cached, realclips_dir, tmp_path_factory):
             "train_output": res.output, "realclips": realclips}
 
 
-@pytest.fixture(scope="module")
-def realclips_dir():
-    """``conftest.realclips``, module-scoped so one training run serves every test here."""
-    from tests.conftest import REALCLIPS
-
-    if not REALCLIPS.is_dir():
-        reason = f"real clips folder {REALCLIPS} not present (it lies beside the repo in CI)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return REALCLIPS
 
 
 def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
@@ -84,23 +58,35 @@ def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
 
 
 def test_edge_windows_match_the_training_keypoints(pose_run):
-    """The device's first window of a video holds exactly the keypoints training cached for its first clip."""
+    """Every training window of a video holds exactly the keypoints of the device's window at that place.
+
+    Both track the person through the whole video on the same sampling grid,
+    so the tracker state at a window's start is the same too.
+    """
+    import cv2
+
     from har.edge.bundle import load_bundle
     from har.edge.pipeline import Classifier
     from har.edge.pose.assets import pose_models
     from har.edge.predict import windows_of_file
     from har.train.clips import Sampling
-    from har.train.pose import keypoint_cache_dir, video_keypoints
+    from har.train.pose import keypoint_cache_dir, sampled_positions, video_keypoints
 
     video = pose_run["data"] / "drink_water" / "v_drink_water_g01_c01.avi"
     cfg = json.loads((pose_run["model_dir"] / "config.json").read_text())
-    trained, _ = video_keypoints(video, Sampling(**cfg["sampling"]), pose_models(),
-                                 keypoint_cache_dir(pose_run["root"] / "cache"))
+    sampling = Sampling(**cfg["sampling"])
+    trained, _ = video_keypoints(video, sampling, pose_models(), keypoint_cache_dir(pose_run["root"] / "cache"))
+    cap = cv2.VideoCapture(str(video))
+    n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    _, starts = sampled_positions(n, fps, sampling)
+    assert len(starts) == len(trained) >= 2 and starts[0] == 0
     bundle = load_bundle(pose_run["bundle"])
     clf = Classifier(bundle)
-    first = next(windows_of_file(video, bundle, clf.item))
-    assert first.shape == (20, 33, 5)
-    np.testing.assert_allclose(first, trained[0], rtol=0, atol=1e-6, equal_nan=True)
+    device = list(windows_of_file(video, bundle, clf.item))  # stride 1: window k starts at grid position k
+    assert device[0].shape == (20, 33, 5)
+    for start, window in zip(starts, trained, strict=True):
+        np.testing.assert_allclose(device[start], window, rtol=0, atol=1e-6, equal_nan=True)
 
 
 def test_har_edge_runs_the_pose_bundle_on_a_real_clip_without_tensorflow(pose_run, tmp_path):

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from har.train.archives import ArchiveError, extract, extract_into, is_complete, rar_tool, read_marker
+from har.train.archives import (
+    ArchiveError,
+    extract,
+    extract_into,
+    is_complete,
+    rar_tool,
+    read_marker,
+    staging_dir,
+)
 from tests.rar import RAR_TOOLS, require_rar_tool, write_rar
 
 FILES = {"UCF50/TaiChi/v_TaiChi_g01_c01.avi": b"taichi" * 500, "UCF50/Swing/v_Swing_g02_c01.avi": b"swing"}
@@ -48,7 +58,7 @@ def test_zip_and_tar_extract_atomically_with_a_marker(tmp_path, make):
     dest = extract(archive, tmp_path / "out", info={"sha256": "abc"})
     assert _tree(dest) == FILES and is_complete(dest)
     assert read_marker(dest) == {"archive": archive.name, "sha256": "abc"}
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [".out.lock"]  # no staging left
 
 
 @pytest.mark.parametrize("tool", RAR_TOOLS or ["none"])
@@ -73,7 +83,7 @@ def _assert_clean_failure(tmp_path: Path, archive: Path, match: str) -> None:
     with pytest.raises(ArchiveError, match=match):
         extract(archive, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == [".out.lock"]  # no staging
 
 
 def test_truncated_archives_leave_nothing_behind(tmp_path):
@@ -105,6 +115,30 @@ def test_path_traversal_is_refused(tmp_path):
     _assert_clean_failure(tmp_path, _zip(tmp_path / "evil.zip", {"../evil.avi": b"x"}), "unsafe path '../evil.avi'")
     _assert_clean_failure(tmp_path, _tar(tmp_path / "evil.tar", {"/etc/evil": b"x"}), "unsafe path '/etc/evil'")
     assert not (tmp_path.parent / "evil.avi").exists()
+
+
+@pytest.mark.parametrize("tool", RAR_TOOLS or ["none"])
+@pytest.mark.parametrize("evil", ["../evil.avi", "/tmp/har-evil.avi"])
+def test_rar_with_an_unsafe_member_is_refused_before_anything_is_written(tmp_path, monkeypatch, tool, evil):
+    require_rar_tool()
+    monkeypatch.setenv("HAR_RAR_TOOL", tool)
+    archive = write_rar(tmp_path / "evil.rar", {"ok/a.avi": b"fine", evil: b"evil"})
+    _assert_clean_failure(tmp_path, archive, f"unsafe path '{evil}'.*refusing it")
+    assert not (tmp_path.parent / "evil.avi").exists()
+    assert not os.path.exists("/tmp/har-evil.avi")
+
+
+def test_staging_leaves_a_live_process_s_folder_alone(tmp_path):
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    try:
+        for pid in (live.pid, int(dead.stdout)):
+            (tmp_path / f".out.partial-{pid}-1").mkdir()
+        tmp = staging_dir(tmp_path / "out")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f".out.partial-{live.pid}-1", tmp.name])
+    finally:
+        live.kill()
+        live.wait()
 
 
 def test_missing_rar_tool_names_the_debian_packages(tmp_path, monkeypatch):

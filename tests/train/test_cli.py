@@ -65,3 +65,37 @@ def test_data_scenario(tmp_path):
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 30
     res = runner.invoke(app, ["data", "scenario", "--out", str(out), "--actions", "dance:1"])
     assert res.exit_code == 2 and "unknown action" in res.output
+
+
+def test_train_with_an_empty_test_split_prints_n_a(tiny_synth, tmp_path):
+    """Two groups: holdout keeps one for training, one for validation and none for testing."""
+    data = tmp_path / "data"
+    for f in sorted(tiny_synth.glob("*/*_g0[12]_*.mp4")):
+        if f.parent.name in ("wave", "jump"):
+            (data / f.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, data / f.parent.name / f.name)
+    config = tmp_path / "tiny.toml"
+    config.write_text("[train]\njit_compile = false\n[train.sampling]\nseq_len = 4\nsize = 64\nclips_per_video = 1\n")
+    res = runner.invoke(app, ["train", "--data", str(data), "--config", str(config), "--epochs", "1",
+                              "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "out" / "lrcn" / "metrics.json").read_text())
+    assert m["split_sizes"]["test"] == 0 and m["test_accuracy"] is None and m["macro_f1"] is None
+    assert "lrcn: test accuracy n/a  macro-F1 n/a" in res.output and "no test clips" in res.output
+
+
+def test_fold_lines_print_n_a_for_a_fold_without_test_clips(tmp_path, capsys):
+    from har.train.cli import _echo_metrics
+
+    fold = {"fold": "fold 1", "test_accuracy": None, "macro_f1": None, "split_sizes": {"test": 0}}
+    metrics = {"folds": [fold, {**fold, "fold": "fold 2", "test_accuracy": 0.5, "macro_f1": 0.25,
+                                "split_sizes": {"test": 4}}],
+               "protocol": "kfold:2", "mean_accuracy": 0.5, "std_accuracy": 0.0, "mean_macro_f1": None,
+               "std_macro_f1": None, "model_from_fold": "fold 1", "test_accuracy": None, "macro_f1": None,
+               "num_params": 1234, "train_seconds": 3.0, "split_sizes": {"train": 8, "val": 2, "test": 0}}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    _echo_metrics("lrcn", tmp_path)
+    out = capsys.readouterr().out
+    assert "fold 1: accuracy n/a  macro-F1 n/a  (test 0 clips)" in out
+    assert "fold 2: accuracy 0.500  macro-F1 0.250" in out
+    assert "accuracy 0.500 +- 0.000  macro-F1 n/a +- n/a" in out

@@ -1,4 +1,5 @@
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,3 +92,14 @@ def test_real_clips_decode_in_every_container(realclips, name):
     assert 5 <= fps <= 60
     clips = video_clips(realclips / name, Sampling(clips_per_video=2))
     assert clips.shape[1:] == (20, 64, 64, 3)
+
+
+def test_every_cache_shares_one_root_and_an_empty_xdg_means_unset(monkeypatch, tmp_path):
+    from har.edge.download import default_cache_dir as video_cache
+    from har.edge.pose.assets import default_cache_dir as pose_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert [clips_mod.default_cache_dir(), video_cache(), pose_cache()] == \
+        [tmp_path / "har" / "clips", tmp_path / "har" / "videos", tmp_path / "har" / "pose"]
+    monkeypatch.setenv("XDG_CACHE_HOME", "")  # not the current directory: empty means unset
+    assert clips_mod.default_cache_dir() == Path.home() / ".cache" / "har" / "clips"

@@ -24,8 +24,8 @@ from har.train.datasets import (
     Remote,
     download_dataset,
     get_spec,
-    read_split,
 )
+from har.train.protocols import read_split_list, split_list_paths
 from tests.helpers import write_video
 from tests.rar import require_rar_tool, write_rar
 
@@ -59,7 +59,8 @@ def test_ucf50_seed_classes_resume_after_a_dropped_connection(serve, tmp_path, u
     videos, labels = list_videos(res.path)
     assert labels == sorted(SEED) and len(videos) == 8 and {v.group for v in videos} == {"g01", "g02"}
     manifest = json.loads((root / "downloads" / "manifest.json").read_text())
-    assert manifest["UCF50.rar"]["sha256"] == hashlib.sha256(ucf50_rar).hexdigest()
+    assert manifest[srv.url("/mirror/UCF50.rar")] == {"file": "UCF50.rar", "size": len(ucf50_rar),
+                                                       "sha256": hashlib.sha256(ucf50_rar).hexdigest()}
     assert (root / "downloads" / "UCF50.rar").read_bytes() == ucf50_rar
 
     again = download_dataset("ucf50", root, classes=["TaiChi"], base_url=srv.url("/mirror"), progress=False)
@@ -79,7 +80,8 @@ def test_recorded_sha256_catches_a_corrupted_archive_later(serve, tmp_path, ucf5
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0xFF  # bit rot on disk
     archive.write_bytes(bytes(data))
-    with pytest.raises(DatasetDownloadError, match=r"UCF50\.rar has sha256 .* expected .*delete .*UCF50\.rar and rerun"):
+    with pytest.raises(DatasetDownloadError, match=r"UCF50\.rar has sha256 .* expected .*delete .*UCF50\.rar and "
+                                                   r"rerun; the expected values are those recorded in .*manifest\.json"):
         download_dataset("ucf50", root, base_url=srv.url(""), progress=False)
 
 
@@ -121,10 +123,10 @@ def test_ucf101_splits_are_normalized(serve, tmp_path, tiny_avi):
                                                  "trainlist02.txt"]
     assert (res.path / "splits" / "trainlist01.txt").read_text() == \
         "Archery/v_Archery_g02_c01.avi\nBiking/v_Biking_g02_c01.avi\n"
-    split = read_split(res.path, 1)
-    assert split["test"] == [res.path / "Archery/v_Archery_g01_c01.avi", res.path / "Biking/v_Biking_g01_c01.avi"]
-    with pytest.raises(DatasetDownloadError, match="has no official split 3"):
-        read_split(res.path, 3)
+    train, test = split_list_paths(res.path, 1)
+    assert read_split_list(test) == ["Archery/v_Archery_g01_c01.avi", "Biking/v_Biking_g01_c01.avi"]
+    assert all((res.path / r).is_file() for r in read_split_list(train) + read_split_list(test))
+    assert not split_list_paths(res.path, 3)[0].exists()
 
 
 def test_hmdb51_rar_of_rars_and_split_files(serve, tmp_path, tiny_avi):
@@ -144,7 +146,7 @@ def test_hmdb51_rar_of_rars_and_split_files(serve, tmp_path, tiny_avi):
     split = (res.path / "splits")
     assert split.joinpath("trainlist02.txt").read_text() == "brush_hair/brush_hair_clip0.avi\nwave/wave_clip0.avi\n"
     assert split.joinpath("testlist02.txt").read_text() == "brush_hair/brush_hair_clip1.avi\nwave/wave_clip1.avi\n"
-    assert len(read_split(res.path, 3)["train"]) == 2
+    assert len(read_split_list(split_list_paths(res.path, 3)[0])) == 2
 
 
 def test_truncated_dataset_archive_leaves_no_dataset(serve, tmp_path, tiny_avi):
@@ -153,9 +155,45 @@ def test_truncated_dataset_archive_leaves_no_dataset(serve, tmp_path, tiny_avi):
         for k, v in _ucf_files(tiny_avi, "X", ["A", "B"]).items():
             z.writestr(k, v)
     srv = serve({"/x.zip": buf.getvalue()[: len(buf.getvalue()) // 2]})  # the server itself has half a file
+    spec = DatasetSpec("x", "x", Remote(srv.url("/x.zip")))
     with pytest.raises(DatasetDownloadError, match="not a readable zip archive"):
-        download_dataset(DatasetSpec("x", "x", Remote(srv.url("/x.zip"))), tmp_path, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["downloads"]  # no x/, no staging folder
+        download_dataset(spec, tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".x.lock", "downloads"]  # no x/, no staging folder
+    assert not (tmp_path / "downloads" / "manifest.json").exists()  # a corrupt first download is not a reference
+
+    (tmp_path / "downloads" / "x.zip").unlink()  # what the error told the user to do
+    srv.files["/x.zip"] = buf.getvalue()  # the server's file is whole again
+    assert download_dataset(spec, tmp_path, progress=False).videos == 4
+    manifest = json.loads((tmp_path / "downloads" / "manifest.json").read_text())
+    assert manifest[srv.url("/x.zip")]["sha256"] == hashlib.sha256(buf.getvalue()).hexdigest()
+
+
+def _zip_bytes(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for k, v in files.items():
+            z.writestr(k, v)
+    return buf.getvalue()
+
+
+def test_other_classes_are_added_to_the_ones_already_there(serve, tmp_path, tiny_avi):
+    srv = serve({"/v.zip": _zip_bytes(_ucf_files(tiny_avi, "X", ["A", "B", "C"]))})
+    spec = DatasetSpec("x", "x", Remote(srv.url("/v.zip")))
+    download_dataset(spec, tmp_path, classes=["A"], progress=False)
+    res = download_dataset(spec, tmp_path, classes=["B"], progress=False)
+    assert res.classes == ["B"] and not res.reused and len(srv.requests) == 1  # the archive was reused
+    assert sorted(p.name for p in res.path.iterdir() if p.is_dir()) == ["A", "B"]
+    assert json.loads((res.path / ".complete").read_text())["classes"] == ["A", "B"]
+    assert download_dataset(spec, tmp_path, classes=["A", "B"], progress=False).reused
+
+
+def test_free_space_is_checked_before_downloading_without_a_size(serve, tmp_path):
+    srv = serve({"/v.zip": b"PK" + b"\0" * 1000})
+    srv.omit_length = True  # the server does not say how big the file is
+    spec = DatasetSpec("x", "x", Remote(srv.url("/v.zip"), approx_bytes=10**15))  # a petabyte
+    with pytest.raises(DatasetDownloadError, match="not enough disk space for v.zip: .* needed, .* free"):
+        download_dataset(spec, tmp_path, progress=False)
+    assert not (tmp_path / "downloads" / "v.zip.part").exists()
 
 
 def test_cli_seed_preset_and_errors(serve, tmp_path, ucf50_rar):

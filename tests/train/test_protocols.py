@@ -1,4 +1,4 @@
-"""Evaluation protocols: every fold is group-disjoint, on UCF-style and per-video groups."""
+"""Evaluation protocols: no group on two sides of a fold, on UCF-style and per-video groups."""
 
 import shutil
 
@@ -51,6 +51,10 @@ def write_split_lists(root, tests: dict[int, list[str]], key="g"):
 def test_no_group_is_on_two_sides_of_any_fold(protocol, layout, request):
     root = request.getfixturevalue(layout)
     videos, labels = list_videos(root)
+    if (protocol, layout) == ("logo", "per_video"):  # one model per video: refused (test below)
+        with pytest.raises(DatasetError):
+            make_folds(videos, protocol, 0.25, 0.25, seed=3, data_root=root)
+        return
     folds = make_folds(videos, protocol, 0.25, 0.25, seed=3, data_root=root)
     for f in folds:
         g = f.groups()
@@ -72,6 +76,15 @@ def test_logo_holds_out_one_ucf_group_per_fold(ucf_style):
     assert [f.name for f in folds] == ["g01", "g02", "g03", "g04"]
     assert all(f.groups()["test"] == [f.name] and len(f.test) == 7 for f in folds)
     assert all(len(f.groups()["val"]) == 1 for f in folds)  # a quarter of the 3 training groups, at least one
+
+
+def test_logo_on_per_video_groups_is_refused_with_what_to_use(per_video, tmp_path):
+    videos, _ = list_videos(per_video)
+    with pytest.raises(DatasetError, match=r"logo would train 28 models, one per source video.*kfold:5"):
+        make_folds(videos, "logo", 0.25, 0.25, seed=0)
+    res = CliRunner().invoke(app, ["train", "--data", str(per_video), "--protocol", "logo", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "one per source video" in res.output and "official:1,2,3" in res.output
+    assert "Traceback" not in res.output and not list(tmp_path.iterdir())
 
 
 def test_kfold_on_per_video_groups_is_stratified(per_video):
@@ -103,6 +116,23 @@ def test_official_split_errors_say_what_to_do(ucf_style, tmp_path):
     videos, _ = list_videos(bad)
     with pytest.raises(DatasetError, match="g01"):
         make_folds(videos, "official:1", 0.25, 0.25, seed=0, data_root=bad)
+
+
+def test_official_lists_sharing_a_group_are_kept_with_a_warning(ucf_style, tmp_path, caplog):
+    """Published lists are the protocol: a group on both sides by the file-name rule is reported, not refused."""
+    data = tmp_path / "data"
+    shutil.copytree(ucf_style, data)
+    test_file, train_file = data / "splits" / "testlist01.txt", data / "splits" / "trainlist01.txt"
+    lines = test_file.read_text().splitlines()
+    moved = next(line for line in lines if line.startswith("wave/"))
+    test_file.write_text("\n".join(line for line in lines if line != moved) + "\n")
+    with open(train_file, "a") as f:
+        f.write(f"{moved} 7\n")
+    videos, _ = list_videos(data)
+    with caplog.at_level("WARNING"):
+        (fold,) = make_folds(videos, "official:1", 0.25, 0.25, seed=0, data_root=data)
+    assert "official split 1 puts 1 group(s) (e.g. g01) on both sides" in caplog.text
+    assert moved not in {str(v.path.relative_to(data)) for v in fold.test}
 
 
 @pytest.mark.parametrize("spec", ["kfold", "kfold:1", "official", "official:x", "logo:2", "loo"])

@@ -2,6 +2,9 @@
 
 import json
 import os
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -36,7 +39,8 @@ def tiny_shards(tiny_synth, tmp_path_factory):
 
 def test_shards_hold_exactly_the_clips_of_the_memory_path(tiny_shards):
     shards, X, y, labels, _ = tiny_shards
-    assert shards.num_clips == len(y) == 56 and len(shards.files) == 6  # 28 videos x 2 clips, 10 a shard
+    assert shards.num_clips == len(y) == 56  # 28 videos x 2 clips
+    assert len(shards.parts) == 4 and len(shards.files) == 8  # a folder per group: 14 clips, 10 a shard
     assert shards.class_counts == np.bincount(y, minlength=len(labels)).tolist()
     got = [(c.numpy(), int(lab)) for c, lab in read_shards(shards, shuffle=True, seed=1, shuffle_buffer=16)]
     sx, sy = _sorted(np.stack([c for c, _ in got]), np.array([lab for _, lab in got]))
@@ -57,16 +61,58 @@ def test_one_unaugmented_epoch_from_shards_equals_memory(tiny_shards):
     assert np.array_equal(sx, mx) and np.array_equal(sy, my)
 
 
+def _stamps(shards) -> list[int]:
+    return [os.stat(p / "index.json").st_mtime_ns for p in shards.parts]
+
+
 def test_shards_are_written_once_and_reused(tiny_shards, tiny_synth):
     shards, _, _, labels, root = tiny_shards
     videos, _ = list_videos(tiny_synth)
-    stamp = os.stat(shards.path / "index.json").st_mtime_ns
+    stamps = _stamps(shards)
     again = write_shards(list(reversed(videos)), labels, TINY, root / "shards", root / "clips")
-    assert again.path == shards.path and os.stat(again.path / "index.json").st_mtime_ns == stamp
-    other = write_shards(videos[:7], labels, TINY, root / "shards", root / "clips")
-    assert other.path != shards.path and other.num_clips == 14
+    assert again.files == shards.files and _stamps(again) == stamps
+    other = write_shards(videos[:7], labels, TINY, root / "shards", root / "clips")  # other videos in each group
+    assert set(other.parts).isdisjoint(shards.parts) and other.num_clips == 14
     empty = write_shards([], labels, TINY, root / "shards")  # e.g. val_fraction = 0
-    assert empty.num_clips == 0 and list(read_shards(empty, shuffle=True)) == []
+    assert empty.num_clips == 0 and empty.class_counts == [0] * len(labels)
+    assert list(read_shards(empty, shuffle=True)) == []
+
+
+def test_every_fold_reuses_the_shard_files_of_its_groups(tiny_shards, tiny_synth):
+    """The data is on disk once: fold 2 of logo writes nothing, its splits are fold 1's files regrouped."""
+    _, _, _, labels, root = tiny_shards
+    videos, _ = list_videos(tiny_synth)
+    folder = root / "fold-shards"
+    fold1, fold2 = make_folds(videos, "logo", 0.25, 0.25, seed=0)[:2]
+
+    def write(fold):
+        return {k: write_shards(getattr(fold, k), labels, TINY, folder, root / "clips", clips_per_shard=10)
+                for k in ("train", "val", "test")}
+
+    first = write(fold1)
+    on_disk = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+    second = write(fold2)
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == on_disk  # no file written or rewritten
+    assert len(list(folder.glob("*/index.json"))) == 4  # one folder per group, not one per split
+    assert set(second["test"].files) <= set(first["train"].files + first["val"].files)
+    assert sorted(f for s in second.values() for f in s.files) == sorted(f for s in first.values() for f in s.files)
+    assert second["test"].num_clips == 14 and second["test"].class_counts == [2] * len(labels)
+
+
+def test_unfinished_folders_of_ended_processes_are_removed(tiny_shards):
+    _, _, _, labels, root = tiny_shards
+    folder = root / "stale"
+    ended = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                               text=True, check=True).stdout)
+    host = socket.gethostname()
+    dead = [folder / f"a.tmp-{ended}", folder / f"b.tmp-{host}-{ended}"]
+    kept = [folder / f"c.tmp-{host}-{os.getpid()}", folder / f"d.tmp-elsewhere-{ended}", folder / "e"]
+    for p in dead + kept:
+        p.mkdir(parents=True)
+        (p / "shard-00000.tfrecord").write_bytes(b"partial")
+    write_shards([], labels, TINY, folder)
+    assert not any(p.exists() for p in dead)
+    assert all(p.exists() for p in kept)  # a live writer, another host's (shared storage), a finished folder
 
 
 def test_tf_augmentations_keep_shape_order_and_swap_only_flip_pairs():
@@ -125,7 +171,5 @@ def test_a_tiny_model_trains_from_shards_with_kfold(tiny_synth, tmp_path):
     assert not set(m["folds"][0]["test_groups"]) & set(m["split_groups"]["train"] + m["split_groups"]["val"])
     assert np.asarray(m["confusion"]).sum() == 3
     assert "+-" in res.output and "fold 2: accuracy" in res.output
-    # One shard set per distinct split: a group set shared by two folds (a val here, a test there) is reused.
-    videos, _ = list_videos(tiny_synth, ["idle", "walk_left", "walk_right"])
-    parts = {tuple(g) for f in make_folds(videos, "kfold:4", 0.15, 0.25, seed=27)[:2] for g in f.groups().values()}
-    assert len(list((tmp_path / "cache" / "shards").glob("*/index.json"))) == len(parts)
+    # One shard folder per group, shared by both folds (a group trains in one fold and tests in the other).
+    assert len(list((tmp_path / "cache" / "shards").glob("*/index.json"))) == 4
