@@ -26,9 +26,12 @@ drinking. Classes named in ``flip_pairs`` swap with their partner
 (``walk_left`` <-> ``walk_right``); all others keep their label, so a
 direction class must be paired, or left without ``augment``.
 
-The split is :func:`har.train.dataset.split_groups` (group-disjoint, seeded),
-and the artifacts are written by :func:`har.train.fit.write_artifacts`, so a
-pose model directory looks like any other to ``har export``.
+Splits follow ``cfg.protocol`` exactly as for the pixel models
+(:func:`har.train.protocols.make_folds`: holdout, kfold, logo or the official
+lists), fold protocols report every fold and the mean and standard
+deviation, and the artifacts are written by
+:func:`har.train.fit.write_artifacts`, so a pose model directory looks like
+any other to ``har export``.
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ import numpy as np
 from har.edge.preprocess import rgb_frame
 from har.train.clips import Sampling, VideoError, default_cache_dir
 from har.train.config import TrainConfig
-from har.train.dataset import DatasetError, Video, list_videos, split_groups
-from har.train.fit import Splits, early_stopping, write_artifacts
+from har.train.dataset import DatasetError, Video, list_videos
+from har.train.fit import FoldRun, Splits, early_stopping, fold_summary, write_artifacts
+from har.train.protocols import Fold, make_folds
 
 log = logging.getLogger(__name__)
 KEYPOINT_CACHE_VERSION = 2
@@ -219,19 +223,24 @@ def mirrored(poses: np.ndarray, y: np.ndarray, labels: list[str], flip_pairs) ->
     return np.stack([mirror_poses(p) for p in poses]), (mapping[y] if mapping is not None else y.copy())
 
 
-def pose_splits(cfg: TrainConfig, models) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """The group-disjoint split of ``cfg.data`` as features (``Splits``) and as raw ``(keypoints, aspects)``."""
-    videos, labels = list_videos(Path(cfg.data), cfg.classes)
-    parts = split_groups(videos, cfg.val_fraction, cfg.test_fraction, cfg.seed)
+def pose_fold(cfg: TrainConfig, fold: Fold, labels: list[str], models
+              ) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """One fold as features (``Splits``) and as raw ``(keypoints, aspects)`` per side."""
     cache = keypoint_cache_dir(cfg.cache_dir)
     loaded, raw, skipped = {}, {}, []
     for name in ("train", "val", "test"):
-        poses, aspects, y, bad = load_keypoints(parts[name], labels, cfg.sampling, models, cache)
+        poses, aspects, y, bad = load_keypoints(getattr(fold, name), labels, cfg.sampling, models, cache)
         raw[name], loaded[name], skipped = (poses, aspects), (window_features(poses, aspects), y), skipped + bad
     if len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
-    groups = {k: sorted({v.group for v in vs}) for k, vs in parts.items()}
-    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], groups, skipped), raw
+    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped), raw
+
+
+def pose_splits(cfg: TrainConfig, models) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The first fold of ``cfg.protocol`` (the one the saved model comes from), as :func:`pose_fold` gives it."""
+    videos, labels = list_videos(Path(cfg.data), cfg.classes)
+    fold = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))[0]
+    return pose_fold(cfg, fold, labels, models)
 
 
 def detection_rate(poses: np.ndarray) -> float | None:
@@ -245,23 +254,48 @@ def train_pose(cfg: TrainConfig) -> Path:
 
     from har.edge.pose.assets import pose_models
     from har.edge.pose.features import FEATURE_DIM
-    from har.models import build_model
 
     if cfg.model != POSE_MODEL or cfg.encoder != "pose":
         raise ValueError(f"the pose encoder trains the {POSE_MODEL!r} head (encoder 'pose'), not {cfg.model!r} "
                          f"(encoder {cfg.encoder!r}); use `har train --encoder pose`")
-    unsupported = {k: v for k, v in (("protocol", getattr(cfg, "protocol", "holdout")),
-                                     ("strategy", getattr(cfg, "strategy", "none")))
-                   if v not in ("holdout", "none")}
-    if unsupported:
-        raise ValueError(f"the pose encoder trains with the holdout protocol on one device only for now, not "
-                         f"{', '.join(f'{k} {v!r}' for k, v in unsupported.items())}; leave those options out")
-    keras.utils.set_random_seed(cfg.seed)
+    if cfg.strategy != "none":
+        raise ValueError(f"the pose head trains on one device (it is tiny), not with strategy {cfg.strategy!r}; "
+                         "leave --strategy out")
     models = pose_models()  # PoseModelsError (says how to fetch) before any video is read
-    splits, raw = pose_splits(cfg, models)
+    videos, labels = list_videos(Path(cfg.data), cfg.classes)
+    folds = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
+    folds = folds[:cfg.folds] if cfg.folds else folds
+    mirror = cfg.augment is True or (isinstance(cfg.augment, list | tuple) and "flip" in cfg.augment)
+    runs: list[FoldRun] = []
+    for i, fold in enumerate(folds):
+        keras.utils.set_random_seed(cfg.seed)  # each fold starts as if it ran alone
+        if len(folds) > 1:
+            log.info("%s: fold %d of %d (%s)", cfg.model, i + 1, len(folds), fold.name)
+        splits, raw = pose_fold(cfg, fold, labels, models)
+        runs.append(_fit_head(cfg, fold, splits, raw, mirror))
+        if i:
+            runs[-1].model = None  # only the first fold's model is kept
+        else:
+            found = {k: detection_rate(v[0]) for k, v in raw.items()}
+    first = runs[0]
+    extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "protocol": cfg.protocol,
+             "mirrored_training_windows": mirror, "person_found_rate": found}
+    if cfg.protocol != "holdout":
+        extra.update(fold_summary(runs))
+        extra["evaluated_on"] = (f"held-out fold {first.fold.name} of protocol {cfg.protocol} (group-disjoint); "
+                                 f"mean_accuracy and std_accuracy over {len(runs)} fold(s)")
+    return write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra)
+
+
+def _fit_head(cfg: TrainConfig, fold: Fold, splits: Splits, raw: dict, mirror: bool) -> FoldRun:
+    """Train one head on one fold (mirrored copies added with ``augment``) and predict its held-out side."""
+    import keras
+
+    from har.edge.pose.features import FEATURE_DIM
+    from har.models import build_model
+
     n_cls = len(splits.labels)
     Xtr, ytr = splits.train
-    mirror = cfg.augment is True or (isinstance(cfg.augment, list | tuple) and "flip" in cfg.augment)
     if mirror:
         poses, aspects = raw["train"]
         flipped, yflip = mirrored(poses, ytr, splits.labels, cfg.flip_pairs)
@@ -277,9 +311,7 @@ def train_pose(cfg: TrainConfig) -> Path:
     t0 = time.time()
     hist = model.fit(Xtr, onehot[ytr], validation_data=val, epochs=cfg.max_epochs, batch_size=cfg.batch_size,
                      shuffle=True, callbacks=early_stopping(cfg, val is not None), verbose=2)
-    train_seconds = time.time() - t0
+    seconds = time.time() - t0
     Xte, yte = splits.test
     probs = model.predict(Xte, batch_size=64, verbose=0) if len(yte) else np.zeros((0, n_cls))
-    extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "mirrored_training_windows": mirror,
-             "person_found_rate": {k: detection_rate(v[0]) for k, v in raw.items()}}
-    return write_artifacts(cfg, model, splits, hist.history, probs, train_seconds, extra)
+    return FoldRun(fold, model, splits, hist.history, probs, seconds)

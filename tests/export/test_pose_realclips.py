@@ -41,8 +41,6 @@ def pose_run(real_pose_models, realclips, tmp_path_factory):
             "train_output": res.output, "realclips": realclips}
 
 
-
-
 def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
     assert "pose_lstm: test accuracy" in pose_run["train_output"]
     cfg = json.loads((pose_run["model_dir"] / "config.json").read_text())
@@ -55,6 +53,20 @@ def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
     assert len(cached) == 15  # one per video
     with np.load(cached[0]) as z:
         assert z["poses"].shape[1:] == (20, 33, 5) and z["poses"].dtype == np.float32
+
+
+def test_pose_training_runs_fold_protocols_on_the_cached_keypoints(pose_run, tmp_path):
+    from har.train.cli import app
+
+    res = CliRunner().invoke(app, ["train", "--encoder", "pose", "--data", str(pose_run["data"]), "--epochs", "3",
+                                   "--protocol", "kfold:3", "--folds", "2", "--out", str(tmp_path),
+                                   "--cache-dir", str(pose_run["root"] / "cache")])
+    assert res.exit_code == 0, res.output
+    m = json.loads((tmp_path / "pose_lstm" / "metrics.json").read_text())
+    assert m["protocol"] == "kfold:3" and len(m["folds"]) == 2 and m["mean_accuracy"] is not None
+    tested = [set(f["test_groups"]) for f in m["folds"]]
+    assert tested[0].isdisjoint(tested[1]) and "+-" in res.output
+    assert len(list((pose_run["root"] / "cache" / "keypoints").glob("*.npz"))) == 15  # nothing estimated again
 
 
 def test_edge_windows_match_the_training_keypoints(pose_run):

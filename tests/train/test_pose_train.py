@@ -66,6 +66,6 @@ def test_har_predict_points_a_pose_model_to_its_bundle(tmp_path):
     assert res.exit_code == 2 and "is a pose model" in res.output and "har-edge predict" in res.output
 
 
-def test_pose_training_refuses_protocols_it_does_not_run(tmp_path):
-    res = CliRunner().invoke(app, ["train", "--encoder", "pose", "--protocol", "logo", "--data", str(tmp_path)])
-    assert res.exit_code == 2 and "holdout protocol" in res.output and "protocol 'logo'" in res.output
+def test_pose_training_refuses_a_distribution_strategy(tmp_path):
+    res = CliRunner().invoke(app, ["train", "--encoder", "pose", "--strategy", "mirrored", "--data", str(tmp_path)])
+    assert res.exit_code == 2 and "not with strategy 'mirrored'" in res.output and "Traceback" not in res.output
