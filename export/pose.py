@@ -50,6 +50,7 @@ from har.export.tflite import (
     check_quant,
     convert_models,
     load_model_dir,
+    publish_bundle,
 )
 
 log = logging.getLogger(__name__)
@@ -146,14 +147,7 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
         )
         (stage / NOTICE_FILE).write_text(POSE_NOTICE)
         write_metadata(stage, meta)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            stage.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            stage.rename(out_dir)
+        publish_bundle(stage, out_dir)
     except BundleError as e:
         raise ExportError(f"the exported bundle failed validation: {e}") from None
     finally:

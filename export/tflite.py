@@ -314,20 +314,25 @@ def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Pa
             extra={"converter": conv.versions, "calibration": conv.calibration if quant == "int8" else None},
         )
         write_metadata(stage, meta)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            stage.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            stage.rename(out_dir)
+        publish_bundle(stage, out_dir)
     except BundleError as e:
         raise ExportError(f"the exported bundle failed validation: {e}") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     load_bundle(out_dir)
     return out_dir
+
+
+def publish_bundle(stage: Path, out_dir: Path) -> None:
+    """Swap a complete, validated bundle folder into place: a half-written bundle is never seen."""
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}-old")
+        shutil.rmtree(old, ignore_errors=True)
+        out_dir.rename(old)
+        stage.rename(out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        stage.rename(out_dir)
 
 
 def export_bundle(model_dir: str | Path, out_dir: str | Path, quant: str = "int8", representative_samples: int = 200,

@@ -114,26 +114,38 @@ def video_clips(path: Path, s: Sampling, cache_dir: Path | None = None) -> np.nd
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
-    cache_file = None
-    if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"{_cache_key(path, s)}.npz"
-        if cache_file.exists():
-            try:
-                with np.load(cache_file) as z:
-                    return z["clips"]
-            except Exception:  # a torn cache file is rebuilt, not fatal
-                cache_file.unlink(missing_ok=True)
+    cache_file = Path(cache_dir) / f"{_cache_key(path, s)}.npz" if cache_dir is not None else None
+    if (hit := read_cache(cache_file)) is not None:
+        return hit["clips"]
     frames, fps = read_frames(path, s.size)
     idx = clip_indices(len(frames), fps, s)
     if not idx:
         raise VideoError(f"{path}: too short ({len(frames)} frames at {fps:g} fps) for {s.seq_len} frames {s.interval_s}s apart")
     clips = np.stack([frames[i] for i in idx])
-    if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")  # workers may share a cache
-        np.savez(tmp, clips=clips)
-        os.replace(tmp, cache_file)
+    write_cache(cache_file, clips=clips)
     return clips
+
+
+def read_cache(cache_file: Path | None) -> dict[str, np.ndarray] | None:
+    """The arrays of a per-video ``.npz`` cache entry, or None (a torn entry is removed and rebuilt)."""
+    if cache_file is None or not cache_file.exists():
+        return None
+    try:
+        with np.load(cache_file) as z:
+            return {k: z[k] for k in z.files}
+    except Exception:
+        cache_file.unlink(missing_ok=True)
+        return None
+
+
+def write_cache(cache_file: Path | None, **arrays: np.ndarray) -> None:
+    """Write a cache entry atomically; the temp name is per process, since workers may share a cache."""
+    if cache_file is None:
+        return
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, cache_file)
 
 
 def load_clips(videos, labels: list[str], s: Sampling, cache_dir: Path | None = None,

@@ -39,7 +39,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -48,7 +47,7 @@ import cv2
 import numpy as np
 
 from har.edge.preprocess import rgb_frame
-from har.train.clips import Sampling, VideoError, default_cache_dir
+from har.train.clips import Sampling, VideoError, default_cache_dir, read_cache, write_cache
 from har.train.config import TrainConfig
 from har.train.dataset import DatasetError, Video, list_videos
 from har.train.fit import FoldRun, Splits, early_stopping, fold_summary, write_artifacts
@@ -162,23 +161,15 @@ def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = No
     cache_file = None
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"{_cache_key(path, s, digest or models_digest(models))}.npz"
-        if cache_file.exists():
-            try:
-                with np.load(cache_file) as z:
-                    return z["poses"], float(z["aspect"])
-            except Exception:  # a torn cache file is rebuilt, not fatal
-                cache_file.unlink(missing_ok=True)
+    if (hit := read_cache(cache_file)) is not None:
+        return hit["poses"], float(hit["aspect"])
     n, fps = _count_frames(path)
     grid, starts = sampled_positions(n, fps, s)
     if not starts:
         raise VideoError(f"{path}: too short ({n} frames at {fps:g} fps) for {s.seq_len} frames {s.interval_s}s apart")
     track, aspect = _track_video(path, grid, PoseEstimator(models, threads=threads))
     poses = np.stack([track[a:a + s.seq_len] for a in starts]).astype(np.float32)
-    if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, poses=poses, aspect=np.float32(aspect))
-        os.replace(tmp, cache_file)
+    write_cache(cache_file, poses=poses, aspect=np.float32(aspect))
     return poses, aspect
 
 
