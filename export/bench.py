@@ -358,7 +358,8 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
               video: Path | None = None,
               log: Callable[[str], None] = log.info) -> dict:
     """Benchmark every variant of the models under ``models``; writes bench.json, bench.md, pareto.png to ``out``."""
-    origins = find_models(Path(models))
+    has_models = any((Path(models) / f / "model.keras").is_file() for f in FAMILIES)
+    origins = find_models(Path(models)) if has_models or not bundles else []  # bundles alone are enough
     for bundle in bundles:
         load_bundle(bundle)  # a bad --bundle fails now, not after the conversions
     if video is not None and not Path(video).is_file():

@@ -13,7 +13,8 @@ import typer
 
 
 def bench_cmd(
-    models: Annotated[Path, typer.Option(help="Folder holding trained lrcn/ and convlstm/ model directories.")]
+    models: Annotated[Path, typer.Option(help="Folder holding trained lrcn/ and convlstm/ model directories "
+                                             "(may be empty when --bundle is given).")]
     = Path("artifacts"),
     out: Annotated[Path, typer.Option(help="Where bench.json, bench.md and pareto.png go.")] = Path("artifacts/bench"),
     data: Annotated[Path | None, typer.Option(help="Dataset root, if not where the models were trained from.")]

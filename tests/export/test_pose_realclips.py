@@ -132,3 +132,21 @@ def test_har_edge_predict_names_one_of_the_trained_actions(pose_run):
     assert res.returncode == 0, res.stderr
     label = res.stdout.split("Action Predicted:")[1].split()[0]
     assert label in json.loads((pose_run["model_dir"] / "labels.json").read_text())
+
+
+def test_har_bench_times_a_pose_bundle_alone_on_real_footage(pose_run, tmp_path):
+    """`har bench --bundle` needs no pixel models; `--video` with a person shows the tracking rate."""
+    from har.train.cli import app
+
+    video = pose_run["realclips"] / "v_ApplyEyeMakeup_g01_c01.avi"
+    res = CliRunner().invoke(app, ["bench", "--models", str(tmp_path / "none"), "--bundle", str(pose_run["bundle"]),
+                                   "--video", str(video), "--out", str(tmp_path / "bench"), "--threads", "1",
+                                   "--rounds", "1", "--passes", "1"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    assert report["video"]["file"] == video.name and report["video"]["size"] == "320x240"
+    (row,) = [r for r in report["rows"] if r["backend"].startswith("ai-edge-litert")]
+    pose = row["pose"]
+    assert row["status"] == "ok" and pose["landmark_runs"] == pose["frames"] > 100
+    assert pose["detector_rate"] < 0.05  # one person, tracked: the detector ran at the start only
+    assert "nobody is found" not in (tmp_path / "bench" / "bench.md").read_text()
