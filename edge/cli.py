@@ -20,7 +20,7 @@ log = logging.getLogger("har.edge")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML/YAML config; flags override it.",
                                                 envvar="HAR_EDGE_CONFIG")]
-BundleOpt = Annotated[str | None, typer.Option(help="Bundle directory [default: artifacts/bundle].")]
+BundleOpt = Annotated[str | None, typer.Option(help="Bundle directory (default: artifacts/bundle).")]
 
 
 def fail(msg: str, code: int = 2) -> None:
@@ -80,7 +80,7 @@ def run(
     stride: Annotated[int | None, typer.Option(help="Classify every N sampled frames.")] = None,
     streaming: Annotated[str | None, typer.Option(help="auto | on | off (encoder+head vs whole window).")] = None,
     jsonl: Annotated[str | None, typer.Option(help="Append events as JSON lines to this file.")] = None,
-    mqtt: Annotated[bool | None, typer.Option("--mqtt/--no-mqtt", help="Publish to MQTT ([mqtt] in the config, HAR_MQTT_* env).")] = None,
+    mqtt: Annotated[bool | None, typer.Option("--mqtt/--no-mqtt", help="Publish to MQTT (the mqtt table of the config, HAR_MQTT_* env).")] = None,
     output: Annotated[str | None, typer.Option(help="Write an annotated video (mp4/avi).")] = None,
     console: Annotated[bool | None, typer.Option("--console/--no-console", help="One line per event on stdout.")] = None,
     background: Annotated[str | None, typer.Option(help="Comma-separated labels that mean 'no action'.")] = None,

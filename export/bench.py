@@ -362,8 +362,10 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
     origins = find_models(Path(models)) if has_models or not bundles else []  # bundles alone are enough
     for bundle in bundles:
         load_bundle(bundle)  # a bad --bundle fails now, not after the conversions
-    if video is not None and not Path(video).is_file():
-        raise ValueError(f"--video {video}: no such file")
+    if video is not None:
+        info = video_info(Path(video)) if Path(video).is_file() else None
+        if not info or not info["fps"] or info["fps"] <= 0 or info["size"] in ("0x0", "-1x-1"):
+            raise ValueError(f"--video {video}: no such file, or not a video OpenCV can read")
     tflrt, skip_reason = tflite_runtime_python(tflite_runtime)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -379,7 +381,8 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
         for w in warnings:
             log(f"warning: {w}")
         timing = {"rounds": rounds, "per_round": per_round, "warmup": 3, "passes": passes}
-        log(f"Keras: timing {len(families)} model(s) in TensorFlow, one process per thread count")
+        if families:
+            log(f"Keras: timing {len(families)} model(s) in TensorFlow, one process per thread count")
         rows = [run_keras(f, threads, video, work, timing) for f in families]
         backends: dict[str, dict] = {}
         measured: dict[str, tuple[dict, dict]] = {}
@@ -468,6 +471,7 @@ def write_outputs(report: dict, out: Path) -> tuple[Path, Path, Path]:
 def render_markdown(report: dict) -> str:
     m, threads = report["machine"], report["threads"]
     timing, v = report["method"], report["video"]
+    keras = sorted({r["backend"] for r in report["rows"] if r["variant"] == "keras"})
     libs = "; ".join(f"{e['environment']['runtime']} with numpy {e['environment']['numpy']}, OpenCV "
                      f"{e['environment']['opencv']}, Python {e['environment']['python']}"
                      for e in report["backends"].values())
@@ -475,12 +479,13 @@ def render_markdown(report: dict) -> str:
         "# Benchmark: accuracy against latency for every variant", "",
         f"Run {report['created_at']} on {m['cpu']} ({m['usable_cpus']} usable of {m['cpus']} CPUs, "
         f"{m['system']}, {m['machine']}; 1-minute load average {m['load_average_1m']} at the end of the "
-        f"ai-edge-litert timing, this run included). Backends: {libs}. Keras: "
-        + ", ".join(sorted({r["backend"] for r in report["rows"] if r["variant"] == "keras"})) + ".", "",
+        f"ai-edge-litert timing, this run included). Backends: {libs}."
+        + (f" Keras: {', '.join(keras)}." if keras else ""), "",
         *(f"**Warning: {w}.**\n" for w in report["warnings"]),
-        "Test accuracy and macro-F1: each model's own held-out, group-disjoint test split ("
-        + ", ".join(f"{k} from {v['model_dir']}: {v['test_clips']} clips" for k, v in report["models"].items())
-        + "), classified by each backend itself.",
+        "Test accuracy and macro-F1: each model's own held-out, group-disjoint test split"
+        + (" (" + ", ".join(f"{k} from {v['model_dir']}: {v['test_clips']} clips" for k, v in report["models"].items())
+           + ")" if report["models"] else "") + ", classified by each backend itself (a pose bundle: its export "
+        "report's held-out windows).",
         f"Latency: p50 / p95 ms after {timing['warmup']} warm-up calls, {timing['rounds']} interleaved rounds x "
         f"{timing['per_round']} calls, every TFLite variant and thread count side by side in one process per "
         "backend; Keras in one TensorFlow process per thread count (graph mode). *Per window*: one window "

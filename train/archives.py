@@ -247,7 +247,8 @@ def dest_lock(dest: Path) -> Iterator[None]:
         yield
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host still runs: its leftovers (staging folders, temp shards) stay."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -266,7 +267,7 @@ def staging_dir(dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     for stale in dest.parent.glob(f".{dest.name}.partial-*"):
         m = re.match(rf"\.{re.escape(dest.name)}\.partial-(\d+)-", stale.name)
-        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+        if m and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
             shutil.rmtree(stale, ignore_errors=True)  # never carries a marker, so it was never used
     tmp = dest.parent / f".{dest.name}.partial-{os.getpid()}-{time.monotonic_ns()}"
     tmp.mkdir()

@@ -136,7 +136,7 @@ def train_cmd(
     out: Annotated[str | None, typer.Option(help="Artifacts root (default: artifacts).")] = None,
     cache_dir: Annotated[str | None, typer.Option(help="Clip cache (default: ~/.cache/har/clips).")] = None,
     encoder: Annotated[str | None, typer.Option(help="pixels (the seed models) or pose (keypoint head "
-                                                     "pose_lstm; needs `har models fetch pose`) [default: pixels].")]
+                                                     "pose_lstm; needs `har models fetch pose`) (default: pixels).")]
     = None,
     protocol: Annotated[str | None, typer.Option(help="Evaluation: holdout, logo (leave one UCF gNN group out), kfold:K or "
                                                       "official:N[,N..] (the dataset's split lists) (default: holdout).")]
@@ -154,7 +154,7 @@ def train_cmd(
 
     Example: har train --model all --data data/synth
              har train --preset seed        (UCF50, the study's classes and settings)
-             har train --encoder pose --data data/UCF50 --classes TaiChi,Swing
+             har train --encoder pose --data data/ucf50 --classes TaiChi,Swing
     """
     from har.train.clips import VideoError
     from har.train.config import load_config
@@ -163,29 +163,45 @@ def train_cmd(
     if encoder not in (None, "pixels", "pose"):
         fail(f"unknown encoder {encoder!r}; choose pixels or pose")
     names = ["pose_lstm"] if encoder == "pose" else ["convlstm", "lrcn"] if model == "all" else [model or "lrcn"]
-    base = None
+    base, p = None, None
     if preset is not None:
-        from har.train.datasets import DatasetDownloadError
-        from har.train.presets import get_preset, preset_data
+        from har.train.presets import get_preset
 
         try:
             p = get_preset(preset)
-            data = str(preset_data(p, data))
-        except (ValueError, DatasetDownloadError, OSError) as e:
+        except ValueError as e:
             fail(str(e))
-        names = p.models if model is None and encoder is None else names
-        classes = classes or ",".join(p.classes)
-        base = p.settings
+        if encoder == "pose":
+            fail(f"the {preset} preset trains the pixel models; for the pose encoder run `har data download "
+                 f"--preset {preset}` and then `har train --encoder pose --data data/{p.dataset}`")
+        names = p.models if model is None else names
+        base = {**p.settings, "data": f"data/{p.dataset}", "classes": p.classes}  # file and flags override
+    configs = []
     for name in names:
         overrides = dict(model=name, encoder=encoder, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
                          out=out, cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
                          classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
                          input_pipeline=input_pipeline, strategy=strategy)
-        try:
+        try:  # every option is checked before anything is downloaded or trained
             cfg = load_config(config, overrides, base)
             from har.models import get_entry
 
             get_entry(cfg.model)
+        except (ValueError, KeyError, OSError) as e:
+            fail(_message(e))
+        configs.append(cfg)
+    if p is not None:
+        from har.train.datasets import DatasetDownloadError
+        from har.train.presets import preset_data
+
+        try:
+            root = str(preset_data(p, configs[0].data, configs[0].classes))
+        except (ValueError, DatasetDownloadError, OSError) as e:
+            fail(str(e))
+        for cfg in configs:
+            cfg.data = root
+    for name, cfg in zip(names, configs, strict=True):
+        try:
             if cfg.encoder == "pose":
                 from har.train.pose import train_pose as train
             else:
@@ -193,13 +209,18 @@ def train_cmd(
 
             path = train(cfg)
         except (DatasetError, VideoError, ValueError, KeyError, OSError) as e:  # OSError: pose models not fetched
-            fail(str(e).strip("'\""))
+            fail(_message(e))
         from har.train.distribute import is_chief, task_name
 
         if not is_chief():
             typer.echo(f"{name}: {task_name()} done; the chief writes the artifacts")
             continue
         _echo_metrics(name, path)
+
+
+def _message(e: Exception) -> str:
+    """One sentence for the user; a KeyError's message comes quoted."""
+    return str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
 
 
 def _num(x: float | None) -> str:
@@ -225,7 +246,7 @@ def _echo_metrics(name: str, path: Path) -> None:
                    f"(saved model: {m['model_from_fold']})")
     typer.echo(f"{name}: test accuracy {_num(m['test_accuracy'])}  macro-F1 {_num(m['macro_f1'])}  "
                f"params {m['num_params']:,}  {m['train_seconds']:.0f}s  -> {path}")
-    if m["split_sizes"]["test"] == 0:
+    if m["split_sizes"]["test"] == 0 and m.get("protocol", "holdout") == "holdout":
         typer.echo(f"{name}: no test clips, so no test accuracy: holdout sets groups aside for testing only from 3 "
                    f"groups up (per class where groups belong to one class); add videos of more groups or use "
                    f"--protocol kfold:2")
@@ -238,7 +259,7 @@ def predict_cmd(
     model: Annotated[Path, typer.Option(help="A trained model directory.")] = Path("artifacts/lrcn"),
     output: Annotated[Path | None, typer.Option(help="Write an annotated copy (mp4/avi).")] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Where downloaded videos are kept "
-                                                        "[default: ~/.cache/har/videos].")] = None,
+                                                        "(default: ~/.cache/har/videos).")] = None,
 ) -> None:
     """Classify a whole video: prints 'Action Predicted: <label>  Confidence: <p>'.
 

@@ -21,7 +21,8 @@ import numpy as np
 
 VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
-_CLIP_NUMBER = re.compile(r"_\d+$")
+# HMDB51's names end in its quality tag and the clip's index within one source video.
+_HMDB_CLIP = re.compile(r"(_(?:goo|med|bad))_\d+$")
 
 
 class DatasetError(ValueError):
@@ -36,17 +37,19 @@ class Video:
 
 
 def group_of(path: Path, label: str) -> str:
-    """``v_X_g07_c02.avi`` -> ``g07``; else ``<label>/<stem without a trailing _N>``.
+    """``v_X_g07_c02.avi`` -> ``g07``; an HMDB51 clip -> its source video; else the video itself.
 
-    The trailing number is HMDB51's clip index within one source video
-    (``April_09_brush_hair_u_nm_np1_ba_goo_0`` .. ``_2`` are one group). The rule
-    errs on the safe side: a user's ``clip_1.mp4`` and ``clip_2.mp4`` become
-    one group too, which costs split granularity, never honesty.
+    HMDB51 cuts several clips from one source video and numbers them after the
+    quality tag (``April_09_brush_hair_u_nm_np1_ba_goo_0`` .. ``_2``): those are
+    one group. Only that pattern is stripped: a user's ``clip_1.mp4`` or
+    ``IMG_1234.MOV`` stays its own group, since stripping every trailing number
+    would fold whole classes into one group and leave nothing to test on.
     """
     m = _GROUP.search(path.name)
     if m:
         return f"g{int(m.group(1)):02d}"
-    return f"{label}/{_CLIP_NUMBER.sub('', path.stem) or path.stem}"
+    source = _HMDB_CLIP.sub(r"\1", path.stem)
+    return f"{label}/{source}"
 
 
 def list_videos(root: Path, classes: list[str] | None = None) -> tuple[list[Video], list[str]]:

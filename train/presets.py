@@ -39,18 +39,19 @@ def get_preset(name: str) -> Preset:
         raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}") from None
 
 
-def preset_data(preset: Preset, data: str | Path | None, base_url: str | None = None) -> Path:
-    """The folder of class folders for ``preset``, downloading it when it is not there yet.
+def preset_data(preset: Preset, data: str | Path, classes: list[str] | None = None,
+                base_url: str | None = None) -> Path:
+    """The folder of class folders for ``preset``, downloading the wanted classes when they are not there yet.
 
-    ``data`` may be a copy the user already has (``<data>/<Class>/...``); by
-    default the dataset goes to ``data/<dataset>``, as ``har data download`` puts it.
+    ``data`` may be a copy the user already has (``<data>/<Class>/...``); the
+    preset's default is ``data/<dataset>``, where ``har data download`` puts it.
     """
     from har.train.datasets import download_dataset
 
-    path = Path(data) if data else Path("data") / preset.dataset
-    if path.is_dir() and all((path / c).is_dir() for c in preset.classes):
+    path, classes = Path(data), list(classes or preset.classes)
+    if path.is_dir() and all((path / c).is_dir() for c in classes):
         return path
     if path.name.lower() != preset.dataset:
-        raise ValueError(f"{path} does not hold the classes {', '.join(preset.classes)}; point --data at a copy "
+        raise ValueError(f"{path} does not hold the classes {', '.join(classes)}; point --data at a copy "
                          f"of {preset.dataset.upper()} or leave it out to download into data/{preset.dataset}")
-    return download_dataset(preset.dataset, path.parent, preset.classes, base_url).path
+    return download_dataset(preset.dataset, path.parent, classes, base_url).path

@@ -192,7 +192,7 @@ def _official_fold(videos: list[Video], root: Path, n: int, val_fraction: float,
     shared = {v.group for v in sides["train"]} & {v.group for v in sides["test"]}
     if shared:  # the lists are the published protocol: keep them, but say what the file names suggest
         log.warning("official split %d puts %d group(s) (e.g. %s) on both sides by the file-name rule (UCF's gNN, "
-                    "else the name without a trailing _N); its scores compare with published ones but may be "
+                    "or HMDB51's source video); its scores compare with published ones but may be "
                     "optimistic", n, len(shared), ", ".join(sorted(shared)[:3]))
     train, val = carve_val(sides["train"], val_fraction, rng)
     return Fold(f"split {n}", train, val, sides["test"])

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from har.train.archives import pid_alive
 from har.train.clips import Sampling, VideoError, video_clips
 from har.train.dataset import Video
 
@@ -174,23 +175,13 @@ def remove_stale_tmp(shard_dir: Path) -> list[Path]:
         if not sep or not p.is_dir():
             continue
         where, _, pid = owner.rpartition("-")
-        if where not in ("", host) or not pid.isdigit() or _alive(int(pid)):
+        if where not in ("", host) or not pid.isdigit() or pid_alive(int(pid)):
             continue
         shutil.rmtree(p, ignore_errors=True)
         removed.append(p)
     if removed:
         log.info("removed %d unfinished shard folder(s) of ended processes under %s", len(removed), shard_dir)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _example(clip: np.ndarray, label: int) -> bytes:

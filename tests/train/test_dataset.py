@@ -24,9 +24,9 @@ def test_hmdb_clips_cut_from_one_source_video_are_one_group(tmp_path):
     groups = {group_of(tmp_path / f"{src}_{i}.avi", "brush_hair") for i in (0, 1, 2)}
     assert groups == {f"brush_hair/{src}"}
     assert group_of(tmp_path / "My_Hair_Routine_brush_hair_h_nm_np1_le_goo_0.avi", "brush_hair") not in groups
-    # The safe side for users' own names: numbered takes are one group; a bare number stays its own name.
-    assert group_of(tmp_path / "clip_1.mp4", "Wave") == group_of(tmp_path / "clip_2.mp4", "Wave") == "Wave/clip"
-    assert group_of(tmp_path / "_7.mp4", "Wave") == "Wave/_7"
+    # Users' own numbered files stay one video each: grouping them would leave a class one group.
+    assert group_of(tmp_path / "clip_1.mp4", "Wave") == "Wave/clip_1" != group_of(tmp_path / "clip_2.mp4", "Wave")
+    assert group_of(tmp_path / "IMG_1234.MOV", "Wave") == "Wave/IMG_1234"
 
 
 @pytest.mark.parametrize("protocol", ["holdout", "kfold:3", "kfold:5"])

@@ -238,6 +238,14 @@ def test_train_preset_seed_downloads_then_trains_both_models_with_the_seed_setti
 
     res = CliRunner().invoke(app, ["train", "--preset", "seed", "--data", str(tmp_path / "elsewhere")])
     assert res.exit_code == 2 and "does not hold the classes WalkingWithDog, TaiChi" in res.output
+    # Options are checked before anything is downloaded (from an empty folder: nothing there yet).
+    monkeypatch.chdir(tmp_path / "art")
+    for args, says in ((["--protocol", "kfold:1"], "kfold needs one number of folds >= 2"),
+                       (["--encoder", "pose"], "the seed preset trains the pixel models"),
+                       (["--model", "resnet"], "resnet")):
+        res = CliRunner().invoke(app, ["train", "--preset", "seed", *args])
+        assert res.exit_code == 2 and says in res.output and "Traceback" not in res.output, res.output
+    assert len(srv.requests) == 1 and not (tmp_path / "art" / "data").exists()
 
 
 def test_registry_has_the_official_sources():
