@@ -32,10 +32,8 @@ import numpy as np
 
 from har.edge.bundle import (
     MODEL_FILES,
-    BundleError,
     TensorInfo,
     build_metadata,
-    load_bundle,
     model_entry,
     write_metadata,
 )
@@ -50,7 +48,8 @@ from har.export.tflite import (
     check_quant,
     convert_models,
     load_model_dir,
-    publish_bundle,
+    provenance,
+    staged_bundle,
 )
 
 log = logging.getLogger(__name__)
@@ -119,11 +118,7 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
     """Write the head, both pose models and ``metadata.json`` into ``out_dir`` (an old bundle is replaced)."""
     from har.edge.pose.features import FEATURE_DIM
 
-    out_dir = check_out_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    stage.chmod(0o755)
-    try:
+    with staged_bundle(out_dir) as stage:
         head = stage / MODEL_FILES["head"]
         shutil.copyfile(head_file, head)
         ops = check_builtin_only(head)
@@ -140,20 +135,11 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
             pose={"feature_dim": FEATURE_DIM, "features": "har.edge.pose.features.window_features_from_array",
                   "aspect": "frame width / height", "landmarks": 33,
                   "models": {"detector": models.detector.name, "landmarks": models.landmarks.name}},
-            source={"model": md.family, "model_dir": str(md.path),
-                    "test_metrics": {k: md.metrics[k] for k in ("test_accuracy", "macro_f1") if k in md.metrics},
-                    "split_sizes": md.metrics.get("split_sizes")},
-            extra={"converter": conv.versions, "calibration": conv.calibration if quant == "int8" else None},
+            **provenance(md, conv, quant),
         )
         (stage / NOTICE_FILE).write_text(POSE_NOTICE)
         write_metadata(stage, meta)
-        publish_bundle(stage, out_dir)
-    except BundleError as e:
-        raise ExportError(f"the exported bundle failed validation: {e}") from None
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-    load_bundle(out_dir)
-    return out_dir
+    return Path(out_dir)
 
 
 def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8", representative_samples: int = 200,

@@ -20,7 +20,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -289,11 +290,7 @@ def check_out_dir(out_dir: str | Path) -> Path:
 
 def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Path], conv: Conversion) -> Path:
     """Copy ``files`` (graph name -> .tflite) into ``out_dir`` with their metadata; replaces an old bundle."""
-    out_dir = check_out_dir(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    stage.chmod(0o755)  # mkdtemp makes it private; the bundle is meant to be copied to devices
-    try:
+    with staged_bundle(out_dir) as stage:
         entries = {}
         for graph, src in files.items():
             dst = stage / MODEL_FILES[graph]
@@ -303,36 +300,51 @@ def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Pa
             entries[graph] = model_entry(dst, model.input, model.output, ops, graph_quant(graph, quant))
             if graph_quant(graph, quant) == "int8" and (left := float_ops(dst)):
                 log.warning("%s: ops left in float by the converter: %s", MODEL_FILES[graph], ", ".join(left))
-        metrics = {k: md.metrics.get(k) for k in ("test_accuracy", "macro_f1") if k in md.metrics}
         sampling = md.sampling
         meta = build_metadata(
             labels=md.labels, seq_len=md.seq_len, frame_size=md.size,
             sampling_mode=sampling.get("mode", "interval"), interval_s=sampling.get("interval_s"),
-            normalization=md.normalization, quantization=quant, models=entries,
-            source={"model": md.family, "model_dir": str(md.path), "test_metrics": metrics,
-                    "split_sizes": md.metrics.get("split_sizes")},
-            extra={"converter": conv.versions, "calibration": conv.calibration if quant == "int8" else None},
+            normalization=md.normalization, quantization=quant, models=entries, **provenance(md, conv, quant),
         )
         write_metadata(stage, meta)
-        publish_bundle(stage, out_dir)
+    return Path(out_dir)
+
+
+def provenance(md: ModelDir, conv: Conversion, quant: str) -> dict:
+    """The ``source`` and ``extra`` metadata of a bundle: which model, its held-out scores, how it was converted."""
+    metrics = {k: md.metrics[k] for k in ("test_accuracy", "macro_f1") if k in md.metrics}
+    return {"source": {"model": md.family, "model_dir": str(md.path), "test_metrics": metrics,
+                       "split_sizes": md.metrics.get("split_sizes")},
+            "extra": {"converter": conv.versions, "calibration": conv.calibration if quant == "int8" else None}}
+
+
+@contextmanager
+def staged_bundle(out_dir: str | Path) -> Iterator[Path]:
+    """A private folder beside ``out_dir`` to build a bundle in, swapped into place once the block succeeds.
+
+    A half-written bundle is never seen: on any error the folder is removed
+    and an old bundle in ``out_dir`` stays as it was; a bundle that fails
+    validation is an :class:`ExportError`.
+    """
+    out_dir = check_out_dir(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    stage.chmod(0o755)  # mkdtemp makes it private; the bundle is meant to be copied to devices
+    try:
+        yield stage
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            stage.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            stage.rename(out_dir)
     except BundleError as e:
         raise ExportError(f"the exported bundle failed validation: {e}") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     load_bundle(out_dir)
-    return out_dir
-
-
-def publish_bundle(stage: Path, out_dir: Path) -> None:
-    """Swap a complete, validated bundle folder into place: a half-written bundle is never seen."""
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        out_dir.rename(old)
-        stage.rename(out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        stage.rename(out_dir)
 
 
 def export_bundle(model_dir: str | Path, out_dir: str | Path, quant: str = "int8", representative_samples: int = 200,
