@@ -7,15 +7,13 @@ Debian, so tests build their archives with this.
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 import zlib
 from pathlib import Path
 
-import pytest
-
 from har.train.archives import rar_tool
+from tests.helpers import need
 
 RAR_TOOLS = [t for t in ("unrar", "unar", "bsdtar", "7z", "7zz") if shutil.which(t)]
 
@@ -47,9 +45,5 @@ def write_rar(path: Path, files: dict[str, bytes]) -> Path:
 def require_rar_tool() -> str:
     """The extractor the code will use; skip without one, but fail in CI (which installs unar)."""
     tool = rar_tool()
-    if tool is None:
-        reason = "no RAR extractor installed (sudo apt-get install unar)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; .ci/run must install it")
-        pytest.skip(reason)
+    need(tool is not None, "no RAR extractor installed (sudo apt-get install unar)")
     return tool

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import need
+
 MOSQUITTO = shutil.which("mosquitto") or next(
     (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
 )
@@ -115,10 +117,7 @@ def _require_mosquitto() -> None:
             import paho.mqtt  # noqa: F401
         except ImportError:
             problem = "paho-mqtt is not installed (pip install 'har-edge[mqtt]')"
-    if problem and os.environ.get("CI"):
-        pytest.fail(f"{problem}; .ci/run must install it")
-    if problem:
-        pytest.skip(problem)
+    need(problem is None, problem)
 
 
 def _running_broker(workdir: Path, persistent: bool):
