@@ -48,6 +48,7 @@ from har.export.tflite import (
     check_quant,
     convert_models,
     load_model_dir,
+    own_splits,
     provenance,
     staged_bundle,
 )
@@ -75,21 +76,10 @@ def is_pose_model_dir(path: str | Path) -> bool:
 
 def pose_features(md: ModelDir):
     """``(train features, (test features, test labels), pose models)`` of the model's own split."""
-    from har.train.clips import VideoError
-    from har.train.config import TrainConfig
-    from har.train.dataset import DatasetError
     from har.train.pose import pose_splits
 
-    cfg = TrainConfig.from_dict(md.config)
     models = _pose_models()
-    try:
-        splits, _ = pose_splits(cfg, models)
-    except (DatasetError, VideoError, FileNotFoundError) as e:
-        raise ExportError(f"int8 calibration and the report need the data {md.path} was trained on "
-                          f"({cfg.data}): {e}") from None
-    if splits.labels != md.labels:
-        raise ExportError(f"the classes found in {cfg.data} ({', '.join(splits.labels)}) differ from the model's "
-                          f"labels ({', '.join(md.labels)})")
+    splits = own_splits(md, lambda cfg: pose_splits(cfg, models)[0])
     return splits.train[0], splits.test, models
 
 

@@ -126,21 +126,32 @@ def load_splits(md: ModelDir, test: bool) -> tuple[np.ndarray, tuple[np.ndarray,
 
     The test split is None unless asked for.
     """
+    from har.train.fit import prepare_splits
+
+    splits = own_splits(md, lambda cfg: prepare_splits(cfg, only=("train", "test") if test else ("train",)))
+    return splits.train[0], (splits.test if test else None)
+
+
+def own_splits(md: ModelDir, load: Callable):
+    """The split ``md`` was trained and tested on, as ``load(TrainConfig)`` reads it (clips or pose features).
+
+    Calibration and the report need that data again: a moved dataset or one
+    whose classes changed is an :class:`ExportError` that says so.
+    """
     from har.train.clips import VideoError
     from har.train.config import TrainConfig
     from har.train.dataset import DatasetError
-    from har.train.fit import prepare_splits
 
     cfg = TrainConfig.from_dict(md.config)
     try:
-        splits = prepare_splits(cfg, only=("train", "test") if test else ("train",))
+        splits = load(cfg)
     except (DatasetError, VideoError, FileNotFoundError) as e:
         raise ExportError(f"int8 calibration and the report need the data {md.path} was trained on "
                           f"({cfg.data}): {e}") from None
     if splits.labels != md.labels:
         raise ExportError(f"the classes found in {cfg.data} ({', '.join(splits.labels)}) differ from the model's "
                           f"labels ({', '.join(md.labels)})")
-    return splits.train[0], (splits.test if test else None)
+    return splits
 
 
 def calibration_clips(md: ModelDir, train_x: np.ndarray, n: int) -> np.ndarray:
