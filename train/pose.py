@@ -5,10 +5,10 @@ Why a whole-video track: the device samples a camera with
 every sampled frame, tracking the person from frame to frame (the detector
 runs only when the track is lost), and classifies sliding windows of that
 track. Training does the same: one :class:`~har.edge.pose.estimator.PoseEstimator`
-runs over the video on the device's sampling grid (``interval_s`` apart,
-nearest frame by timestamp, from the first frame), at full resolution,
-converted by the same :func:`har.edge.preprocess.rgb_frame`, and windows of
-``seq_len`` grid positions are cut from that track. A window's keypoints are
+runs over the frames the device's own sampler keeps from the file
+(``interval_s`` apart, nearest frame by timestamp, from the first frame), at
+full resolution, converted by the same :func:`har.edge.preprocess.rgb_frame`,
+and windows of ``seq_len`` consecutive sampled frames are cut from that track. A window's keypoints are
 therefore the ones the device computes for the window at the same place.
 
 Keypoints are cached per video as the raw ``(n_windows, seq_len, 33, 5)``
@@ -43,7 +43,6 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from har.edge.preprocess import rgb_frame
@@ -54,7 +53,7 @@ from har.train.fit import FoldRun, Splits, early_stopping, fold_summary, write_a
 from har.train.protocols import Fold, make_folds
 
 log = logging.getLogger(__name__)
-KEYPOINT_CACHE_VERSION = 2
+KEYPOINT_CACHE_VERSION = 3
 POSE_MODEL = "pose_lstm"
 
 
@@ -76,70 +75,46 @@ def _cache_key(path: Path, s: Sampling, digest: str) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
-def sampled_positions(n_frames: int, fps: float, s: Sampling) -> tuple[np.ndarray, list[int]]:
-    """The device's sampling grid over a whole video and the start of each training window on it.
+def window_starts(n_sampled: int, s: Sampling) -> list[int]:
+    """Where the training windows start among a video's ``n_sampled`` sampled frames.
 
-    The grid is one frame every ``interval_s`` from the first frame, nearest
-    frame by timestamp (ties to the earlier one), which is what
-    :class:`har.edge.sampler.IntervalSampler` keeps from a stream; windows are
-    ``seq_len`` consecutive grid positions, ``clips_per_video`` of them spread
-    over the video.
+    Windows are ``seq_len`` consecutive sampled frames, ``clips_per_video`` of
+    them spread over the video; [] when the video is too short for one.
     """
-    if s.mode != "interval":
-        raise ValueError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
-    times = np.arange(0.0, n_frames / fps - 0.5 / fps + 1e-9, s.interval_s)
-    grid = np.minimum(np.ceil(times * fps - 0.5 - 1e-9).astype(int), n_frames - 1)
-    last = len(grid) - s.seq_len
+    last = n_sampled - s.seq_len
     if last < 0:
-        return grid, []
+        return []
     starts = np.linspace(0, last, s.clips_per_video) if s.clips_per_video > 1 else [last / 2]
-    return grid, sorted({int(round(float(a))) for a in starts})
+    return sorted({int(round(float(a))) for a in starts})
 
 
-def _count_frames(path: Path) -> tuple[int, float]:
-    """Decodable frames (the container's count is not trusted, as in ``read_frames``) and the fps."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoError(f"{path}: cannot be opened as a video")
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    n = 0
-    try:
-        while cap.grab():
-            n += 1
-    finally:
-        cap.release()
-    if n == 0:
-        raise VideoError(f"{path}: no decodable frames (corrupt or empty)")
-    if not fps or not np.isfinite(fps) or fps <= 0 or fps > 1000:
-        log.warning("%s reports no usable fps; assuming 25", path)
-        fps = 25.0
-    return n, float(fps)
+def _track_video(path: Path, s: Sampling, estimator) -> tuple[np.ndarray, float]:
+    """Run ``estimator`` on the frames the device's sampler keeps, in order, as the device runs it on a stream.
 
-
-def _track_video(path: Path, grid: np.ndarray, estimator) -> tuple[np.ndarray, float]:
-    """Run ``estimator`` on every grid frame in order, as the device runs it on a stream.
-
-    Frames are decoded once, at full size, converted by the device's
+    The frames are chosen by :class:`har.edge.sampler.IntervalSampler` from
+    :class:`har.edge.sources.FileSource` timestamps, exactly as ``har-edge``
+    samples a file, decoded once at full size, converted by the device's
     :func:`har.edge.preprocess.rgb_frame`, and dropped after use, so a 1080p
     video never sits in memory whole.
     """
     from har.edge.pose.features import pose_array
+    from har.edge.sampler import IntervalSampler
+    from har.edge.sources import FileSource, SourceError
 
-    poses, aspect, pos = [], 1.0, 0
-    cap = cv2.VideoCapture(str(path))
     try:
-        for i in range(int(grid[-1]) + 1):
-            ok, frame = cap.read()
-            if not ok or frame is None:
-                break
-            aspect = frame.shape[1] / frame.shape[0]
-            while pos < len(grid) and grid[pos] == i:
-                poses.append(estimator.process(rgb_frame(frame)))
-                pos += 1
-    finally:
-        cap.release()
-    if pos != len(grid):
-        raise VideoError(f"{path}: decoding stopped early ({pos} of {len(grid)} sampled frames)")
+        source = FileSource(path)
+    except SourceError as e:
+        raise VideoError(str(e)) from None
+    sampler = IntervalSampler(s.interval_s)
+    sampler.set_frame_period(1.0 / source.fps)
+    poses, aspect, frames = [], 1.0, 0
+    for ts, frame in source:
+        frames += 1
+        aspect = frame.shape[1] / frame.shape[0]
+        if sampler.accept(ts):
+            poses.append(estimator.process(rgb_frame(frame)))
+    if frames == 0:
+        raise VideoError(f"{path}: no decodable frames (corrupt or empty)")
     return pose_array(poses), float(np.float32(aspect))
 
 
@@ -163,11 +138,13 @@ def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = No
         cache_file = Path(cache_dir) / f"{_cache_key(path, s, digest or models_digest(models))}.npz"
     if (hit := read_cache(cache_file)) is not None:
         return hit["poses"], float(hit["aspect"])
-    n, fps = _count_frames(path)
-    grid, starts = sampled_positions(n, fps, s)
+    if s.mode != "interval":
+        raise ValueError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
+    track, aspect = _track_video(path, s, PoseEstimator(models, threads=threads))
+    starts = window_starts(len(track), s)
     if not starts:
-        raise VideoError(f"{path}: too short ({n} frames at {fps:g} fps) for {s.seq_len} frames {s.interval_s}s apart")
-    track, aspect = _track_video(path, grid, PoseEstimator(models, threads=threads))
+        raise VideoError(f"{path}: too short ({len(track)} frames sampled {s.interval_s}s apart) for a window of "
+                         f"{s.seq_len}")
     poses = np.stack([track[a:a + s.seq_len] for a in starts]).astype(np.float32)
     write_cache(cache_file, poses=poses, aspect=np.float32(aspect))
     return poses, aspect

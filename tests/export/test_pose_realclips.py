@@ -75,27 +75,22 @@ def test_edge_windows_match_the_training_keypoints(pose_run):
     Both track the person through the whole video on the same sampling grid,
     so the tracker state at a window's start is the same too.
     """
-    import cv2
-
     from har.edge.bundle import load_bundle
     from har.edge.pipeline import Classifier
     from har.edge.pose.assets import pose_models
     from har.edge.predict import windows_of_file
     from har.train.clips import Sampling
-    from har.train.pose import keypoint_cache_dir, sampled_positions, video_keypoints
+    from har.train.pose import keypoint_cache_dir, video_keypoints, window_starts
 
     video = pose_run["data"] / "drink_water" / "v_drink_water_g01_c01.avi"
     cfg = json.loads((pose_run["model_dir"] / "config.json").read_text())
     sampling = Sampling(**cfg["sampling"])
     trained, _ = video_keypoints(video, sampling, pose_models(), keypoint_cache_dir(pose_run["root"] / "cache"))
-    cap = cv2.VideoCapture(str(video))
-    n, fps = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    _, starts = sampled_positions(n, fps, sampling)
-    assert len(starts) == len(trained) >= 2 and starts[0] == 0
     bundle = load_bundle(pose_run["bundle"])
     clf = Classifier(bundle)
-    device = list(windows_of_file(video, bundle, clf.item))  # stride 1: window k starts at grid position k
+    device = list(windows_of_file(video, bundle, clf.item))  # stride 1: window k starts at sampled frame k
+    starts = window_starts(len(device) + sampling.seq_len - 1, sampling)
+    assert len(starts) == len(trained) >= 2 and starts[0] == 0
     assert device[0].shape == (20, 33, 5)
     for start, window in zip(starts, trained, strict=True):
         np.testing.assert_allclose(device[start], window, rtol=0, atol=1e-6, equal_nan=True)
