@@ -91,8 +91,13 @@ def data_show(
     out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("grid.png"),
     per_class: Annotated[int, typer.Option(help="Samples per class.")] = 1,
     seed: Annotated[int, typer.Option()] = 0,
+    videos_dir: Annotated[Path | None, typer.Option("--videos", help="Generated motion: also write one skeleton "
+                                                                     "mp4 per class into this folder.")] = None,
 ) -> None:
-    """Write a grid of sample frames with their labels (first step of the seed study)."""
+    """Write a grid of sample frames with their labels (first step of the seed study).
+
+    For a generated motion set (`har data motion`) each row is a skeleton clip.
+    """
     import numpy as np
 
     from har.train import plots
@@ -103,6 +108,14 @@ def data_show(
         videos, labels = list_videos(data)
     except DatasetError as e:
         fail(str(e))
+    from har.train.dataset import TRACK_SUFFIX
+
+    if all(v.path.name.endswith(TRACK_SUFFIX) for v in videos):
+        from har.train.motion_cli import show_motion
+
+        n = show_motion(videos, labels, out, per_class, seed, videos_dir)
+        typer.echo(f"wrote {out} ({n} skeleton clips)" + (f" and one mp4 per class in {videos_dir}" if videos_dir else ""))
+        return
     rng = np.random.default_rng(seed)
     samples = []
     for lab in labels:
@@ -295,11 +308,13 @@ def _mount_optional() -> None:
     from har.export.bench_cli import register as register_bench
     from har.export.cli import register as register_export
     from har.train.data_cli import register as register_data
+    from har.train.motion_cli import register as register_motion
     from har.train.pose_cli import register as register_models
 
     register_export(app)
     register_bench(app)
     register_data(data_app)
+    register_motion(data_app, fail)
     register_models(app)
 
 

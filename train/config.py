@@ -18,6 +18,7 @@ from pathlib import Path
 from har.train.clips import Sampling
 
 SEED_MAX_EPOCHS = {"convlstm": 50, "lrcn": 70}
+POSE_CLIPS_PER_VIDEO = 12
 
 
 @dataclass
@@ -49,6 +50,7 @@ class TrainConfig:
     shard_dir: str | None = None  # None = <cache_dir>/shards, or ~/.cache/har/shards
     shuffle_buffer: int = 512  # clips, shards pipeline
     strategy: str = "none"  # none, mirrored or multiworker (TF_CONFIG); batch_size is per replica
+    min_found_fraction: float = 0.5  # pose: windows with fewer frames with a pose are dropped (device: no action)
 
     def __post_init__(self):
         from har.train.augment import augment_names
@@ -60,6 +62,8 @@ class TrainConfig:
         augment_names(self.augment)
         if self.input_pipeline not in ("memory", "shards", "auto"):
             raise ValueError(f"input_pipeline must be memory, shards or auto, not {self.input_pipeline!r}")
+        if not 0.0 <= self.min_found_fraction <= 1.0:
+            raise ValueError(f"min_found_fraction is a share of a window's frames (0..1), not {self.min_found_fraction}")
         if self.folds is not None and self.folds < 1:
             raise ValueError(f"folds must be at least 1 (got {self.folds}); leave it out to run every fold")
 
@@ -111,5 +115,7 @@ def load_config(path: str | Path | None, overrides: dict, base: dict | None = No
         if val is not None:
             sampling[key] = val
     data.update({k: v for k, v in overrides.items() if v is not None})
+    if data.get("encoder") == "pose":  # keypoint windows are cheap: many per video, unless the user says otherwise
+        sampling.setdefault("clips_per_video", POSE_CLIPS_PER_VIDEO)
     data["sampling"] = sampling
     return TrainConfig.from_dict(data)

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
+#: Generated pose takes (``har data motion``): keypoints instead of frames, for the pose encoder.
+TRACK_SUFFIX = ".pose.npz"
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
 # HMDB51's names end in its quality tag and the clip's index within one source video.
 _HMDB_CLIP = re.compile(r"(_(?:goo|med|bad))_\d+$")
@@ -68,7 +70,7 @@ def list_videos(root: Path, classes: list[str] | None = None) -> tuple[list[Vide
         Video(f, d.name, group_of(f, d.name))
         for d in folders
         for f in sorted(d.rglob("*"))
-        if f.is_file() and f.suffix.lower() in VIDEO_EXTS
+        if f.is_file() and (f.suffix.lower() in VIDEO_EXTS or f.name.endswith(TRACK_SUFFIX))
     ]
     labels = sorted({v.label for v in videos})
     if len(labels) < 2:

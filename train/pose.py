@@ -48,7 +48,7 @@ import numpy as np
 from har.edge.preprocess import rgb_frame
 from har.train.clips import Sampling, VideoError, default_cache_dir, read_cache, write_cache
 from har.train.config import TrainConfig
-from har.train.dataset import DatasetError, Video, list_videos
+from har.train.dataset import TRACK_SUFFIX, DatasetError, Video, list_videos
 from har.train.fit import FoldRun, Splits, early_stopping, fold_summary, write_artifacts
 from har.train.protocols import Fold, make_folds
 
@@ -126,35 +126,68 @@ def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = No
     was found. One estimator tracks the person through the whole video, so a
     window starts with the tracker and its filter warmed up, exactly as a
     sliding window on the device does; the aspect ratio puts x and y in one
-    unit for the features, as the device does with its camera's frames.
+    unit for the features, as the device does with its camera's frames. A
+    generated take (``.pose.npz``, :mod:`har.train.motion`) already holds the
+    estimator's output per frame and is only sampled.
     """
-    from har.edge.pose.estimator import PoseEstimator
-
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
+    if s.mode != "interval":
+        raise ValueError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
+    if path.name.endswith(TRACK_SUFFIX):
+        from har.train.motion.dataset import MotionError, sampled_track
+
+        try:
+            track, aspect = sampled_track(path, s.interval_s)
+        except MotionError as e:
+            raise VideoError(str(e)) from None
+        return _windows(path, track, s), aspect
+    from har.edge.pose.estimator import PoseEstimator
+
     cache_file = None
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"{_cache_key(path, s, digest or models_digest(models))}.npz"
     if (hit := read_cache(cache_file)) is not None:
         return hit["poses"], float(hit["aspect"])
-    if s.mode != "interval":
-        raise ValueError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
     track, aspect = _track_video(path, s, PoseEstimator(models, threads=threads))
-    starts = window_starts(len(track), s)
-    if not starts:
-        raise VideoError(f"{path}: too short ({len(track)} frames sampled {s.interval_s}s apart) for a window of "
-                         f"{s.seq_len}")
-    poses = np.stack([track[a:a + s.seq_len] for a in starts]).astype(np.float32)
+    poses = _windows(path, track, s)
     write_cache(cache_file, poses=poses, aspect=np.float32(aspect))
     return poses, aspect
 
 
+def _windows(path: Path, track: np.ndarray, s: Sampling) -> np.ndarray:
+    """Windows of ``seq_len`` sampled frames; a track shorter than one window is padded at its start.
+
+    Padding is missing frames (NaN rows), exactly what the device does with a
+    clip shorter than a window (``har-edge predict``): the features fill them
+    from the first frame with a pose. Whether the padded window is used is
+    decided later by ``min_found_fraction``, like any window with gaps.
+    """
+    if len(track) == 0:
+        raise VideoError(f"{path}: no frames sampled {s.interval_s}s apart")
+    if len(track) < s.seq_len:
+        pad = np.full((s.seq_len - len(track), *track.shape[1:]), np.nan, np.float32)
+        track = np.concatenate([pad, track])
+    starts = window_starts(len(track), s)
+    return np.stack([track[a:a + s.seq_len] for a in starts]).astype(np.float32)
+
+
+def found_fraction(poses: np.ndarray) -> np.ndarray:
+    """Share of each window's frames with a pose: ``(N, T, 33, C)`` -> ``(N,)``."""
+    return np.isfinite(poses[..., 0, 0]).mean(axis=-1) if len(poses) else np.zeros(0)
+
+
 def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, cache_dir: Path | None = None,
-                   threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+                   threads: int = 1, min_found: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Raw keypoint windows ``(N, seq_len, 33, 5)``, their frames' aspect ratios ``(N,)``, integer labels
-    and the skipped files (one warning)."""
-    digest = models_digest(models)
+    and the skipped files (one warning).
+
+    Windows in which fewer than ``min_found`` of the frames have a pose are
+    left out: the device gives them no label (nobody there is no action), so
+    training must not teach the head that an empty window means "running".
+    """
+    digest = models_digest(models) if models is not None else None
     xs, aspects, ys, skipped = [], [], [], []
     index = {name: i for i, name in enumerate(labels)}
     for v in videos:
@@ -162,6 +195,9 @@ def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, 
             poses, aspect = video_keypoints(v.path, s, models, cache_dir, digest, threads)
         except VideoError as e:
             skipped.append(str(e))
+            continue
+        poses = poses[found_fraction(poses) >= min_found] if min_found > 0 else poses
+        if not len(poses):
             continue
         xs.append(poses)
         aspects += [aspect] * len(poses)
@@ -182,6 +218,27 @@ def window_features(poses: np.ndarray, aspects: np.ndarray) -> np.ndarray:
     return np.stack([window_features_from_array(p, float(a)) for p, a in zip(poses, aspects, strict=True)])
 
 
+def short_copies(poses: np.ndarray, aspects: np.ndarray, y: np.ndarray, min_found: float, seed: int,
+                 share: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Copies of ``share`` of the windows with their first frames missing: clips shorter than a window.
+
+    The device pads a short clip at its start with missing frames; these
+    copies teach the head what such a window looks like. At most as many
+    frames are blanked as ``min_found`` still allows.
+    """
+    n, t = len(poses), poses.shape[1] if poses.ndim > 1 else 0
+    most = int(np.floor(t * (1 - max(min_found, 0.0))))
+    if not n or most < 1:
+        return poses[:0], y[:0], aspects[:0]
+    rng = np.random.default_rng([seed, 0x5407])
+    pick = rng.choice(n, size=max(1, int(round(n * share))), replace=False)
+    out = poses[pick].copy()
+    for row, k in zip(out, rng.integers(1, most + 1, size=len(pick)), strict=True):
+        row[:k] = np.nan
+    keep = found_fraction(out) >= min_found
+    return out[keep], y[pick][keep], aspects[pick][keep]
+
+
 def mirrored(poses: np.ndarray, y: np.ndarray, labels: list[str], flip_pairs) -> tuple[np.ndarray, np.ndarray]:
     """Left-right mirrored copies of ``poses`` and their labels (paired classes swap, the rest stay)."""
     from har.edge.pose.features import mirror_poses
@@ -197,7 +254,8 @@ def pose_fold(cfg: TrainConfig, fold: Fold, labels: list[str], models
     cache = keypoint_cache_dir(cfg.cache_dir)
     loaded, raw, skipped = {}, {}, []
     for name in ("train", "val", "test"):
-        poses, aspects, y, bad = load_keypoints(getattr(fold, name), labels, cfg.sampling, models, cache)
+        poses, aspects, y, bad = load_keypoints(getattr(fold, name), labels, cfg.sampling, models, cache,
+                                                min_found=cfg.min_found_fraction)
         raw[name], loaded[name], skipped = (poses, aspects), (window_features(poses, aspects), y), skipped + bad
     if len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
@@ -229,8 +287,9 @@ def train_pose(cfg: TrainConfig) -> Path:
     if cfg.strategy != "none":
         raise ValueError(f"the pose head trains on one device (it is tiny), not with strategy {cfg.strategy!r}; "
                          "leave --strategy out")
-    models = pose_models()  # PoseModelsError (says how to fetch) before any video is read
     videos, labels = list_videos(Path(cfg.data), cfg.classes)
+    # Generated takes hold keypoints already; real videos need the estimator (PoseModelsError says how to fetch).
+    models = None if all(v.path.name.endswith(TRACK_SUFFIX) for v in videos) else pose_models()
     folds = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
     folds = folds[:cfg.folds] if cfg.folds else folds
     mirror = cfg.augment is True or (isinstance(cfg.augment, list | tuple) and "flip" in cfg.augment)
@@ -247,7 +306,8 @@ def train_pose(cfg: TrainConfig) -> Path:
             found = {k: detection_rate(v[0]) for k, v in raw.items()}
     first = runs[0]
     extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "protocol": cfg.protocol,
-             "mirrored_training_windows": mirror, "person_found_rate": found}
+             "mirrored_training_windows": mirror, "person_found_rate": found,
+             "min_found_fraction": cfg.min_found_fraction}
     if cfg.protocol != "holdout":
         extra.update(fold_summary(runs))
         extra["evaluated_on"] = (f"held-out fold {first.fold.name} of protocol {cfg.protocol} (group-disjoint); "
@@ -264,10 +324,13 @@ def _fit_head(cfg: TrainConfig, fold: Fold, splits: Splits, raw: dict, mirror: b
 
     n_cls = len(splits.labels)
     Xtr, ytr = splits.train
+    poses, aspects = raw["train"]
     if mirror:
-        poses, aspects = raw["train"]
         flipped, yflip = mirrored(poses, ytr, splits.labels, cfg.flip_pairs)
         Xtr, ytr = np.concatenate([Xtr, window_features(flipped, aspects)]), np.concatenate([ytr, yflip])
+    short, yshort, ashort = short_copies(poses, raw["train"][1], splits.train[1], cfg.min_found_fraction, cfg.seed)
+    if len(short):
+        Xtr, ytr = np.concatenate([Xtr, window_features(short, ashort)]), np.concatenate([ytr, yshort])
     log.info("%s: %s windows (train/val/test)%s, %d classes, %d features per frame", cfg.model, splits.sizes(),
              " + mirrored training copies" if mirror else "", n_cls, FEATURE_DIM)
     model = build_model(cfg.model, n_cls, cfg.sampling.seq_len, feature_dim=FEATURE_DIM)

@@ -1,0 +1,73 @@
+"""``har data motion``: write a generated motion set; and the skeleton view ``har data show`` uses for one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(data_app: typer.Typer, fail) -> None:
+    @data_app.command("motion")
+    def data_motion(
+        out: Annotated[Path, typer.Option(help="Folder to write class folders of .pose.npz takes into.")]
+        = Path("data/motion"),
+        actions: Annotated[str | None, typer.Option(help="Comma-separated subset of the vocabulary (default: all; "
+                                                          "`--list` prints it).")] = None,
+        actors: Annotated[int, typer.Option(help="Generated people; each is one group (never on two sides of a "
+                                                 "split).")] = 48,
+        takes: Annotated[int, typer.Option(help="Takes per actor and action, each with its own camera.")] = 2,
+        seed: Annotated[int, typer.Option(help="Same seed, same takes, on every machine.")] = 0,
+        first_actor: Annotated[int, typer.Option(help="Index of the first actor (a later, disjoint set of people: "
+                                                      "e.g. 1000 for a test set).")] = 0,
+        noise: Annotated[float, typer.Option(help="Scale of the BlazePose noise model (0: perfect keypoints).")]
+        = 1.0,
+        list_actions: Annotated[bool, typer.Option("--list", help="Print the action vocabulary and exit.")] = False,
+    ) -> None:
+        """Generate human motion as BlazePose would see it: a dataset for `har train --encoder pose`.
+
+        Example: har data motion --out data/motion --actors 48
+                 har train --encoder pose --data data/motion
+        """
+        from har.train.motion import ACTIONS, MotionError, write_dataset
+
+        if list_actions:
+            typer.echo("\n".join(sorted(ACTIONS)))
+            return
+        try:
+            summary = write_dataset(out, actions.split(",") if actions else None, actors=actors, takes=takes,
+                                    seed=seed, noise=noise, first_actor=first_actor)
+        except MotionError as e:
+            fail(str(e))
+        typer.echo(f"wrote {summary['files']} takes ({summary['frames']} frames, {len(summary['actions'])} actions, "
+                   f"{actors} actors) to {out} in {summary['seconds']:.1f} s; a pose was found in "
+                   f"{summary['mean_detected']:.0%} of frames")
+
+
+def show_motion(videos, labels, out: Path, per_class: int, seed: int, videos_dir: Path | None) -> int:
+    """A grid of skeleton frames per class (and an mp4 per class into ``videos_dir``); returns rows drawn."""
+    import cv2
+    import numpy as np
+
+    from har.train.motion import MotionError, read_track
+    from har.train.motion.preview import grid, write_mp4
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for lab in labels:
+        mine = [v for v in videos if v.label == lab]
+        for k in rng.permutation(len(mine))[:per_class]:
+            try:
+                poses, fps, aspect = read_track(mine[k].path)
+            except MotionError as e:
+                typer.echo(f"warning: {e}", err=True)
+                continue
+            rows.append((lab, poses, aspect))
+            if videos_dir is not None:
+                videos_dir.mkdir(parents=True, exist_ok=True)
+                write_mp4(videos_dir / f"{lab}.mp4", poses, fps, aspect, lab)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if rows:
+        cv2.imwrite(str(out), grid(rows))
+    return len(rows)
