@@ -263,9 +263,11 @@ def bench(
 
 def _mount_models() -> None:
     """``har-edge models fetch pose``: the device needs the pose models too (no TensorFlow involved)."""
+    from har.edge.eval_cli import register as register_eval
     from har.edge.pose.cli import register
 
     register(app)
+    register_eval(app, fail, _load)
 
 
 _mount_models()

@@ -22,7 +22,10 @@ def test_unknown_encoder_is_refused_in_one_sentence(tmp_path):
 
 def test_pose_training_without_the_pose_models_says_how_to_fetch_them(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
-    res = CliRunner().invoke(app, ["train", "--encoder", "pose", "--data", str(tmp_path), "--out",
+    for cls in ("a", "b"):  # real videos (not generated takes) need the estimator
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        (tmp_path / "data" / cls / "clip.avi").write_bytes(b"x")
+    res = CliRunner().invoke(app, ["train", "--encoder", "pose", "--data", str(tmp_path / "data"), "--out",
                                    str(tmp_path / "out")])
     assert res.exit_code == 2, res.output
     assert "har models fetch pose" in res.output and "Traceback" not in res.output

@@ -1,0 +1,72 @@
+"""``har-edge eval``: a bundle's accuracy on a labelled folder of real videos (no TensorFlow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer, fail, load) -> None:
+    @app.command("eval")
+    def eval_cmd(
+        data: Annotated[Path, typer.Argument(help="Folder of class folders of videos, e.g. KTH or Weizmann as "
+                                                  "unpacked.")],
+        bundle: Annotated[str | None, typer.Option(help="Bundle directory (default: the default model).")] = None,
+        map_: Annotated[list[str] | None, typer.Option("--map", help="Folder class to bundle label, NAME=LABEL "
+                                                                    "(repeatable); known dataset names map "
+                                                                    "themselves.")] = None,
+        stride: Annotated[int, typer.Option(help="Score every Nth window of a clip.")] = 1,
+        threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
+        json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON.")] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per clip.")] = False,
+    ) -> None:
+        """Zero-shot accuracy on real footage: per window and per clip, restricted to the folder's classes and
+        over the bundle's whole vocabulary.
+
+        Example: har-edge eval data/weizmann --json weizmann.json
+        """
+        from har.edge.evaluate import evaluate, render, write_json
+        from har.edge.pipeline import Classifier, PipelineError
+        from har.edge.predict import windows_of_file
+        from har.edge.sources import SourceError
+
+        extra = {}
+        for item in map_ or []:
+            name, sep, label = item.partition("=")
+            if not sep or not name or not label:
+                fail(f"--map takes NAME=LABEL, not {item!r}")
+            extra[name] = label
+        if stride < 1:
+            fail(f"--stride must be at least 1, not {stride}")
+        _, bndl = load(None, {"bundle": bundle})
+        unknown = sorted(v for v in extra.values() if v not in bndl.labels)
+        if unknown:
+            fail(f"--map names label(s) {', '.join(unknown)} that the bundle does not have "
+                 f"(it has: {', '.join(bndl.labels)})")
+        try:
+            clf = Classifier(bndl, threads, None, "auto")
+        except (PipelineError, ValueError, OSError) as e:
+            fail(str(e))
+
+        def windows(path):
+            clf.reset()
+            try:
+                yield from windows_of_file(path, bndl, clf.item)
+            except SourceError as e:
+                typer.echo(f"warning: {e}", err=True)
+
+        def line(r):
+            if not quiet:
+                typer.echo(f"{r.truth}/{Path(r.path).name}: {r.clip_open or '(no answer)'} "
+                           f"({r.open_hits}/{r.windows} windows {r.target or 'unmapped'})")
+
+        try:
+            summary = evaluate(bndl, data, clf, windows, extra, stride, line)
+        except FileNotFoundError as e:
+            fail(str(e))
+        typer.echo(render(summary))
+        if json_out:
+            write_json(summary, json_out)
+            typer.echo(f"wrote {json_out}")
