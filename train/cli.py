@@ -159,6 +159,11 @@ def train_cmd(
                                                             "(shards above memory_budget_gib) (default: auto).")] = None,
     strategy: Annotated[str | None, typer.Option(help="none, mirrored (this machine's GPUs) or multiworker "
                                                       "(TF_CONFIG; docs/distributed.md) (default: none).")] = None,
+    init: Annotated[str | None, typer.Option(help="Pose: start from 'default' (the head shipped with har-edge) or "
+                                                  "a pose model folder; fine-tunes on --data.")] = None,
+    mix_motion: Annotated[float | None, typer.Option(help="Pose: add generated windows of the classes the motion "
+                                                          "vocabulary knows, this many per real training window "
+                                                          "(e.g. 0.5).")] = None,
     preset: Annotated[str | None, typer.Option(help="seed: the LSTM-CNN study in one command (downloads UCF50's "
                                                     "four classes into data/ucf50 unless --data has them, then "
                                                     "trains both models with the study's settings).")] = None,
@@ -168,6 +173,7 @@ def train_cmd(
     Example: har train --model all --data data/synth
              har train --preset seed        (UCF50, the study's classes and settings)
              har train --encoder pose --data data/ucf50 --classes TaiChi,Swing
+             har train --encoder pose --data data/kth --init default --mix-motion 0.5
     """
     from har.train.clips import VideoError
     from har.train.config import load_config
@@ -175,6 +181,8 @@ def train_cmd(
 
     if encoder not in (None, "pixels", "pose"):
         fail(f"unknown encoder {encoder!r}; choose pixels or pose")
+    if (init or mix_motion) and encoder != "pose":
+        fail("--init and --mix-motion fine-tune the pose head; add --encoder pose")
     names = ["pose_lstm"] if encoder == "pose" else ["convlstm", "lrcn"] if model == "all" else [model or "lrcn"]
     base, p = None, None
     if preset is not None:
@@ -194,7 +202,7 @@ def train_cmd(
         overrides = dict(model=name, encoder=encoder, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
                          out=out, cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
                          classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
-                         input_pipeline=input_pipeline, strategy=strategy)
+                         input_pipeline=input_pipeline, strategy=strategy, init=init, mix_motion=mix_motion)
         try:  # every option is checked before anything is downloaded or trained
             cfg = load_config(config, overrides, base)
             from har.models import get_entry
@@ -314,7 +322,7 @@ def _mount_optional() -> None:
     register_export(app)
     register_bench(app)
     register_data(data_app)
-    register_motion(data_app, fail)
+    register_motion(app, data_app, fail)
     register_models(app)
 
 

@@ -50,6 +50,8 @@ class TrainConfig:
     shard_dir: str | None = None  # None = <cache_dir>/shards, or ~/.cache/har/shards
     shuffle_buffer: int = 512  # clips, shards pipeline
     strategy: str = "none"  # none, mirrored or multiworker (TF_CONFIG); batch_size is per replica
+    init: str | None = None  # pose: start from 'default' (the shipped head) or a pose model folder
+    mix_motion: float = 0.0  # pose: add generated windows, this many times the real training windows
     min_found_fraction: float = 0.5  # pose: windows with fewer frames with a pose are dropped (device: no action)
 
     def __post_init__(self):
@@ -62,6 +64,8 @@ class TrainConfig:
         augment_names(self.augment)
         if self.input_pipeline not in ("memory", "shards", "auto"):
             raise ValueError(f"input_pipeline must be memory, shards or auto, not {self.input_pipeline!r}")
+        if not 0.0 <= self.mix_motion <= 20.0:
+            raise ValueError(f"mix_motion is how many generated windows per real one (0..20), not {self.mix_motion}")
         if not 0.0 <= self.min_found_fraction <= 1.0:
             raise ValueError(f"min_found_fraction is a share of a window's frames (0..1), not {self.min_found_fraction}")
         if self.folds is not None and self.folds < 1:

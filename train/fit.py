@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,7 @@ class FoldRun:
     history: dict
     probs: np.ndarray
     seconds: float
+    extra: dict = field(default_factory=dict)  # trainer-specific facts for metrics.json
 
     def summary(self) -> dict:
         y = self.splits.test[1]

@@ -8,7 +8,38 @@ from typing import Annotated
 import typer
 
 
-def register(data_app: typer.Typer, fail) -> None:
+def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
+    @app.command("eval-motion")
+    def eval_motion(
+        bundle: Annotated[Path, typer.Argument(help="A pose bundle whose labels are motion actions (e.g. "
+                                                    "har/edge/default_model).")],
+        actors: Annotated[int, typer.Option(help="Generated test people.")] = 24,
+        first_actor: Annotated[int, typer.Option(help="Index of the first (training never goes this far).")] = 1000,
+        seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
+        json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+    ) -> None:
+        """Accuracy of a pose bundle on freshly generated people and cameras (per class, confusion matrix).
+
+        Example: har eval-motion artifacts/bundle-pose --actors 24 --json motion-score.json
+        """
+        import json
+
+        from har.edge.bundle import BundleError, load_bundle
+        from har.train.motion.score import score_bundle
+
+        try:
+            b = load_bundle(bundle)
+            result = score_bundle(b, actors=actors, seed=seed, first_actor=first_actor)
+        except (BundleError, ValueError, OSError) as e:
+            fail(str(e))
+        typer.echo(f"accuracy {result['accuracy']:.3f} on {result['test_set']['windows']} windows of {actors} "
+                   f"generated people (first actor {first_actor}, seed {seed})")
+        for lab, r in sorted(result["per_class_recall"].items(), key=lambda kv: kv[1]):
+            typer.echo(f"  {lab:16s} {r:.2f}")
+        if json_out:
+            json_out.write_text(json.dumps(result, indent=2) + "\n")
+            typer.echo(f"wrote {json_out}")
+
     @data_app.command("motion")
     def data_motion(
         out: Annotated[Path, typer.Option(help="Folder to write class folders of .pose.npz takes into.")]

@@ -312,7 +312,12 @@ def train_pose(cfg: TrainConfig) -> Path:
         extra.update(fold_summary(runs))
         extra["evaluated_on"] = (f"held-out fold {first.fold.name} of protocol {cfg.protocol} (group-disjoint); "
                                  f"mean_accuracy and std_accuracy over {len(runs)} fold(s)")
-    return write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra)
+    extra.update(first.extra)
+    out = write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra)
+    from har.train.pose_init import WEIGHTS_FILE, save_weights
+
+    save_weights(first.model, out / WEIGHTS_FILE)  # what `--init DIR` starts from
+    return out
 
 
 def _fit_head(cfg: TrainConfig, fold: Fold, splits: Splits, raw: dict, mirror: bool) -> FoldRun:
@@ -331,9 +336,25 @@ def _fit_head(cfg: TrainConfig, fold: Fold, splits: Splits, raw: dict, mirror: b
     short, yshort, ashort = short_copies(poses, raw["train"][1], splits.train[1], cfg.min_found_fraction, cfg.seed)
     if len(short):
         Xtr, ytr = np.concatenate([Xtr, window_features(short, ashort)]), np.concatenate([ytr, yshort])
+    extra = {}
+    if cfg.mix_motion > 0:
+        from har.train.pose_init import motion_windows
+
+        s = cfg.sampling
+        mp, ma, my, known = motion_windows(splits.labels, int(round(cfg.mix_motion * len(splits.train[1]))),
+                                           s.seq_len, s.interval_s, cfg.min_found_fraction, cfg.seed)
+        if len(my):
+            Xtr, ytr = np.concatenate([Xtr, window_features(mp, ma)]), np.concatenate([ytr, my])
+        extra = {"mix_motion": cfg.mix_motion, "mixed_windows": int(len(my)), "mixed_classes": known}
+        log.info("%s: mixed in %d generated windows of %s", cfg.model, len(my), ", ".join(known) or "no class "
+                 "(none of the class names is in the motion vocabulary)")
     log.info("%s: %s windows (train/val/test)%s, %d classes, %d features per frame", cfg.model, splits.sizes(),
              " + mirrored training copies" if mirror else "", n_cls, FEATURE_DIM)
     model = build_model(cfg.model, n_cls, cfg.sampling.seq_len, feature_dim=FEATURE_DIM)
+    if cfg.init:
+        from har.train.pose_init import init_head
+
+        extra.update(init_head(model, cfg.init, splits.labels))
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=cfg.jit_compile)
     onehot = np.eye(n_cls, dtype=np.float32)
@@ -345,4 +366,4 @@ def _fit_head(cfg: TrainConfig, fold: Fold, splits: Splits, raw: dict, mirror: b
     seconds = time.time() - t0
     Xte, yte = splits.test
     probs = model.predict(Xte, batch_size=64, verbose=0) if len(yte) else np.zeros((0, n_cls))
-    return FoldRun(fold, model, splits, hist.history, probs, seconds)
+    return FoldRun(fold, model, splits, hist.history, probs, seconds, extra)

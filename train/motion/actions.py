@@ -87,7 +87,7 @@ def _head(m: Motion, t, rng, look=10.0):
 # ---- standing still, sitting still ------------------------------------------------------------------------------
 
 def idle(t, rng, style):
-    """Standing (or, in a quarter of takes, sitting) with the small motions of a person doing nothing much."""
+    """Standing (or, in one take in seven, sitting) with the small motions of a person doing nothing much."""
     m = Motion(len(t))
     _rest_arms(m, t, rng)
     variant = rng.choice(["hang", "hang", "crossed", "hips", "phone", "behind", "talk"])
@@ -115,7 +115,7 @@ def idle(t, rng, style):
     m.hip_abd[:] = _sides(t, shift, -shift)
     m.lean[:] = _wobble(t, rng, 2 * D, 0.2)
     m.heading[:] = _wobble(t, rng, 8 * D, 0.15)
-    if rng.random() < 0.25:  # seated
+    if rng.random() < 0.15:  # seated
         m.hip_flex[:] = _u(rng, 80, 100) * D
         m.knee[:] = _u(rng, 75, 105) * D
         m.bend[:] = _u(rng, -15, 10) * D
@@ -397,8 +397,8 @@ def kick(t, rng, style):
 # ---- bending, squatting, sitting, falling --------------------------------------------------------------------
 
 def _down_up(t, rng, style, hold):
-    """0 -> 1 -> hold -> 0 profile, repeated; one cycle every 1.8-4.5 s."""
-    period = _u(rng, 1.8, 4.5) / style.energy
+    """0 -> 1 -> hold -> 0 profile, repeated; one cycle every 1.6-3.5 s, so any 2 s window holds most of one."""
+    period = _u(rng, 1.6, 3.5) / style.energy
     c = (t / period + _u(rng, 0, 1)) % 1.0
     down = _u(rng, 0.25, 0.4)
     return np.where(c < down, _smooth(c / down), np.where(c < down + hold, 1.0, _smooth(1 - (c - down - hold) /
@@ -425,8 +425,8 @@ def squat(t, rng, style):
     """Knees and hips bend deep with the back fairly upright: an exercise, or going down to the floor."""
     m = Motion(len(t))
     _rest_arms(m, t, rng)
-    s = _down_up(t, rng, style, _u(rng, 0.0, 0.3))
-    knee = _u(rng, 85, 135) * D
+    s = _down_up(t, rng, style, _u(rng, 0.0, 0.15))
+    knee = _u(rng, 100, 135) * D
     m.knee[:] = _sides(t, knee * s, knee * s)
     m.hip_flex[:] = _sides(t, knee * s * _u(rng, 0.75, 1.0), knee * s * _u(rng, 0.75, 1.0))
     m.ankle[:] = 0.35 * m.knee

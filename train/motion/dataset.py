@@ -106,10 +106,14 @@ def sampled_track(path: str | Path, interval_s: float) -> tuple[np.ndarray, floa
     camera picks frames by their timestamps ``i / fps``, so a 25 fps take
     sampled every 0.1 s is uneven (0.08 / 0.12 s) exactly as a 25 fps video is.
     """
+    poses, fps, aspect = read_track(path)
+    return sample_frames(poses, fps, interval_s), float(np.float32(aspect))
+
+
+def sample_frames(poses: np.ndarray, fps: float, interval_s: float) -> np.ndarray:
+    """The frames of a take at ``fps`` that :class:`har.edge.sampler.IntervalSampler` keeps at ``interval_s``."""
     from har.edge.sampler import IntervalSampler
 
-    poses, fps, aspect = read_track(path)
     sampler = IntervalSampler(interval_s)
     sampler.set_frame_period(1.0 / fps)
-    keep = [i for i in range(len(poses)) if sampler.accept(i / fps)]
-    return poses[keep], float(np.float32(aspect))
+    return poses[[i for i in range(len(poses)) if sampler.accept(i / fps)]]
