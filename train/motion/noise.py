@@ -29,14 +29,15 @@ _VIS_BASE = np.array([0.6] * 11 + [0.6, 0.6, 0.2, 0.2, 0.0, 0.0, -0.3, -0.3, -0.
                                    0.6, 0.6, 0.2, 0.2, -0.2, -0.2, -0.4, -0.4, -0.4, -0.4])
 
 
-def _ar1(rng, n: int, shape: tuple, dt: float, tau: float) -> np.ndarray:
-    """Unit-variance AR(1) noise ``(n, *shape)`` with correlation time ``tau`` seconds."""
-    rho = float(np.exp(-dt / max(tau, 1e-3)))
-    out = np.empty((n, *shape))
-    out[0] = rng.standard_normal(shape)
+def _ar1(rng, n: int, taus: np.ndarray, dt: float) -> np.ndarray:
+    """Unit-variance AR(1) noise ``(n, k)``: channel ``j`` has correlation time ``taus[j]`` seconds."""
+    rho = np.exp(-dt / np.maximum(taus, 1e-3))
     scale = np.sqrt(1 - rho * rho)
-    for i in range(1, n):
-        out[i] = rho * out[i - 1] + scale * rng.standard_normal(shape)
+    e = rng.standard_normal((n, len(taus)))
+    out = np.empty_like(e)
+    out[0] = e[0]
+    for i in range(1, n):  # one pass for every channel of the take
+        out[i] = rho * out[i - 1] + scale * e[i]
     return out
 
 
@@ -89,15 +90,18 @@ def estimator_noise(rng: np.random.Generator, proj: np.ndarray, depth: np.ndarra
     sigma0 = rng.uniform(0.003, 0.012) * scale
     grow = 1.0 + 12.0 / np.maximum(torso_px, 4.0)
     sigma = sigma0 * grow[:, None] * _JITTER[None] * (1 + 2.5 * occ) * (1 + 4 * np.minimum(outside, 0.5))
-    noise = _ar1(rng, n, (33, 2), dt, rng.uniform(0.04, 0.2)) * (sigma * torso_px[:, None])[..., None]
-    crop = _ar1(rng, n, (2,), dt, rng.uniform(0.3, 1.0)) * rng.uniform(0.0, 0.02) * scale * torso_px[:, None]
-    zoom = 1 + _ar1(rng, n, (1,), dt, rng.uniform(0.3, 1.0)) * rng.uniform(0.0, 0.02) * scale
+    slow = rng.uniform(0.3, 1.0)
+    taus = np.concatenate([np.full(66, rng.uniform(0.04, 0.2)), np.full(3, slow), np.full(33, 0.2)])
+    ar = _ar1(rng, n, taus, dt)
+    noise = ar[:, :66].reshape(n, 33, 2) * (sigma * torso_px[:, None])[..., None]
+    crop = ar[:, 66:68] * rng.uniform(0.0, 0.02) * scale * torso_px[:, None]
+    zoom = 1 + ar[:, 68:69] * rng.uniform(0.0, 0.02) * scale
     centre = hip[:, None]
     noisy_px = centre + (px - centre) * zoom[:, None] + noise + crop[:, None]
 
     # Visibility and presence, as the model's sigmoid outputs.
     logit = rng.normal(4.2, 0.4) + _VIS_BASE[None] - 6.5 * occ - 12 * outside
-    logit = logit + 0.8 * _ar1(rng, n, (33,), dt, 0.2) * scale
+    logit = logit + 0.8 * ar[:, 69:] * scale
     logit = np.clip(logit, -30, 30)
     vis = 1 / (1 + np.exp(-logit))
     pres = 1 / (1 + np.exp(-(logit + 2.5)))
