@@ -8,7 +8,7 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train seed pose-models export-tflite bench tflite-runtime-venv demo test test-slow test-all lint clean help
+.PHONY: setup data train seed pose-models pose-default motion export-tflite bench tflite-runtime-venv demo test test-slow test-all lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
@@ -16,6 +16,7 @@ help:
 	@echo "make train         train ConvLSTM and LRCN on $(DATA) into $(ART)/"
 	@echo "make seed          the LSTM-CNN study: download UCF50's four classes, train both models into $(ART)/seed"
 	@echo "make pose-models   fetch the BlazePose models for the pose encoder (from PyPI)"
+	@echo "make pose-default  generate human motion, train the default pose head, export it into the package"
 	@echo "make export-tflite int8 TFLite bundle of the LRCN into $(ART)/bundle"
 	@echo "make bench         accuracy vs latency for every variant into $(ART)/bench"
 	@echo "make lint | clean"
@@ -43,6 +44,22 @@ seed: $(STAMP)
 
 pose-models: $(STAMP)
 	$(BIN)/har models fetch pose
+
+# The default model: generated motion only, no video. MOTION_ACTORS=12 gives a quick small version.
+MOTION        ?= data/motion
+MOTION_ACTORS ?= 150
+DEFAULT_MODEL ?= edge/default_model
+motion: $(STAMP)
+	$(BIN)/har data motion --out $(MOTION) --actors $(MOTION_ACTORS) --takes 2 --seed 0
+
+pose-default: motion
+	$(BIN)/har train --encoder pose --data $(MOTION) --config configs/pose-default.toml --out $(ART)/pose-default
+	$(BIN)/har export --model $(ART)/pose-default/pose_lstm --quant int8 --pose-models cache --out $(ART)/pose-default/bundle
+	$(BIN)/har eval-motion $(ART)/pose-default/bundle --json $(ART)/pose-default/bundle/motion_score.json
+	mkdir -p $(DEFAULT_MODEL)
+	cp $(ART)/pose-default/bundle/head.tflite $(ART)/pose-default/bundle/metadata.json $(ART)/pose-default/bundle/report.json \
+	   $(ART)/pose-default/bundle/report.md $(ART)/pose-default/bundle/motion_score.json \
+	   $(ART)/pose-default/pose_lstm/head.weights.npz $(ART)/pose-default/pose_lstm/metrics.json $(DEFAULT_MODEL)/
 
 $(ART)/lrcn/model.keras:
 	$(MAKE) train
