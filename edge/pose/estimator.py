@@ -46,6 +46,9 @@ LANDMARK_NAMES = (
     "left_heel", "right_heel", "left_foot_index", "right_foot_index",
 )
 NUM_LANDMARKS = len(LANDMARK_NAMES)
+#: Detector score from which a frame where nobody reaches ``min_detection_score`` tries its best candidate
+#: anyway, kept only if the landmark model's pose flag confirms it (None: mediapipe's behaviour).
+MIN_CANDIDATE_SCORE = 0.1
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare their fields
@@ -84,11 +87,12 @@ class PoseEstimator:
     """
 
     def __init__(self, models: PoseModels | None = None, threads: int = 1, min_detection_score: float = 0.5,
-                 min_tracking_score: float = 0.5):
+                 min_tracking_score: float = 0.5, min_candidate_score: float | None = MIN_CANDIDATE_SCORE):
         models = models if models is not None else pose_models()
         self.detector = PoseDetector(models.detector, threads=threads, min_score=min_detection_score)
         self.landmarker = PoseLandmarker(models.landmarks, threads=threads)
         self.min_tracking_score = min_tracking_score
+        self.min_candidate_score = min_candidate_score
         self._roi: Roi | None = None
         self._aux_filter = _OneEuroFilter()
         self.frames = 0
@@ -117,7 +121,7 @@ class PoseEstimator:
                 return pose
         self.reset()
         t0 = time.perf_counter()
-        detections = self.detector.detect(frame_rgb)
+        detections = self.detector.detect(frame_rgb, self.min_candidate_score)
         self.detector_s += time.perf_counter() - t0
         self.detector_runs += 1
         if not detections:
