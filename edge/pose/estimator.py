@@ -81,6 +81,14 @@ class PoseEstimator:
     tracking is lost the detector runs again *on the same frame*, so a frame
     with a person is not dropped because the previous frame's crop missed.
 
+    Small people (a person 45 px tall in 180x144 video) score only 0.1-0.5
+    with the detector while the landmark model is sure of them, so when
+    nobody reaches ``min_detection_score`` the best candidate down to
+    ``min_candidate_score`` is tried and kept only if its pose flag reaches
+    ``min_tracking_score``. Where somebody reaches ``min_detection_score`` the
+    detections are exactly mediapipe's; ``min_candidate_score=None`` turns the
+    fallback off (docs/pose.md, "Small people", has the detection rates).
+
     Counters for benchmarking: ``frames`` processed, ``detector_runs``,
     ``landmark_runs``, and the seconds spent in each model (pre/post
     processing included) in ``detector_s`` and ``landmarks_s``.
