@@ -5,8 +5,8 @@ waves, squats or stands still), so the head trains in seconds and needs no
 video; the real pose models are still copied into the bundle, so these tests
 need them in the cache (fetched once by the fixture; skipped offline, failed
 in CI). The trained head is the session fixture ``trained`` of
-tests/export/conftest.py, shared with tests/export/test_pose_cache_bundle.py. ``tests/export/test_pose_realclips.py`` runs the whole path on real
-video.
+tests/export/conftest.py, shared with tests/export/test_pose_cache_bundle.py.
+``tests/export/test_pose_realclips.py`` runs the whole path on real video.
 """
 
 from __future__ import annotations
