@@ -12,7 +12,12 @@ A *pose* bundle (``"encoder": "pose"``, schema version 2) has no pixel model:
 (``har.edge.pose.features``), and the two BlazePose models it needs,
 ``pose_detector.tflite`` and ``pose_landmarks.tflite``, travel inside the
 bundle with their sha256 like every other file, so the device needs nothing
-else. Pixel bundles are still written as version 1, so a device with an older
+else. Or, in a bundle exported with ``--pose-models cache`` (the default
+model that ships with the package is one, tens of KB instead of 9 MB), their
+entries say ``"source": "pose-cache"``: no file in the folder, the same sha256,
+tensors and ops, and the loader takes the pinned files from the verified pose
+cache (:mod:`har.edge.pose.assets`), fetching them first on an interactive
+run. Pixel bundles are still written as version 1, so a device with an older
 har-edge keeps reading them; this reader takes both versions.
 
 Why one module for both sides: ``har export`` writes bundles with
@@ -36,7 +41,7 @@ import os
 import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,11 +60,18 @@ MODEL_FILES = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "h
                "pose_detector": "pose_detector.tflite", "pose_landmarks": "pose_landmarks.tflite"}
 #: Models a pose bundle must have; it has no pixel model (window, encoder).
 POSE_MODELS = ("head", "pose_detector", "pose_landmarks")
+#: Pose model -> the pinned file of the pose cache it must be (``har.edge.pose.assets.ASSETS``).
+POSE_CACHE_FILES = {"pose_detector": "pose_detection.tflite", "pose_landmarks": "pose_landmark_full.tflite"}
+#: ``models.<name>.source``: the file is in the bundle folder (the default) or in the verified pose cache.
+MODEL_SOURCES = ("bundle", "pose-cache")
+POSE_CACHE = "pose-cache"
 EDGETPU_SUFFIX = "_edgetpu"
 QUANT_MODES = ("int8", "dynamic", "fp16", "fp32")
 ENCODER_KINDS = ("cnn", "pose")
 COLOR_ORDERS = ("RGB",)
 SAMPLING_MODES = ("interval", "uniform")
+#: A pose window with a pose in fewer than this share of its frames gets no label (metadata may say otherwise).
+DEFAULT_MIN_FOUND_FRACTION = 0.5
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -96,6 +108,7 @@ class ModelInfo:
     output: TensorInfo
     ops: tuple[str, ...]
     quantization: str | None = None  # per model: an int8 bundle keeps its LSTM head in fp32
+    source: str = "bundle"  # "pose-cache": the pinned file in the pose cache, not in the bundle folder
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,19 @@ class Bundle:
     models: dict[str, ModelInfo]
     source_metrics: dict
     schema_version: int = PIXEL_SCHEMA_VERSION
+    pose_cache: Path | None = None  # where models with source "pose-cache" were found, verified
+
+    @property
+    def pose_models_source(self) -> str | None:
+        """"bundle" or "pose-cache": where a pose bundle's two pose models come from (None: not a pose bundle)."""
+        if not self.is_pose:
+            return None
+        return POSE_CACHE if self.models["pose_detector"].source == POSE_CACHE else "bundle"
+
+    @property
+    def min_found_fraction(self) -> float:
+        """Share of a window's frames that must have a pose for a label (``pose.min_found_fraction``, 0.5)."""
+        return float((self.metadata.get("pose") or {}).get("min_found_fraction", DEFAULT_MIN_FOUND_FRACTION))
 
     @property
     def is_pose(self) -> bool:
@@ -154,7 +180,8 @@ class Bundle:
                 raise BundleError(f"bundle {self.path} has no Edge TPU-compiled {name} model; compile "
                                   f"{MODEL_FILES[name]} with edgetpu_compiler and add it as docs/edgetpu.md describes")
             raise BundleError(f"bundle {self.path} has no {name!r} model (it has: {', '.join(self.models)})")
-        return self.path / self.models[key].file
+        info = self.models[key]
+        return (self.pose_cache if info.source == POSE_CACHE else self.path) / info.file
 
 
 # --------------------------------------------------------------------------- reading
@@ -182,8 +209,21 @@ def load_bundle(path: str | Path) -> Bundle:
                           f"{', '.join(map(str, READABLE_VERSIONS))}; re-export it with this version of har")
     bundle = _parse(path, meta)
     for info in bundle.models.values():
-        _verify_file(path, info)
+        if info.source != POSE_CACHE:
+            _verify_file(path, info)
+    if any(info.source == POSE_CACHE for info in bundle.models.values()):
+        bundle = replace(bundle, pose_cache=_pose_cache(path))
     return bundle
+
+
+def _pose_cache(path: Path) -> Path:
+    """The verified pose cache folder, fetched into first on an interactive run (see ``ensure_pose_models``)."""
+    from har.edge.pose.assets import PoseModelsError, ensure_pose_models
+
+    try:
+        return ensure_pose_models().detector.parent
+    except PoseModelsError as e:
+        raise BundleError(f"bundle {path} takes its pose models from the pose cache, but {e}") from None
 
 
 def _parse(path: Path, meta: dict) -> Bundle:
@@ -210,11 +250,14 @@ def _parse(path: Path, meta: dict) -> Bundle:
     quantization = _choice(meta, "quantization", QUANT_MODES, where)
     raw_models = _field(meta, "models", dict, where)
     models = {name: _model_info(name, entry, where) for name, entry in raw_models.items()}
-    for name in models:
+    for name, info in models.items():
         base = name.removesuffix(EDGETPU_SUFFIX)
         if base not in MODEL_FILES or (base != name and base not in models):
             raise BundleError(f"{where}: unknown model {name!r} (known: {', '.join(MODEL_FILES)} and their "
                               f"{EDGETPU_SUFFIX} copies)")
+        if info.source == POSE_CACHE and POSE_CACHE_FILES.get(name) != info.file:
+            raise BundleError(f"{where}: only the pose models can come from the pose cache, as "
+                              f"{' and '.join(POSE_CACHE_FILES.values())}, not model {name!r} as {info.file!r}")
     if encoder_kind == "pose":
         _check_pose(meta, models, len(labels), seq_len, where)
     else:
@@ -248,12 +291,18 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
     # files are accepted.
     from har.edge.pose.assets import ASSETS
 
-    for name, asset in (("pose_detector", "pose_detection.tflite"), ("pose_landmarks", "pose_landmark_full.tflite")):
+    for name, asset in POSE_CACHE_FILES.items():
         if models[name].sha256 != ASSETS[asset].sha256:
             raise BundleError(f"{where}: model {name!r} is not the pinned {asset} (sha256 {models[name].sha256[:12]}... "
                               f"instead of {ASSETS[asset].sha256[:12]}...); re-export the bundle with `har export`")
+    if models["pose_detector"].source != models["pose_landmarks"].source:
+        raise BundleError(f"{where}: the two pose models must both be in the bundle or both come from the pose "
+                          "cache; re-export it with `har export`")
     pose = _field(meta, "pose", dict, where)
     feature_dim = _positive_int(pose, "feature_dim", where + " pose")
+    found = pose.get("min_found_fraction", DEFAULT_MIN_FOUND_FRACTION)
+    if not isinstance(found, int | float) or isinstance(found, bool) or not 0 <= found <= 1:
+        raise BundleError(f"{where}: pose.min_found_fraction must be a number from 0 to 1, not {found!r}")
     head = models["head"]
     if head.input.shape != (1, seq_len, feature_dim):
         raise BundleError(f"{where}: model 'head' takes input {list(head.input.shape)}, but seq_len {seq_len} and "
@@ -296,8 +345,11 @@ def _model_info(name: str, entry: Any, where: str) -> ModelInfo:
     quant = entry.get("quantization")
     if quant is not None and quant not in QUANT_MODES:
         raise BundleError(f"{where}: models.{name}.quantization {quant!r} is not one of {', '.join(QUANT_MODES)}")
+    source = entry.get("source", "bundle")
+    if source not in MODEL_SOURCES:
+        raise BundleError(f"{where}: models.{name}.source {source!r} is not one of {', '.join(MODEL_SOURCES)}")
     return ModelInfo(name, file, sha, size, _tensor(entry, "input", name, where),
-                     _tensor(entry, "output", name, where), tuple(str(o) for o in ops), quant)
+                     _tensor(entry, "output", name, where), tuple(str(o) for o in ops), quant, source)
 
 
 def _tensor(entry: dict, key: str, name: str, where: str) -> TensorInfo:
@@ -354,12 +406,17 @@ def _verify_file(bundle_dir: Path, info: ModelInfo) -> None:
 
 
 def model_entry(path: Path, input: TensorInfo, output: TensorInfo, ops: list[str],
-                quantization: str | None = None) -> dict:
-    """The ``models.<name>`` entry of ``metadata.json`` for the file at ``path``."""
+                quantization: str | None = None, source: str = "bundle") -> dict:
+    """The ``models.<name>`` entry of ``metadata.json`` for the file at ``path``.
+
+    ``source="pose-cache"`` records a pose model that stays in the pose cache
+    (``path`` is the cached file); the entry then says so and the bundle
+    folder holds no copy.
+    """
     path = Path(path)
     return {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
             "quantization": quantization, "input": input.to_dict(), "output": output.to_dict(),
-            "ops": list(dict.fromkeys(ops))}
+            "ops": list(dict.fromkeys(ops)), **({"source": source} if source != "bundle" else {})}
 
 
 def build_metadata(*, labels: list[str], seq_len: int, frame_size: int | None, sampling_mode: str,
@@ -477,7 +534,8 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
         on_tpu = delegate == "edgetpu" and name + EDGETPU_SUFFIX in b.models
         info = b.models[name + EDGETPU_SUFFIX if on_tpu else name]
         lines.append(f"  {name:<14} {info.file:<22} {info.bytes / 1024:7.1f} KiB  "
-                     f"in {_tensor_text(info.input)} -> out {_tensor_text(info.output)}")
+                     f"in {_tensor_text(info.input)} -> out {_tensor_text(info.output)}"
+                     + ("  (from the pose cache)" if info.source == POSE_CACHE else ""))
         if name in POSE_MODELS[1:]:  # several outputs: run by har.edge.pose, not TfliteModel
             lines.append(f"           ops: {_counts(info.ops)}")
             continue
@@ -494,8 +552,11 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
 
 def _encoder_text(b: Bundle) -> str:
     if b.is_pose:
+        where = (f"the pose models come from the verified pose cache {b.pose_cache}"
+                 if b.pose_models_source == POSE_CACHE else "the pose models are in the bundle")
         return (f"pose: BlazePose keypoints -> {b.feature_dim} features per frame -> head "
-                "(person-invariant; the pose models are in the bundle)")
+                f"(person-invariant; {where}; no label where fewer than {b.min_found_fraction:.0%} of a "
+                "window's frames have a pose)")
     return "cnn: pixels (the frame itself)"
 
 

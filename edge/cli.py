@@ -20,7 +20,8 @@ log = logging.getLogger("har.edge")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML/YAML config; flags override it.",
                                                 envvar="HAR_EDGE_CONFIG")]
-BundleOpt = Annotated[str | None, typer.Option(help="Bundle directory (default: artifacts/bundle).")]
+BundleOpt = Annotated[str | None, typer.Option(help="Bundle directory (default: the config's, else the default "
+                                                    "pose model shipped with har-edge).")]
 
 
 def fail(msg: str, code: int = 2) -> None:
@@ -35,12 +36,13 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 
 def _load(config: Path | None, overrides: dict):
-    from har.edge.bundle import BundleError, load_bundle
+    from har.edge.bundle import BundleError
     from har.edge.config import ConfigError, load_config
+    from har.edge.default_model import bundle_or_default
 
     try:
         cfg = load_config(config, overrides)
-        bundle = load_bundle(cfg.bundle)
+        bundle = bundle_or_default(cfg.bundle)
     except (ConfigError, BundleError) as e:
         fail(str(e))
     return cfg, bundle
@@ -110,6 +112,9 @@ def run(
             fail(str(e))
         return
     cfg, bndl = _load(config, overrides)
+    from har.edge.default_model import model_in_use
+
+    log.info("model: %s", model_in_use(bndl))
     from har.edge.metrics import Metrics, PrometheusServer
     from har.edge.pipeline import Pipeline, PipelineError
     from har.edge.sinks.video import VideoSink
@@ -166,13 +171,16 @@ def predict(
 
     The answer is the mean of every window's probabilities, windows sampled at
     the bundle's rate (the same answer as `har predict` with the Keras model, up
-    to quantization).
+    to quantization). A clip shorter than one window is padded at the start,
+    and a second line says so. With a pose bundle, windows where a pose was
+    found in too few frames give no label; if no window has enough, the answer
+    is 'No action'.
     """
     import numpy as np
 
     from har.edge.download import DownloadError, local_video
     from har.edge.pipeline import Classifier, PipelineError
-    from har.edge.predict import windows_of_file
+    from har.edge.predict import cuts_of_file, padding_text
     from har.edge.sources import SourceError
 
     cfg, bndl = _load(None, {"bundle": bundle})
@@ -183,27 +191,38 @@ def predict(
     try:
         if "://" in video:
             video = str(local_video(video))
-        probs = [clf.classify(w) for w in windows_of_file(video, bndl, clf.item)]
+        cuts = list(cuts_of_file(video, bndl, clf.item, pad=True))
     except (SourceError, DownloadError, OSError, ValueError) as e:  # ValueError: a malformed URL
         fail(str(e))
+    if not cuts:
+        fail(f"{video} has no frames to classify")
+    probs = [clf.classify(c.window) for c in cuts if clf.enough_poses(c.window)]
+    padded = cuts[0].padded
     if not probs:
-        fail(f"{video} is too short for one window ({bndl.seq_len} frames {bndl.interval_s}s apart)")
-    mean = np.mean(probs, axis=0)
-    k = int(mean.argmax())
-    typer.echo(f"Action Predicted: {bndl.labels[k]}  Confidence: {mean[k]:.4f}")
+        typer.echo(f"No action: a person was found in fewer than {bndl.min_found_fraction:.0%} of the sampled "
+                   "frames of every window")
+    else:
+        mean = np.mean(probs, axis=0)
+        k = int(mean.argmax())
+        typer.echo(f"Action Predicted: {bndl.labels[k]}  Confidence: {mean[k]:.4f}")
+    if padded:
+        typer.echo(padding_text(padded, bndl.seq_len, bndl.is_pose))
 
 
 @app.command()
 def info(
-    bundle: Annotated[str, typer.Argument(help="Bundle directory.")] = "artifacts/bundle",
+    bundle: Annotated[str | None, typer.Argument(help="Bundle directory (default: the default pose model "
+                                                      "shipped with har-edge).")] = None,
     threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
     delegate: Annotated[str | None, typer.Option(help="Delegate to check, e.g. edgetpu.")] = None,
 ) -> None:
     """Show a bundle's metadata, check its hashes, list ops and the delegate in use."""
-    from har.edge.bundle import BundleError, describe, load_bundle
+    from har.edge.bundle import BundleError, describe
+    from har.edge.default_model import bundle_or_default, model_in_use
 
     try:
-        typer.echo(describe(load_bundle(bundle), threads=threads, delegate=delegate))
+        b = bundle_or_default(bundle)
+        typer.echo(f"model      {model_in_use(b)}\n" + describe(b, threads=threads, delegate=delegate))
     except (BundleError, ValueError, OSError) as e:
         fail(str(e))
 
@@ -224,7 +243,8 @@ def doctor(
 
 @app.command()
 def bench(
-    bundle: Annotated[str, typer.Argument(help="Bundle directory.")] = "artifacts/bundle",
+    bundle: Annotated[str | None, typer.Argument(help="Bundle directory (default: the default pose model "
+                                                      "shipped with har-edge).")] = None,
     threads: Annotated[str, typer.Option(help="Interpreter thread counts, comma-separated.")] = "1,2",
     video: Annotated[Path | None, typer.Option(help="Video file for the pipeline run (default: a generated "
                                                     "640x480 30 fps clip).")] = None,
@@ -239,9 +259,11 @@ def bench(
     Example: har-edge bench artifacts/bundle --threads 1,4
     """
     from har.edge.bench import BenchError, bench_bundle, note_lines, parse_threads, pose_lines, table_lines
+    from har.edge.default_model import bundle_or_default
     from har.edge.sources import SourceError
 
     try:
+        bundle = str(bundle_or_default(bundle).path)
         thread_counts = parse_threads(threads)
         if rounds < 1:
             raise ValueError(f"--rounds must be at least 1, not {rounds}")

@@ -71,7 +71,7 @@ class MetricsConfig:
 
 @dataclass
 class EdgeConfig:
-    bundle: str = "artifacts/bundle"
+    bundle: str | None = None  # None: the default model shipped with har-edge (har.edge.default_model)
     source: SourceConfig = field(default_factory=SourceConfig)
     inference: InferenceConfig = field(default_factory=InferenceConfig)
     smoother: SmootherConfig = field(default_factory=SmootherConfig)

@@ -45,11 +45,13 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
     results.append(_check(echo, "interpreter", interp))
     if cfg is not None:
         def bundle_check():
-            from har.edge.bundle import load_bundle
+            from har.edge.default_model import bundle_or_default, model_in_use
 
-            b = load_bundle(cfg.bundle)
-            return (f"{b.path} ({len(b.labels)} labels, {b.encoder_kind} encoder, {b.quantization}, "
-                    f"streaming={b.has_streaming or b.is_pose})")
+            b = bundle_or_default(cfg.bundle)
+            pose = {"bundle": ", pose models in the bundle",
+                    "pose-cache": f", pose models from the pose cache {b.pose_cache}"}.get(b.pose_models_source, "")
+            return (f"{model_in_use(b)} ({b.encoder_kind} encoder, {b.quantization}, "
+                    f"streaming={b.has_streaming or b.is_pose}{pose})")
 
         results.append(_check(echo, "bundle", bundle_check))
         if cfg.inference.delegate:

@@ -302,7 +302,15 @@ class PoseClassifier:
     training cached, and ``classify`` turns them into features with the same
     :func:`har.edge.pose.features.window_features_from_array` training used,
     x and y put in one unit by the frames' aspect ratio as in training. The
-    pose models are the bundle's own copies, verified by their sha256.
+    pose models are the bundle's own copies, or the pose cache's for a bundle
+    that says so, verified by their sha256.
+
+    A window with a pose in fewer than ``bundle.min_found_fraction`` of its
+    frames gets no label: ``classify`` returns the uniform distribution
+    without running the head, which a head trained on people would otherwise
+    turn into a confident label for an empty room. The smoother then ends the
+    running action and enters none (with three or more labels at its default
+    thresholds, docs/pose.md).
     """
 
     def __init__(self, bundle: Bundle, threads: int = 1):
@@ -320,6 +328,7 @@ class PoseClassifier:
         self.estimator = PoseEstimator(models, threads=threads)
         self.head = TfliteModel(bundle.model_file("head"), threads=1)
         self.feature_dim = FEATURE_DIM
+        self.min_found_fraction = bundle.min_found_fraction
         self.aspect = 1.0
         self.last_pose = None  # the latest Pose (or None), for drawing
 
@@ -332,10 +341,19 @@ class PoseClassifier:
         self.last_pose = self.estimator.process(frame_rgb)
         return pose_array([self.last_pose])[0]
 
+    def enough_poses(self, landmarks: np.ndarray) -> bool:
+        """True when at least ``min_found_fraction`` of the window's frames have a pose."""
+        from har.edge.pose.features import found_frames
+
+        return bool(found_frames(landmarks).sum() >= self.min_found_fraction * len(landmarks))
+
     def classify(self, landmarks: np.ndarray) -> np.ndarray:
-        """``(seq_len, 33, 5)`` landmarks -> float32 class probabilities ``(n_classes,)``."""
+        """``(seq_len, 33, 5)`` landmarks -> float32 class probabilities ``(n_classes,)`` (uniform: nobody)."""
         from har.edge.pose.features import window_features_from_array
 
+        if not self.enough_poses(landmarks):
+            n = self.bundle.num_classes
+            return np.full(n, 1.0 / n, np.float32)
         return self.head.run(window_features_from_array(landmarks, aspect=self.aspect))
 
     def reset(self) -> None:

@@ -75,6 +75,10 @@ class Classifier:
         """What the window stores for one sampled frame."""
         return self._impl.encode(frame_u8) if self.streaming else frame_u8
 
+    def enough_poses(self, window: np.ndarray) -> bool:
+        """False for a pose window with too few poses to label (its probabilities are uniform); else True."""
+        return self._impl.enough_poses(window) if self.pose else True
+
     def classify(self, window: np.ndarray) -> np.ndarray:
         return self._impl.classify(window)
 

@@ -30,6 +30,10 @@ def export_cmd(
                                               "measured on the model's held-out test split.")] = True,
     threads: Annotated[str, typer.Option(help="Thread counts the report times, comma-separated.")] = "1,2",
     samples: Annotated[int, typer.Option(help="Training clips used to calibrate int8.")] = 200,
+    pose_models: Annotated[str, typer.Option(help="Pose bundles: 'copy' the two BlazePose models into the bundle "
+                                                  "(9 MB, self-contained), or 'cache': the device takes them from "
+                                                  "its verified pose cache (har-edge models fetch pose), a bundle "
+                                                  "of tens of KB.")] = "copy",
 ) -> None:
     """Export a trained model to a TFLite bundle for the device (har-edge).
 
@@ -37,7 +41,8 @@ def export_cmd(
     (LRCN), and metadata.json with labels, sampling rule, quantization and
     hashes. int8 is calibrated on training clips only. A pose model
     (har train --encoder pose) gives a pose bundle: head.tflite on keypoint
-    features plus the two pose models (docs/pose.md).
+    features plus the two pose models, or with --pose-models cache only a
+    reference to them in the device's pose cache (docs/pose.md).
 
     Example: har export --model artifacts/lrcn --quant int8 --out artifacts/bundle
     """
@@ -49,10 +54,14 @@ def export_cmd(
         thread_counts = parse_threads(threads)
         if samples < 1:
             raise ValueError(f"--samples must be at least 1, not {samples}")
-        from har.export.pose import export_pose, is_pose_model_dir
+        from har.export.pose import check_pose_models_mode, export_pose, is_pose_model_dir
 
+        check_pose_models_mode(pose_models)
+        if pose_models != "copy" and not is_pose_model_dir(model):
+            raise ValueError(f"--pose-models {pose_models} is for pose models (har train --encoder pose); "
+                             f"{model} is not one")
         if is_pose_model_dir(model):
-            path, rep = export_pose(model, out, quant, samples, report, log=typer.echo)
+            path, rep = export_pose(model, out, quant, samples, report, log=typer.echo, pose_models=pose_models)
         elif report:
             from har.export.report import export_with_report
 
@@ -62,7 +71,8 @@ def export_cmd(
         bundle = load_bundle(path)
     except ValueError as e:  # ExportError and BundleError included: one sentence for the user
         _fail(str(e))
-    sizes = ", ".join(f"{m.file} {m.bytes / 1024:.1f} KiB" for m in bundle.models.values())
+    sizes = ", ".join(f"{m.file} {m.bytes / 1024:.1f} KiB" + (" (from the pose cache)" if m.source != "bundle" else "")
+                      for m in bundle.models.values())
     typer.echo(f"bundle {path}: {bundle.quantization}, {len(bundle.labels)} labels, {sizes}")
     if rep:
         for g in rep["goals"].values():

@@ -9,6 +9,16 @@
 | ``report.json``, ``report.md`` | fp32 and int8 heads against Keras on the held-out test split |
 | ``NOTICE-pose-models.txt`` | where the two pose models come from and their licence (Apache-2.0) |
 
+With ``pose_models="cache"`` (``har export --pose-models cache``) the two pose
+models are not copied: their entries keep sha256, tensors and ops and say
+``"source": "pose-cache"``, and the device takes the pinned files from its own
+pose cache. The bundle is then tens of KB (the default model that ships with
+the package is one), and carries no notice, since it carries no Google files.
+
+``pose.min_found_fraction`` (the share of a window's frames that must have a
+pose for the device to give a label) comes from the model's ``config.json``
+key ``min_found_fraction``, else 0.5.
+
 The head is converted like the LRCN's streaming head (one
 ``UNIDIRECTIONAL_SEQUENCE_LSTM``, in the conversion subprocess). Unlike the
 LRCN, an int8 bundle gets a full-integer head: its input is features, so it is
@@ -31,7 +41,9 @@ from pathlib import Path
 import numpy as np
 
 from har.edge.bundle import (
+    DEFAULT_MIN_FOUND_FRACTION,
     MODEL_FILES,
+    POSE_CACHE,
     TensorInfo,
     build_metadata,
     model_entry,
@@ -63,6 +75,8 @@ Apache License 2.0: https://www.apache.org/licenses/LICENSE-2.0
 """
 #: Head variants the report compares (the bundle's own mode is always among them).
 REPORT_QUANTS = ("fp32", "int8")
+#: ``--pose-models``: copy the two pose models into the bundle, or refer to the device's pose cache.
+POSE_MODEL_MODES = ("copy", "cache")
 
 
 def is_pose_model_dir(path: str | Path) -> bool:
@@ -103,11 +117,28 @@ def _io(path: Path) -> tuple[TensorInfo, TensorInfo]:
     return info(it.get_input_details()[0]), info(it.get_output_details()[0])
 
 
+def check_pose_models_mode(mode: str) -> str:
+    if mode not in POSE_MODEL_MODES:
+        raise ExportError(f"--pose-models must be one of {', '.join(POSE_MODEL_MODES)}, not {mode!r}")
+    return mode
+
+
+def min_found_fraction(md: ModelDir) -> float:
+    """``config.json``'s ``min_found_fraction`` (checked to be a number in [0, 1]), else the default 0.5."""
+    value = md.config.get("min_found_fraction", DEFAULT_MIN_FOUND_FRACTION)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ExportError(f"{md.path / 'config.json'}: min_found_fraction must be a number from 0 to 1, "
+                          f"not {value!r}")
+    return float(value)
+
+
 def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Path, conv: Conversion,
-                         models) -> Path:
-    """Write the head, both pose models and ``metadata.json`` into ``out_dir`` (an old bundle is replaced)."""
+                         models, pose_models: str = "copy") -> Path:
+    """Write the head, both pose models (or, with ``pose_models="cache"``, references to the pose cache)
+    and ``metadata.json`` into ``out_dir`` (an old bundle is replaced)."""
     from har.edge.pose.features import FEATURE_DIM
 
+    check_pose_models_mode(pose_models)
     with staged_bundle(out_dir) as stage:
         head = stage / MODEL_FILES["head"]
         shutil.copyfile(head_file, head)
@@ -115,6 +146,9 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
         model = TfliteModel(head)
         entries = {"head": model_entry(head, model.input, model.output, ops, quant)}
         for name, src in (("pose_detector", models.detector), ("pose_landmarks", models.landmarks)):
+            if pose_models == "cache":
+                entries[name] = model_entry(src, *_io(src), [op.name for op in graph_ops(src)], "fp32", POSE_CACHE)
+                continue
             dst = stage / MODEL_FILES[name]
             shutil.copyfile(src, dst)
             entries[name] = model_entry(dst, *_io(dst), [op.name for op in graph_ops(dst)], "fp32")
@@ -123,25 +157,30 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
             labels=md.labels, seq_len=md.seq_len, frame_size=None, sampling_mode=sampling.get("mode", "interval"),
             interval_s=sampling.get("interval_s"), quantization=quant, models=entries, encoder_kind="pose",
             pose={"feature_dim": FEATURE_DIM, "features": "har.edge.pose.features.window_features_from_array",
-                  "aspect": "frame width / height", "landmarks": 33,
+                  "aspect": "frame width / height", "landmarks": 33, "min_found_fraction": min_found_fraction(md),
                   "models": {"detector": models.detector.name, "landmarks": models.landmarks.name}},
             **provenance(md, conv, quant),
         )
-        (stage / NOTICE_FILE).write_text(POSE_NOTICE)
+        if pose_models == "copy":
+            (stage / NOTICE_FILE).write_text(POSE_NOTICE)
         write_metadata(stage, meta)
     return Path(out_dir)
 
 
 def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8", representative_samples: int = 200,
                 report: bool = True, log: Callable[[str], None] = log.info,
-                features: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[Path, dict | None]:
+                features: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None,
+                pose_models: str = "copy") -> tuple[Path, dict | None]:
     """Export a pose model directory as a bundle; with ``report``, fp32 and int8 heads are compared too.
 
     ``features`` (training features, (test features, test labels)) skips
     reading the model's dataset, for callers that have them already.
+    ``pose_models`` is "copy" (into the bundle) or "cache" (the device's pose cache).
     """
     md = load_model_dir(model_dir)
     check_quant(quant)
+    check_pose_models_mode(pose_models)
+    min_found_fraction(md)
     check_out_dir(out_dir)
     if features is None:
         train_x, (test_x, test_y), models = pose_features(md)
@@ -154,7 +193,7 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
         log(f"converting {md.path} ({md.family}, pose encoder) to {', '.join(quants)} TFLite")
         conv = convert_models(md, work, [("head", q) for q in quants], calibration=calibration,
                               evaluate=test_x if report else None)
-        path = assemble_pose_bundle(md, Path(out_dir), quant, conv.files["head", quant], conv, models)
+        path = assemble_pose_bundle(md, Path(out_dir), quant, conv.files["head", quant], conv, models, pose_models)
         rep = None
         if report:
             rep = pose_report(md, conv, test_x, test_y, quants, quant)

@@ -1,4 +1,8 @@
-"""A tiny keypoint training set from the five real clips: mechanics only, not accuracy.
+"""Tiny pose training sets: generated keypoint windows, and keypoints from the five real clips.
+
+Generated windows (:func:`keypoint_set`: a BlazePose-shaped skeleton that
+waves, squats or stands still) train a head in seconds without video; the
+session fixture ``trained`` of tests/export/conftest.py is such a head.
 
 The synthetic stick figures are not human enough for BlazePose, and the five
 clips in ../shared/realclips are one per action. To get the three
@@ -15,6 +19,47 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
+
+LABELS = ["squat", "still", "wave"]
+SEQ_LEN = 20
+#: Rough BlazePose layout (x, y in frame fractions) of the landmarks that move; the rest sit near the head.
+JOINTS = {11: (0.45, 0.35), 12: (0.55, 0.35), 13: (0.42, 0.45), 14: (0.58, 0.45), 15: (0.40, 0.55),
+          16: (0.60, 0.55), 23: (0.47, 0.60), 24: (0.53, 0.60), 25: (0.47, 0.75), 26: (0.53, 0.75),
+          27: (0.47, 0.90), 28: (0.53, 0.90)}
+RIGHT_ARM = (14, 16, 18, 20, 22)
+
+
+def keypoint_window(label: str, rng: np.random.Generator) -> np.ndarray:
+    """``(SEQ_LEN, 33, 5)`` raw landmarks of one person doing ``label``, a few frames missing (NaN)."""
+    base = np.tile(np.array([0.5, 0.2], np.float32), (33, 1))
+    for i, xy in JOINTS.items():
+        base[i] = xy
+    for hand, wrist in ((17, 15), (19, 15), (21, 15), (18, 16), (20, 16), (22, 16), (29, 27), (31, 27),
+                        (30, 28), (32, 28)):
+        base[hand] = base[wrist] + 0.01
+    base = base * rng.uniform(0.8, 1.2) + rng.uniform(-0.1, 0.1, 2)
+    t = np.arange(SEQ_LEN) / SEQ_LEN
+    phase = rng.uniform(0, 2 * np.pi)
+    out = np.zeros((SEQ_LEN, 33, 5), np.float32)
+    for k in range(SEQ_LEN):
+        xy = base.copy()
+        if label == "wave":
+            xy[list(RIGHT_ARM), 1] -= 0.15 * (1 + np.sin(2 * np.pi * 2 * t[k] + phase))
+        elif label == "squat":
+            xy[:25, 1] += 0.12 * (1 - np.cos(2 * np.pi * t[k]))
+        out[k, :, :2] = xy + rng.normal(0, 0.004, xy.shape)
+        out[k, :, 2] = rng.normal(0, 0.05, 33)
+        out[k, :, 3:] = 0.9
+    out[rng.choice(SEQ_LEN, 2, replace=False)] = np.nan
+    return out
+
+
+def keypoint_set(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(len(LABELS)), n_per_class).astype(np.int32)
+    return np.stack([keypoint_window(LABELS[i], rng) for i in y]), y
+
 
 #: Real clip -> its action label.
 CLIPS = {"arm_wrestling.mp4": "arm_wrestling", "cricket_shot.gif": "cricket_shot",

@@ -303,6 +303,10 @@ def predict_cmd(
     except (ModelDirError, VideoError) as e:
         fail(str(e))
     typer.echo(f"Action Predicted: {pred.label}  Confidence: {pred.confidence:.4f}")
+    if pred.padded:
+        from har.edge.predict import padding_text
+
+        typer.echo(padding_text(pred.padded, sampling.seq_len, pose=False))
     if output:
         try:
             n = write_annotated(video, output, pred, labels)

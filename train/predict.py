@@ -4,7 +4,9 @@ One answer for the whole video (the mean of every window's probabilities,
 or the seed's single uniform clip when the model was trained that way), and
 optionally an annotated copy with the sliding-window label on each frame.
 Windows are cut by the edge's own sampler and ring buffer, so the workstation
-and the device see identical inputs.
+and the device see identical inputs; a clip shorter than one window is padded
+by the same function as on the device (the first frame repeated at the start),
+and :attr:`Prediction.padded` says by how much.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from har.edge.predict import sliding_windows
+from har.edge.predict import pad_repeat_first, sliding_windows
 from har.edge.preprocess import normalize
 from har.train.clips import Sampling, VideoError, clip_indices, read_frames
 
@@ -31,6 +33,7 @@ class Prediction:
     probabilities: dict[str, float]
     window_ends: list[int]  # frame index at which each window ends
     window_probs: np.ndarray  # (n_windows, n_classes)
+    padded: int = 0  # frames added at the start of a clip shorter than one window (the first frame repeated)
 
 
 def load_model_dir(model_dir: Path):
@@ -54,11 +57,12 @@ def load_model_dir(model_dir: Path):
 def predict_video(model, labels: list[str], s: Sampling, video: Path, norm: str = "scale_0_1",
                   batch: int = 32) -> Prediction:
     frames, fps = read_frames(Path(video), s.size)
-    ends, windows = [], []
+    ends, windows, padded = [], [], 0
     interval = None if s.mode == "uniform" else s.interval_s
-    for end, w in sliding_windows(frames, fps, interval, s.seq_len):
-        ends.append(end)
-        windows.append(w)
+    for cut in sliding_windows(frames, fps, interval, s.seq_len, pad=pad_repeat_first if interval else None):
+        ends.append(cut.end)
+        windows.append(cut.window)
+        padded = cut.padded
     if s.mode == "uniform":
         idx = clip_indices(len(frames), fps, s)
         if not idx:
@@ -73,7 +77,8 @@ def predict_video(model, labels: list[str], s: Sampling, video: Path, norm: str 
     if s.mode != "uniform":
         overall = probs.mean(0)
     k = int(np.argmax(overall))
-    return Prediction(labels[k], float(overall[k]), dict(zip(labels, map(float, overall), strict=False)), ends, probs)
+    return Prediction(labels[k], float(overall[k]), dict(zip(labels, map(float, overall), strict=False)), ends, probs,
+                      padded)
 
 
 def write_annotated(video: Path, out: Path, pred: Prediction, labels: list[str]) -> int:

@@ -34,10 +34,10 @@ def fetch_cmd(
     Example: har models fetch pose
     """
     from har.edge.bundle import sha256_file
-    from har.edge.pose.assets import PoseModelsError, fetch_pose_models
+    from har.edge.pose.assets import PoseModelsError, fetch_pose_models, interactive
 
     try:
-        models = fetch_pose_models(cache_dir, force=force)
+        models = fetch_pose_models(cache_dir, force=force, progress=interactive())
     except PoseModelsError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         raise typer.Exit(2) from None

@@ -113,8 +113,16 @@ class PoseDetector:
             raise ValueError(f"{self.path.name} does not have the outputs of the BlazePose detector "
                              f"({sorted(by_shape)}, expected {n} anchors); fetch the models again") from None
 
-    def detect(self, frame_rgb: np.ndarray) -> list[Detection]:
-        """People in an ``(H, W, 3)`` uint8 RGB frame, highest score first (normalized coordinates)."""
+    def detect(self, frame_rgb: np.ndarray, fallback_score: float | None = None) -> list[Detection]:
+        """People in an ``(H, W, 3)`` uint8 RGB frame, highest score first (normalized coordinates).
+
+        With ``fallback_score``, a frame where nobody reaches ``min_score``
+        returns the people scoring at least ``fallback_score`` instead, from
+        the same model run: small people score low (0.1-0.5 for a person a
+        third of a 180x144 frame tall) while the landmark model is sure of
+        them, so the caller confirms these with it. Where somebody reaches
+        ``min_score`` the answer is exactly the one without a fallback.
+        """
         tensor, pad = letterbox(frame_rgb, INPUT_SIZE)
         it = self.interpreter
         it.set_tensor(self._input, tensor[None])
@@ -123,6 +131,8 @@ class PoseDetector:
         logits = it.get_tensor(self._scores)[0, :, 0]
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
         keep = np.flatnonzero(scores >= self.min_score)
+        if keep.size == 0 and fallback_score is not None:
+            keep = np.flatnonzero(scores >= fallback_score)
         if keep.size == 0:
             return []
         boxes, keypoints = _decode(raw[keep], self.anchors[keep])

@@ -46,6 +46,9 @@ LANDMARK_NAMES = (
     "left_heel", "right_heel", "left_foot_index", "right_foot_index",
 )
 NUM_LANDMARKS = len(LANDMARK_NAMES)
+#: Detector score from which a frame where nobody reaches ``min_detection_score`` tries its best candidate
+#: anyway, kept only if the landmark model's pose flag confirms it (None: mediapipe's behaviour).
+MIN_CANDIDATE_SCORE = 0.1
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare their fields
@@ -78,17 +81,26 @@ class PoseEstimator:
     tracking is lost the detector runs again *on the same frame*, so a frame
     with a person is not dropped because the previous frame's crop missed.
 
+    Small people (a person 45 px tall in 180x144 video) score only 0.1-0.5
+    with the detector while the landmark model is sure of them, so when
+    nobody reaches ``min_detection_score`` the best candidate down to
+    ``min_candidate_score`` is tried and kept only if its pose flag reaches
+    ``min_tracking_score``. Where somebody reaches ``min_detection_score`` the
+    detections are exactly mediapipe's; ``min_candidate_score=None`` turns the
+    fallback off (docs/pose.md, "Small people", has the detection rates).
+
     Counters for benchmarking: ``frames`` processed, ``detector_runs``,
     ``landmark_runs``, and the seconds spent in each model (pre/post
     processing included) in ``detector_s`` and ``landmarks_s``.
     """
 
     def __init__(self, models: PoseModels | None = None, threads: int = 1, min_detection_score: float = 0.5,
-                 min_tracking_score: float = 0.5):
+                 min_tracking_score: float = 0.5, min_candidate_score: float | None = MIN_CANDIDATE_SCORE):
         models = models if models is not None else pose_models()
         self.detector = PoseDetector(models.detector, threads=threads, min_score=min_detection_score)
         self.landmarker = PoseLandmarker(models.landmarks, threads=threads)
         self.min_tracking_score = min_tracking_score
+        self.min_candidate_score = min_candidate_score
         self._roi: Roi | None = None
         self._aux_filter = _OneEuroFilter()
         self.frames = 0
@@ -117,7 +129,7 @@ class PoseEstimator:
                 return pose
         self.reset()
         t0 = time.perf_counter()
-        detections = self.detector.detect(frame_rgb)
+        detections = self.detector.detect(frame_rgb, self.min_candidate_score)
         self.detector_s += time.perf_counter() - t0
         self.detector_runs += 1
         if not detections:

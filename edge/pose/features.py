@@ -57,6 +57,11 @@ def pose_array(poses: Sequence[Pose | None]) -> np.ndarray:
     return out
 
 
+def found_frames(landmarks: np.ndarray) -> np.ndarray:
+    """``(T,)`` bool: which frames of ``(T, 33, C>=4)`` landmarks have a pose (no NaN in x, y, z, visibility)."""
+    return np.isfinite(np.asarray(landmarks)[:, :, :4]).all(axis=(1, 2))
+
+
 def window_features(poses: Sequence[Pose | None], aspect: float = 1.0) -> np.ndarray:
     """``(T, FEATURE_DIM)`` float32 features of a window of poses (None where no pose was found)."""
     return window_features_from_array(pose_array(poses), aspect=aspect)
@@ -71,7 +76,7 @@ def window_features_from_array(landmarks: np.ndarray, aspect: float = 1.0) -> np
         raise ValueError(f"aspect is the frames' width / height and must be positive, not {aspect}")
     n = arr.shape[0]
     out = np.zeros((n, FEATURE_DIM), np.float32)
-    detected = np.isfinite(arr[:, :, :4]).all(axis=(1, 2))
+    detected = found_frames(arr)
     if n == 0 or not detected.any():
         return out
     filled = _interpolate(arr[:, :, :4], detected)

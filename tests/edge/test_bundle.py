@@ -246,3 +246,83 @@ def test_pixel_bundle_may_not_list_pose_models(tmp_path):
     _edit(tmp_path / "b", lambda m: m["models"].update(pose_detector=m["models"]["encoder"]))
     with pytest.raises(BundleError, match="pose models listed in a bundle whose encoder is 'cnn'"):
         load_bundle(tmp_path / "b")
+
+
+# --------------------------------------------------------------------------- pose models from the pose cache
+
+
+def _write_cache_pose_bundle(path, files, cache):
+    """A pose bundle whose pose models are entries with ``"source": "pose-cache"`` and no file in the folder."""
+    from har.edge.bundle import POSE_CACHE_FILES
+
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "head.tflite").write_bytes(files["head"])
+    models = {"head": model_entry(path / "head.tflite", TensorInfo((1, 20, POSE_FEATURES), "float32"),
+                                  TensorInfo((1, len(LABELS)), "float32"), ["UNIDIRECTIONAL_SEQUENCE_LSTM"], "fp32")}
+    for name, file in POSE_CACHE_FILES.items():
+        models[name] = model_entry(cache / file, TensorInfo((1, 224, 224, 3), "float32"),
+                                   TensorInfo((1, 2254, 12), "float32"), ["CONV_2D"], "fp32", source="pose-cache")
+    meta = build_metadata(labels=LABELS, seq_len=20, frame_size=None, sampling_mode="interval", interval_s=0.1,
+                          quantization="fp32", models=models, encoder_kind="pose",
+                          pose={"feature_dim": POSE_FEATURES}, source={"model": "pose_lstm", "test_metrics": {}})
+    return write_metadata(path, meta)
+
+
+@pytest.fixture
+def pose_cache(real_pose_models, tmp_path, monkeypatch):
+    """``$XDG_CACHE_HOME/har/pose`` in tmp_path, holding copies of the real pose models."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "xdg" / "har" / "pose"
+    folder.mkdir(parents=True)
+    for p in (real_pose_models.detector, real_pose_models.landmarks):
+        shutil.copy(p, folder / p.name)
+    return folder
+
+
+def test_pose_models_from_the_pose_cache_resolve_there(tmp_path, pose_files, pose_cache):
+    b = _write_cache_pose_bundle(tmp_path / "b", pose_files, pose_cache)
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["head.tflite", "metadata.json"]
+    assert b.pose_models_source == "pose-cache" and b.pose_cache == pose_cache
+    assert b.model_file("pose_detector") == pose_cache / "pose_detection.tflite"
+    assert b.model_file("pose_landmarks") == pose_cache / "pose_landmark_full.tflite"
+    assert b.model_file("head") == tmp_path / "b" / "head.tflite"
+    assert b.metadata["models"]["pose_landmarks"]["source"] == "pose-cache"
+    assert "source" not in b.metadata["models"]["head"]
+    assert b.min_found_fraction == 0.5  # not in this metadata: the default
+    assert _write_pose_bundle(tmp_path / "copy", pose_files).pose_models_source == "bundle"
+
+
+def test_a_pose_cache_bundle_without_the_cached_models_says_how_to_get_them(tmp_path, pose_files, pose_cache):
+    _write_cache_pose_bundle(tmp_path / "b", pose_files, pose_cache)
+    (pose_cache / "pose_landmark_full.tflite").unlink()
+    with pytest.raises(BundleError) as e:
+        load_bundle(tmp_path / "b")  # pytest's stdin is no terminal: no fetch, one sentence instead
+    msg = str(e.value)
+    assert msg.startswith(f"bundle {tmp_path / 'b'} takes its pose models from the pose cache, but the pose "
+                          f"models are not in {pose_cache} (missing pose_landmark_full.tflite)")
+    assert "`har-edge models fetch pose`" in msg and "\n" not in msg
+
+
+def test_a_changed_file_in_the_pose_cache_is_refused(tmp_path, pose_files, pose_cache):
+    _write_cache_pose_bundle(tmp_path / "b", pose_files, pose_cache)
+    f = pose_cache / "pose_detection.tflite"
+    data = bytearray(f.read_bytes())
+    data[100] ^= 0xFF
+    f.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="is not the pose model this version expects"):
+        load_bundle(tmp_path / "b")
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda m: m["models"]["head"].update(source="pose-cache"), "only the pose models can come from the pose cache"),
+    (lambda m: m["models"]["pose_detector"].update(file="other.tflite"), "not model 'pose_detector' as 'other"),
+    (lambda m: m["models"]["pose_detector"].update(source="web"), "source 'web' is not one of bundle, pose-cache"),
+    (lambda m: m["models"]["pose_detector"].pop("source"), "must both be in the bundle or both come from"),
+    (lambda m: m["pose"].update(min_found_fraction=1.5), "min_found_fraction must be a number from 0 to 1"),
+])
+def test_edited_pose_cache_metadata_is_refused(tmp_path, pose_files, pose_cache, edit, expected):
+    _write_cache_pose_bundle(tmp_path / "b", pose_files, pose_cache)
+    _edit(tmp_path / "b", edit)
+    with pytest.raises(BundleError) as e:
+        load_bundle(tmp_path / "b")
+    assert expected in str(e.value) and "\n" not in str(e.value)

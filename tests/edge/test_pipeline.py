@@ -78,6 +78,34 @@ def test_predict_gives_one_answer(colour_bundle, tmp_path):
     assert "Action Predicted: red" in res.output
 
 
+def test_predict_pads_a_clip_shorter_than_one_window_with_its_first_frame(colour_bundle, tmp_path):
+    video = _scenario(tmp_path / "short.avi", [("red", 0.5)])  # 5 sampled frames; a window is 8
+    res = CliRunner().invoke(app, ["predict", str(video), "--bundle", str(colour_bundle)])
+    assert res.exit_code == 0, res.output
+    assert "Action Predicted: red" in res.output
+    assert ("padded: the clip is shorter than one window, so 5 of 8 frames are from the clip and 3 copies of "
+            "the first frame were added at the start") in res.output
+    res = CliRunner().invoke(app, ["predict", str(_scenario(tmp_path / "r.avi", [("red", 2.0)])), "--bundle",
+                                   str(colour_bundle)])
+    assert res.exit_code == 0 and "padded" not in res.output
+
+
+def test_sliding_windows_pad_only_a_clip_shorter_than_one_window():
+    import numpy as np
+
+    from har.edge.predict import pad_missing, pad_repeat_first, sliding_windows
+
+    frames = [np.full((2, 2, 3), i, np.uint8) for i in range(6)]
+    (cut,) = sliding_windows(frames, fps=10.0, interval_s=0.1, seq_len=8, pad=pad_repeat_first)
+    assert (cut.end, cut.padded) == (5, 2) and [int(f[0, 0, 0]) for f in cut.window] == [0, 0, 0, 1, 2, 3, 4, 5]
+    assert list(sliding_windows(frames, 10.0, 0.1, 8)) == []  # no padding asked: no window, as before
+    cuts = list(sliding_windows(frames, 10.0, 0.1, 4, pad=pad_repeat_first))  # long enough: never padded
+    assert [(c.end, c.padded) for c in cuts] == [(3, 0), (4, 0), (5, 0)]
+    poses = np.ones((3, 33, 5), np.float32)
+    padded = pad_missing(poses, 5)
+    assert np.isnan(padded[:2]).all() and (padded[2:] == 1).all()
+
+
 def test_bad_inputs_are_clear_errors(colour_bundle, tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["run", "--bundle", str(colour_bundle), "--source", str(tmp_path / "none.mp4")])

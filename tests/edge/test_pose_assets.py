@@ -138,3 +138,72 @@ def test_fetch_downloads_extracts_and_verifies(tmp_path):
         need(False, f"no access to PyPI: {e}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(ASSETS)
     assert pose_models(tmp_path) == models
+
+
+# --------------------------------------------------------------------------- fetched on first use
+
+
+@pytest.fixture
+def wheelhouse(real_pose_models, offline, tmp_path, monkeypatch):
+    """pip with no index but a local folder holding a mediapipe 0.10.21 wheel with the two real model files.
+
+    A real ``pip download`` then "downloads" it: the whole fetch path runs
+    (pip, the progress bar, extraction, verification) without the network.
+    """
+    import zipfile
+
+    from har.edge.pose.assets import MEDIAPIPE_VERSION, WHEEL_PLATFORMS, WHEEL_PYTHON
+
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    py = "cp" + WHEEL_PYTHON.replace(".", "")
+    tag = f"{py}-{py}-{WHEEL_PLATFORMS[0]}"
+    info = f"mediapipe-{MEDIAPIPE_VERSION}.dist-info"
+    with zipfile.ZipFile(folder / f"mediapipe-{MEDIAPIPE_VERSION}-{tag}.whl", "w") as z:
+        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: mediapipe\nVersion: {MEDIAPIPE_VERSION}\n")
+        z.writestr(f"{info}/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: {tag}\n")
+        z.writestr(f"{info}/RECORD", "")
+        for name, path in (("pose_detection.tflite", real_pose_models.detector),
+                           ("pose_landmark_full.tflite", real_pose_models.landmarks)):
+            z.write(path, ASSETS[name].member)
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    return folder
+
+
+def test_missing_models_are_fetched_on_an_interactive_run_with_a_progress_bar(wheelhouse, tmp_path, capsys):
+    from har.edge.pose.assets import ensure_pose_models
+
+    models = ensure_pose_models(tmp_path / "cache", fetch=True)
+    assert models == pose_models(tmp_path / "cache")
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == sorted(ASSETS)
+    assert "pose models: mediapipe 0.10.21 wheel" in capsys.readouterr().err  # rich's bar, on stderr
+
+
+def test_missing_models_without_a_terminal_say_both_ways_to_get_them(wheelhouse, tmp_path):
+    from har.edge.pose.assets import ensure_pose_models
+
+    with pytest.raises(PoseModelsError) as e:
+        ensure_pose_models(tmp_path / "cache")  # pytest's stdin is no terminal: no fetch
+    msg = str(e.value)
+    assert "`har-edge models fetch pose` on a machine with access to PyPI" in msg
+    assert f"copy pose_detection.tflite and pose_landmark_full.tflite into {tmp_path / 'cache'}" in msg
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_failed_fetch_says_why_and_how_in_one_sentence(offline, tmp_path):
+    from har.edge.pose.assets import ensure_pose_models
+
+    with pytest.raises(PoseModelsError) as e:
+        ensure_pose_models(tmp_path / "cache", fetch=True)
+    msg = str(e.value)
+    assert msg.startswith(f"the pose models are not in {tmp_path / 'cache'} and fetching them failed (")
+    assert "har-edge models fetch pose" in msg and "\n" not in msg and msg.count("; ") == 1
+
+
+def test_an_altered_cached_model_is_refused_not_refetched(wheelhouse, cached_copy):
+    from har.edge.pose.assets import ensure_pose_models
+
+    (cached_copy / "pose_detection.tflite").write_bytes(b"not a model")
+    with pytest.raises(PoseModelsError, match="is not the pose model this version expects"):
+        ensure_pose_models(cached_copy, fetch=True)
+    assert (cached_copy / "pose_detection.tflite").read_bytes() == b"not a model"

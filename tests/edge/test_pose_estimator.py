@@ -148,3 +148,44 @@ def test_frames_that_are_not_rgb_uint8_are_refused_with_the_fix(models):
         est.process(np.zeros((240, 320, 3), np.float32))
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 RGB"):
         est.process(np.zeros((240, 320), np.uint8))
+
+
+def _smaller_in_frame(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """The frame shrunk by ``factor`` in the middle of a frame of its old size (edges replicated): a person
+    ``factor`` times farther away, in the same low-resolution video."""
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+    top, left = (h - sh) // 2, (w - sw) // 2
+    return cv2.copyMakeBorder(small, top, h - sh - top, left, w - sw - left, cv2.BORDER_REPLICATE)
+
+
+def test_a_small_person_the_detector_scores_low_is_found_once_the_landmarks_confirm_her(models):
+    """Weizmann's waving woman at half size in 180x144 (about 45 px tall): the detector alone never
+    reaches 0.5 on her, so without the fallback she is never found; with it, in nearly every frame."""
+    frames = [_smaller_in_frame(f, 2) for f in read_rgb("actions/wave_one_hand/weizmann_lena_wave1.avi", every=3)]
+    strict = PoseEstimator(models, min_candidate_score=None)
+    assert sum(strict.process(f) is not None for f in frames) <= len(frames) // 10
+    est = PoseEstimator(models)
+    poses = [est.process(f) for f in frames]
+    assert sum(p is not None for p in poses) >= 0.9 * len(frames)
+    for p in (p for p in poses if p is not None):  # a body, upright, inside the small picture
+        lm = p.landmarks
+        assert lm[NOSE, 1] < (lm[L_HIP, 1] + lm[R_HIP, 1]) / 2 < (lm[L_ANKLE, 1] + lm[R_ANKLE, 1]) / 2
+        assert 0.2 < lm[NOSE, 0] < 0.8
+
+
+def test_the_fallback_leaves_every_sure_detection_as_it_was(models):
+    """Where somebody reaches the detector's threshold, the answer is the same with or without a fallback."""
+    frames = read_rgb("arm_wrestling.mp4", every=4)  # two people, partly hidden: many low scores
+    detector = PoseEstimator(models).detector
+    rescued = 0
+    for f in frames:
+        sure, fallback = detector.detect(f), detector.detect(f, fallback_score=0.1)
+        if sure:
+            assert [d.score for d in fallback] == [d.score for d in sure]
+            for a, b in zip(sure, fallback, strict=True):
+                assert np.array_equal(a.box, b.box) and np.array_equal(a.keypoints, b.keypoints)
+        else:
+            rescued += bool(fallback) and fallback[0].score < detector.min_score
+    assert rescued > 0

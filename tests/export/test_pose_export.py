@@ -4,8 +4,9 @@ The keypoint windows here are generated (a BlazePose-shaped skeleton that
 waves, squats or stands still), so the head trains in seconds and needs no
 video; the real pose models are still copied into the bundle, so these tests
 need them in the cache (fetched once by the fixture; skipped offline, failed
-in CI). ``tests/export/test_pose_realclips.py`` runs the whole path on real
-video.
+in CI). The trained head is the session fixture ``trained`` of
+tests/export/conftest.py, shared with tests/export/test_pose_cache_bundle.py.
+``tests/export/test_pose_realclips.py`` runs the whole path on real video.
 """
 
 from __future__ import annotations
@@ -19,81 +20,7 @@ from typer.testing import CliRunner
 
 from har.edge.bundle import BundleError, load_bundle
 from tests.edge.test_no_tensorflow import run_blocked
-
-LABELS = ["squat", "still", "wave"]
-SEQ_LEN = 20
-#: Rough BlazePose layout (x, y in frame fractions) of the landmarks that move; the rest sit near the head.
-JOINTS = {11: (0.45, 0.35), 12: (0.55, 0.35), 13: (0.42, 0.45), 14: (0.58, 0.45), 15: (0.40, 0.55),
-          16: (0.60, 0.55), 23: (0.47, 0.60), 24: (0.53, 0.60), 25: (0.47, 0.75), 26: (0.53, 0.75),
-          27: (0.47, 0.90), 28: (0.53, 0.90)}
-RIGHT_ARM = (14, 16, 18, 20, 22)
-
-
-def keypoint_window(label: str, rng: np.random.Generator) -> np.ndarray:
-    """``(SEQ_LEN, 33, 5)`` raw landmarks of one person doing ``label``, a few frames missing (NaN)."""
-    base = np.tile(np.array([0.5, 0.2], np.float32), (33, 1))
-    for i, xy in JOINTS.items():
-        base[i] = xy
-    for hand, wrist in ((17, 15), (19, 15), (21, 15), (18, 16), (20, 16), (22, 16), (29, 27), (31, 27),
-                        (30, 28), (32, 28)):
-        base[hand] = base[wrist] + 0.01
-    base = base * rng.uniform(0.8, 1.2) + rng.uniform(-0.1, 0.1, 2)
-    t = np.arange(SEQ_LEN) / SEQ_LEN
-    phase = rng.uniform(0, 2 * np.pi)
-    out = np.zeros((SEQ_LEN, 33, 5), np.float32)
-    for k in range(SEQ_LEN):
-        xy = base.copy()
-        if label == "wave":
-            xy[list(RIGHT_ARM), 1] -= 0.15 * (1 + np.sin(2 * np.pi * 2 * t[k] + phase))
-        elif label == "squat":
-            xy[:25, 1] += 0.12 * (1 - np.cos(2 * np.pi * t[k]))
-        out[k, :, :2] = xy + rng.normal(0, 0.004, xy.shape)
-        out[k, :, 2] = rng.normal(0, 0.05, 33)
-        out[k, :, 3:] = 0.9
-    out[rng.choice(SEQ_LEN, 2, replace=False)] = np.nan
-    return out
-
-
-def keypoint_set(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = np.repeat(np.arange(len(LABELS)), n_per_class).astype(np.int32)
-    return np.stack([keypoint_window(LABELS[i], rng) for i in y]), y
-
-
-@pytest.fixture(scope="module")
-def trained(real_pose_models, tmp_path_factory):
-    """A pose_lstm trained on generated keypoints, its artifacts, the raw test windows and an int8 bundle."""
-    import keras
-
-    from har.edge.pose.features import FEATURE_DIM
-    from har.export.pose import export_pose
-    from har.models import build_model
-    from har.train.config import TrainConfig
-    from har.train.fit import Splits, write_artifacts
-    from har.train.pose import window_features
-
-    root = tmp_path_factory.mktemp("pose")
-    keras.utils.set_random_seed(0)
-    raw_tr, ytr = keypoint_set(12, seed=1)
-    raw_te, yte = keypoint_set(4, seed=2)
-    ones = np.ones(len(raw_tr), np.float32)
-    xtr, xte = window_features(raw_tr, ones), window_features(raw_te, ones[:len(raw_te)])
-    cfg = TrainConfig(model="pose_lstm", encoder="pose", data=str(root / "generated"), out=str(root / "artifacts"),
-                      epochs=15, batch_size=8, learning_rate=3e-3)
-    model = build_model("pose_lstm", len(LABELS), SEQ_LEN, feature_dim=FEATURE_DIM)
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="categorical_crossentropy",
-                  metrics=["accuracy"])
-    onehot = np.eye(len(LABELS), dtype=np.float32)
-    hist = model.fit(xtr, onehot[ytr], epochs=cfg.max_epochs, batch_size=cfg.batch_size, verbose=0)
-    keras_probs = model.predict(xte, verbose=0)
-    empty = (np.zeros((0, SEQ_LEN, FEATURE_DIM), np.float32), np.zeros(0, np.int32))
-    splits = Splits(LABELS, (xtr, ytr), empty, (xte, yte), {"train": ["g1"], "val": [], "test": ["g2"]}, [])
-    model_dir = write_artifacts(cfg, model, splits, hist.history, keras_probs, 1.0, {"encoder": "pose"})
-    bundle, report = export_pose(model_dir, root / "bundle", "int8", representative_samples=24,
-                                 features=(xtr, (xte, yte)))
-    np.savez(root / "test_windows.npz", raw=raw_te, y=yte, keras=keras_probs)
-    return {"model_dir": model_dir, "bundle": bundle, "report": report, "windows": root / "test_windows.npz",
-            "keras_probs": keras_probs, "y": yte}
+from tests.pose_data import LABELS, SEQ_LEN
 
 
 def test_pose_model_dir_has_the_same_artifacts_as_pixel_models(trained):

@@ -145,3 +145,22 @@ def test_har_bench_times_a_pose_bundle_alone_on_real_footage(pose_run, tmp_path)
     assert row["status"] == "ok" and pose["landmark_runs"] == pose["frames"] > 100
     assert pose["detector_rate"] < 0.05  # one person, tracked: the detector ran at the start only
     assert "nobody is found" not in (tmp_path / "bench" / "bench.md").read_text()
+
+
+def test_export_with_pose_models_cache_gives_a_small_bundle_that_runs(pose_run, tmp_path):
+    """`har export --pose-models cache` from the CLI: head, metadata and report; the device finds the rest."""
+    from har.train.cli import app
+
+    out = tmp_path / "bundle-cache"
+    res = CliRunner().invoke(app, ["export", "--model", str(pose_run["model_dir"]), "--out", str(out),
+                                   "--samples", "20", "--pose-models", "cache"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("(from the pose cache)") == 2
+    assert sorted(p.name for p in out.iterdir()) == ["head.tflite", "metadata.json", "report.json", "report.md"]
+    res = run_blocked("""
+        import sys
+        from har.edge.cli import app
+        app(sys.argv[1:])
+    """, "predict", str(pose_run["realclips"] / "actions/walk/weizmann_ido_walk.avi"), "--bundle", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "Action Predicted:" in res.stdout and "18 of 20 frames are from the clip" in res.stdout

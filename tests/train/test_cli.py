@@ -28,6 +28,20 @@ def test_predict_prints_a_label_and_writes_a_readable_video(tiny_model_dir, tiny
     assert n == int(src.get(cv2.CAP_PROP_FRAME_COUNT))
 
 
+def test_predict_pads_a_clip_shorter_than_one_window_like_the_device(tiny_model_dir, tiny_synth, tmp_path):
+    from tests.helpers import write_video
+
+    cap = cv2.VideoCapture(str(sorted(tiny_synth.rglob("*.mp4"))[0]))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames = [cap.read()[1] for _ in range(int(fps))]  # 1 s: 10 frames 0.1 s apart, a window is 20
+    video = write_video(tmp_path / "short.mp4", frames, fps)
+    res = runner.invoke(app, ["predict", str(video), "--model", str(tiny_model_dir)])
+    assert res.exit_code == 0, res.output
+    assert "Action Predicted:" in res.output
+    assert ("padded: the clip is shorter than one window, so 10 of 20 frames are from the clip and 10 copies of "
+            "the first frame were added at the start") in res.output
+
+
 def test_predict_errors_are_one_line_and_exit_2(tiny_model_dir, tmp_path):
     res = runner.invoke(app, ["predict", str(tmp_path / "missing.mp4"), "--model", str(tiny_model_dir)])
     assert res.exit_code == 2 and "no such file" in res.output and "Traceback" not in res.output
