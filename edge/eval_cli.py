@@ -29,7 +29,7 @@ def register(app: typer.Typer, fail, load) -> None:
         """
         from har.edge.evaluate import evaluate, render, write_json
         from har.edge.pipeline import Classifier, PipelineError
-        from har.edge.predict import windows_of_file
+        from har.edge.predict import cuts_of_file
         from har.edge.sources import SourceError
 
         extra = {}
@@ -53,7 +53,8 @@ def register(app: typer.Typer, fail, load) -> None:
         def windows(path):
             clf.reset()
             try:
-                yield from windows_of_file(path, bndl, clf.item)
+                for cut in cuts_of_file(path, bndl, clf.item, pad=True):  # a short clip is padded, as in predict
+                    yield cut.window
             except SourceError as e:
                 typer.echo(f"warning: {e}", err=True)
 

@@ -28,9 +28,9 @@ MIX_FIRST_ACTOR = 5000  # generated people the default model never saw
 
 
 def default_model_dir() -> Path:
-    import har.edge
+    from har.edge.default_model import default_bundle_path
 
-    return Path(har.edge.__file__).parent / "default_model"
+    return default_bundle_path()
 
 
 def save_weights(model, path: Path) -> Path:
