@@ -61,8 +61,8 @@ def sample_camera(rng: np.random.Generator, world: np.ndarray, heading0: float, 
     hips = (world[:, 23] + world[:, 24]) / 2
     stature = float(np.ptp(world[0, :, 1])) or 1.7
     r = rng.random()
-    fill = rng.uniform(1.0, 1.7) if (r < 0.12 and not travelling) else rng.uniform(0.25, 0.8) if travelling \
-        else rng.uniform(0.22, 0.95)  # person height / frame height
+    fill = rng.uniform(1.0, 3.5) if (r < 0.15 and not travelling) else rng.uniform(0.25, 0.8) if travelling \
+        else rng.uniform(0.22, 0.95)  # person height / frame height; above 1 a close-up cuts the legs off
     distance = stature * focal / (fill * height)
     yaw = rng.uniform(0, 360)
     centre = hips.mean(axis=0)
@@ -70,7 +70,7 @@ def sample_camera(rng: np.random.Generator, world: np.ndarray, heading0: float, 
     cam_h = rng.uniform(0.4, 2.8) if fill < 1.0 else rng.uniform(0.9, 1.8)
     position = centre + away * distance
     position[1] = cam_h
-    aim_h = stature * (rng.uniform(0.35, 0.65) if fill < 1.0 else rng.uniform(0.6, 0.8))
+    aim_h = stature * (rng.uniform(0.35, 0.65) if fill < 1.0 else rng.uniform(0.6, 0.9))
     offset = np.cross(away, [0.0, 1.0, 0.0]) * rng.uniform(-0.2, 0.2) * distance * width / focal
     panning = rng.random() < (0.4 if travelling else 0.08)
     if panning:  # the aim follows the hips with a lag

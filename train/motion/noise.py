@@ -8,7 +8,9 @@ clips of ``realclips/actions`` (docs/motion.md): on people about 20 px per
 torso, frame-to-frame jitter of steady points is about 0.005-0.015 torso
 lengths and grows as the person gets smaller; a limb on the far side of the
 body in a side view has visibility near 0.1 while the near one stays near 1;
-points outside the frame are still reported, with low visibility.
+points outside the frame are still reported, with visibility near 0, and
+far outside (the legs below a face close-up) they are guesses that move by
+a torso length or more from frame to frame.
 
 All rates are per second, not per frame, so a take generated at 15 or 30
 frames per second has the same behaviour once sampled.
@@ -91,17 +93,21 @@ def estimator_noise(rng: np.random.Generator, proj: np.ndarray, depth: np.ndarra
     grow = 1.0 + 12.0 / np.maximum(torso_px, 4.0)
     sigma = sigma0 * grow[:, None] * _JITTER[None] * (1 + 2.5 * occ) * (1 + 4 * np.minimum(outside, 0.5))
     slow = rng.uniform(0.3, 1.0)
-    taus = np.concatenate([np.full(66, rng.uniform(0.04, 0.2)), np.full(3, slow), np.full(33, 0.2)])
+    taus = np.concatenate([np.full(66, rng.uniform(0.04, 0.2)), np.full(3, slow), np.full(33, 0.2),
+                           np.full(66, rng.uniform(0.1, 0.3))])
     ar = _ar1(rng, n, taus, dt)
+    # Far outside the frame BlazePose only guesses: legs below a close-up wander by a torso length or more.
+    wild = np.clip(outside / 0.25, 0.0, 1.0) * scale
+    guess = ar[:, 102:].reshape(n, 33, 2) * (rng.uniform(0.2, 0.6) * wild * torso_px[:, None])[..., None]
     noise = ar[:, :66].reshape(n, 33, 2) * (sigma * torso_px[:, None])[..., None]
     crop = ar[:, 66:68] * rng.uniform(0.0, 0.02) * scale * torso_px[:, None]
     zoom = 1 + ar[:, 68:69] * rng.uniform(0.0, 0.02) * scale
     centre = hip[:, None]
-    noisy_px = centre + (px - centre) * zoom[:, None] + noise + crop[:, None]
+    noisy_px = centre + (px - centre) * zoom[:, None] + noise + guess + crop[:, None]
 
     # Visibility and presence, as the model's sigmoid outputs.
     logit = rng.normal(4.2, 0.4) + _VIS_BASE[None] - 6.5 * occ - 12 * outside
-    logit = logit + 0.8 * ar[:, 69:] * scale
+    logit = logit + 0.8 * ar[:, 69:102] * scale
     logit = np.clip(logit, -30, 30)
     vis = 1 / (1 + np.exp(-logit))
     pres = 1 / (1 + np.exp(-(logit + 2.5)))
