@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from har.edge.bundle import MODEL_FILES, POSE_MODELS, load_bundle
+from har.edge.errors import HarError
 from har.edge.interpreter import TfliteModel, backend_name
 from har.edge.pipeline import Classifier, Pipeline
 from har.edge.predict import windows_of_file
@@ -71,7 +72,7 @@ ROW_FIELDS = ("model", "variant", "backend", "status", "error", "params", "files
               "throughput", "peak_rss_mib", "baseline_rss_mib", "cpu_ops", "pose")
 
 
-class BenchError(RuntimeError):
+class BenchError(HarError, RuntimeError):
     """A benchmark that could not run; the message is one sentence saying why."""
 
 
