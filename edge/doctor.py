@@ -25,8 +25,9 @@ def _check(echo: Callable[[str], None], name: str, fn) -> bool:
 
 def run_checks(config: Path | None, bundle: str | None, camera: int | None, picamera2: bool,
                echo: Callable[[str], None] = print) -> bool:
-    from har.edge.config import load_config
+    from har.edge.config import check_camera, load_config
 
+    check_camera(camera, "--camera")  # an index OpenCV misreads must not reach it (OpenCV 5 crashes on -1)
     results = [_check(echo, "platform", lambda: f"{platform.machine()} Python {platform.python_version()}")]
     cfg_holder = {}
 
