@@ -545,7 +545,7 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
         f"quantized  {b.quantization}; streaming encoder/head: {'yes' if b.has_streaming else 'no'}",
         f"runtime    {backend_name()}, {threads} thread(s), delegate: "
         + (f"{delegate} ({DELEGATE_LIBS.get(delegate, '?')})" if delegate else "the runtime's default CPU delegate (XNNPACK)"),
-        "models     (sha256 and tensors verified against the model files)",
+        "models     (sha256 verified; tensors read from the model files match the metadata)",
     ]
     if delegate:
         load_delegate(delegate)  # fail here, with its one-sentence error, if the library is missing

@@ -14,7 +14,6 @@ import pytest
 
 from har.edge.bundle import (
     METADATA_FILE,
-    MODEL_FILES,
     SCHEMA,
     Bundle,
     BundleError,
@@ -25,27 +24,9 @@ from har.edge.bundle import (
     model_entry,
     write_metadata,
 )
-from har.edge.interpreter import model_tensors
-from tests.edge.tiny_models import SEQ, SIZE
+from tests.edge.tiny_models import write_tiny_bundle as _write_bundle
 
 LABELS = ["idle", "wave", "jump"]
-
-
-def _write_bundle(path, tiny, streaming=True, mode="interval"):
-    """A pixel bundle of the tiny real models, described as ``har export`` describes them."""
-    path.mkdir(parents=True, exist_ok=True)
-    names = ("window", "encoder", "head") if streaming else ("window",)
-    models = {}
-    for name in names:
-        f = path / MODEL_FILES[name]
-        shutil.copyfile(tiny[name], f)
-        (inp,), (out,) = model_tensors(f)
-        models[name] = model_entry(f, inp, out, ["MEAN", "FULLY_CONNECTED", "SOFTMAX"],
-                                   "int8" if name == "window" else "fp32")
-    meta = build_metadata(labels=LABELS, seq_len=SEQ, frame_size=SIZE, sampling_mode=mode,
-                          interval_s=0.1, quantization="int8", models=models,
-                          source={"model": "lrcn", "test_metrics": {"test_accuracy": 0.9, "macro_f1": 0.88}})
-    return write_metadata(path, meta)
 
 
 def _edit(path, fn):

@@ -7,11 +7,16 @@ have the right inputs and outputs: a pooling layer and a dense layer each.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 
+from har.edge.bundle import MODEL_FILES, Bundle, build_metadata, model_entry, write_metadata
+from har.edge.interpreter import model_tensors
+
 SEQ, SIZE, FEATURES, CLASSES, POSE_FEATURES = 20, 64, 64, 3, 104
+LABELS = ["idle", "wave", "jump"]
 
 
 def _convert(model, int8: bool = False) -> bytes:
@@ -49,3 +54,20 @@ def build_tiny_models(out: Path) -> dict[str, Path]:
         paths[name] = out / f"{name}.tflite"
         paths[name].write_bytes(_convert(_model(shape, units, softmax), int8))
     return paths
+
+
+def write_tiny_bundle(path: Path, tiny: dict[str, Path], streaming: bool = True, mode: str = "interval") -> Bundle:
+    """A pixel bundle of the tiny real models, described exactly as ``har export`` describes its models."""
+    path.mkdir(parents=True, exist_ok=True)
+    names = ("window", "encoder", "head") if streaming else ("window",)
+    models = {}
+    for name in names:
+        f = path / MODEL_FILES[name]
+        shutil.copyfile(tiny[name], f)
+        (inp,), (out,) = model_tensors(f)
+        models[name] = model_entry(f, inp, out, ["MEAN", "FULLY_CONNECTED", "SOFTMAX"],
+                                   "int8" if name == "window" else "fp32")
+    meta = build_metadata(labels=LABELS, seq_len=SEQ, frame_size=SIZE, sampling_mode=mode,
+                          interval_s=0.1, quantization="int8", models=models,
+                          source={"model": "lrcn", "test_metrics": {"test_accuracy": 0.9, "macro_f1": 0.88}})
+    return write_metadata(path, meta)
