@@ -201,8 +201,8 @@ def _parse_text(p: Path, text: str):
     except RecursionError:
         raise ConfigError(f"{p} nests too deeply to be a config file") from None
     except Exception as e:
-        if type(e).__module__.startswith("yaml"):
-            raise ConfigError(f"{p} is not valid YAML: {e}") from e
+        if type(e).__module__.startswith("yaml"):  # its messages span lines: keep one
+            raise ConfigError(f"{p} is not valid YAML: {' '.join(str(e).split())}") from e
         raise
 
 

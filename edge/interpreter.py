@@ -136,15 +136,18 @@ def graph_ops(path: str | Path) -> list[OpInfo]:
 
 
 def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
-    """The model's real input and output tensors, read without allocating them or applying a delegate.
+    """The model's real input and output tensors, after the steps that running it takes.
 
-    Raises ValueError or RuntimeError for a file the runtime cannot read (the
-    runtime verifies the flatbuffer first, so random or truncated bytes are
-    refused, not run).
+    Allocating the tensors and reading every op is what :class:`TfliteModel`
+    does; a damaged graph that the runtime's flatbuffer check lets through
+    fails there, so here it fails when the bundle is loaded, not at the first
+    frame. Raises ValueError or RuntimeError for a file the runtime cannot use.
     """
     module, _ = _runtime()
     interpreter = module.Interpreter(
         model_path=str(path), experimental_op_resolver_type=module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter.allocate_tensors()
+    interpreter._get_ops_details()
     return ([_tensor(d).info for d in interpreter.get_input_details()],
             [_tensor(d).info for d in interpreter.get_output_details()])
 
@@ -188,7 +191,10 @@ class TfliteModel:
             raise ValueError(f"{self.path} has {len(inputs)} inputs and {len(outputs)} outputs; "
                              "har-edge models have one of each")
         self._in, self._out = _tensor(inputs[0]), _tensor(outputs[0])
-        self._ops = [op.name for op in graph_ops(self.path)]
+        try:
+            self._ops = [op.name for op in graph_ops(self.path)]
+        except (ValueError, RuntimeError) as e:  # a graph damaged past the runtime's own checks
+            raise InterpreterError(f"{self.path} cannot be read by {backend_name()}: {first_line(e)}") from None
         self.stateful = bool(STATEFUL_OPS.intersection(self._ops))
         self._dtype = np.dtype(self._in.info.dtype)
         # What each uint8 pixel value becomes in the input tensor.
