@@ -53,6 +53,8 @@ import cv2
 import numpy as np
 
 from har.edge.bundle import MODEL_FILES, POSE_MODELS, load_bundle
+from har.edge.config import MAX_THREADS
+from har.edge.errors import HarError
 from har.edge.interpreter import TfliteModel, backend_name
 from har.edge.pipeline import Classifier, Pipeline
 from har.edge.predict import windows_of_file
@@ -71,7 +73,7 @@ ROW_FIELDS = ("model", "variant", "backend", "status", "error", "params", "files
               "throughput", "peak_rss_mib", "baseline_rss_mib", "cpu_ops", "pose")
 
 
-class BenchError(RuntimeError):
+class BenchError(HarError, RuntimeError):
     """A benchmark that could not run; the message is one sentence saying why."""
 
 
@@ -91,8 +93,9 @@ def parse_threads(text: str) -> tuple[int, ...]:
         threads = tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
         threads = ()
-    if not threads or min(threads) < 1:
-        raise ValueError(f"--threads must be comma-separated positive integers such as 1,2, not {text!r}")
+    if not threads or min(threads) < 1 or max(threads) > MAX_THREADS:
+        raise ValueError(f"--threads must be comma-separated positive integers (at most {MAX_THREADS}) such as "
+                         f"1,2, not {text!r}")
     return threads
 
 

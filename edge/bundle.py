@@ -23,20 +23,25 @@ har-edge keeps reading them; this reader takes both versions.
 Why one module for both sides: ``har export`` writes bundles with
 :func:`build_metadata` / :func:`write_metadata`, and the device reads them
 with :func:`load_bundle`, so the two cannot drift apart. This module imports
-only the standard library (and, for :func:`describe`, the LiteRT interpreter
-wrapper): a Raspberry Pi without TensorFlow can validate a bundle.
+only the standard library, and the LiteRT interpreter wrapper lazily: a
+Raspberry Pi without TensorFlow can validate a bundle.
 
 Validation is strict because a wrong bundle fails silently otherwise: a model
 file swapped or truncated on the SD card, labels that no longer match the
 model's outputs, or a sampling rule the model was not trained with all give
-confident nonsense instead of an error. Every refusal is one sentence that
-says what is wrong and what to do.
+confident nonsense instead of an error. So the metadata is checked against
+itself, every file against its sha256, and every model's real input and
+output tensors (shape, dtype, quantization) against the metadata, since a
+hash only proves the file is the one the metadata names, not that the
+metadata describes it. Every refusal is one sentence that says what is wrong
+and what to do.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -46,6 +51,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from har.edge.errors import HarError, first_line
 from har.edge.preprocess import NORMALIZATIONS
 
 log = logging.getLogger(__name__)
@@ -73,9 +79,15 @@ SAMPLING_MODES = ("interval", "uniform")
 #: A pose window with a pose in fewer than this share of its frames gets no label (metadata may say otherwise).
 DEFAULT_MIN_FOUND_FRACTION = 0.5
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: Limits far above any real model that keep a bad metadata.json from exhausting memory before it is refused.
+MAX_METADATA_BYTES = 4 << 20
+MAX_SEQ_LEN = 1024
+MAX_FRAME_SIZE = 1024
+MAX_WINDOW_BYTES = 1 << 30  # one window of uint8 frames, seq_len * frame_size**2 * 3
+MAX_INTERVAL_S = 60.0
 
 
-class BundleError(ValueError):
+class BundleError(HarError, ValueError):
     """A bundle that cannot be used; the message is one sentence saying why."""
 
 
@@ -195,17 +207,13 @@ def load_bundle(path: str | Path) -> Bundle:
         raise BundleError(f"bundle {path} does not exist; export one with `har export --model artifacts/lrcn`")
     if not meta_path.is_file():
         raise BundleError(f"{path} is not a bundle: it has no {METADATA_FILE} (export one with `har export`)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{meta_path} is not valid JSON ({e}); re-export the bundle") from None
-    if not isinstance(meta, dict):
-        raise BundleError(f"{meta_path} must hold a JSON object, not {type(meta).__name__}")
+    meta = _read_metadata(meta_path)
     if meta.get("schema") != SCHEMA:
-        raise BundleError(f"{meta_path} is not a har-edge bundle (schema {meta.get('schema')!r}, expected {SCHEMA!r})")
+        raise BundleError(f"{meta_path} is not a har-edge bundle (schema {_short(meta.get('schema'))}, "
+                          f"expected {SCHEMA!r})")
     version = meta.get("schema_version")
-    if version not in READABLE_VERSIONS:
-        raise BundleError(f"bundle {path} has schema version {version!r} but this har-edge reads versions "
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:  # True == 1 in Python, not in a bundle
+        raise BundleError(f"bundle {path} has schema version {_short(version)} but this har-edge reads versions "
                           f"{', '.join(map(str, READABLE_VERSIONS))}; re-export it with this version of har")
     bundle = _parse(path, meta)
     for info in bundle.models.values():
@@ -213,6 +221,8 @@ def load_bundle(path: str | Path) -> Bundle:
             _verify_file(path, info)
     if any(info.source == POSE_CACHE for info in bundle.models.values()):
         bundle = replace(bundle, pose_cache=_pose_cache(path))
+    for info in bundle.models.values():
+        _check_tensors(bundle.pose_cache if info.source == POSE_CACHE else path, info)
     return bundle
 
 
@@ -226,24 +236,53 @@ def _pose_cache(path: Path) -> Path:
         raise BundleError(f"bundle {path} takes its pose models from the pose cache, but {e}") from None
 
 
+def _read_metadata(meta_path: Path) -> dict:
+    try:
+        if meta_path.stat().st_size > MAX_METADATA_BYTES:
+            raise BundleError(f"{meta_path} is over {MAX_METADATA_BYTES >> 20} MiB, far more than a bundle's "
+                              "metadata; re-export the bundle")
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BundleError(f"{meta_path} is not valid JSON ({e}); re-export the bundle") from None
+    except RecursionError:
+        raise BundleError(f"{meta_path} nests too deeply to be a bundle's metadata; re-export the bundle") from None
+    except OSError as e:
+        raise BundleError(f"cannot read {meta_path}: {e.strerror or e}") from None
+    if not isinstance(meta, dict):
+        raise BundleError(f"{meta_path} must hold a JSON object, not {type(meta).__name__}")
+    return meta
+
+
+def _short(value: Any) -> str:
+    """``repr`` cut to a readable length: values quoted in errors may come from a hostile file."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _parse(path: Path, meta: dict) -> Bundle:
     where = f"{path / METADATA_FILE}"
     labels = _field(meta, "labels", list, where)
     if not labels or not all(isinstance(x, str) and x for x in labels) or len(set(labels)) != len(labels):
         raise BundleError(f"{where}: 'labels' must be a non-empty list of distinct strings")
-    seq_len = _positive_int(meta, "seq_len", where)
+    seq_len = _positive_int(meta, "seq_len", where, MAX_SEQ_LEN)
     encoder_kind = _choice(meta, "encoder", ENCODER_KINDS, where)
     if encoder_kind == "pose" and meta["schema_version"] < 2:
         raise BundleError(f"{where}: pose bundles need schema version 2, not {meta['schema_version']}; re-export it")
-    frame_size = None if encoder_kind == "pose" else _positive_int(meta, "frame_size", where)
+    frame_size = None if encoder_kind == "pose" else _positive_int(meta, "frame_size", where, MAX_FRAME_SIZE)
+    if frame_size is not None and seq_len * frame_size * frame_size * 3 > MAX_WINDOW_BYTES:
+        raise BundleError(f"{where}: a window of {seq_len} frames of {frame_size}x{frame_size} needs over "
+                          f"{MAX_WINDOW_BYTES >> 30} GiB; no device runs that, re-export a smaller model")
     color_order = _choice(meta, "color_order", COLOR_ORDERS, where)
     normalization = _choice(meta, "normalization", NORMALIZATIONS, where)
     sampling = _field(meta, "sampling", dict, where)
     mode = _choice(sampling, "mode", SAMPLING_MODES, where + " sampling")
     interval_s = sampling.get("interval_s")
     if mode == "interval":
-        if not isinstance(interval_s, int | float) or isinstance(interval_s, bool) or interval_s <= 0:
-            raise BundleError(f"{where}: interval sampling needs a positive 'interval_s', not {interval_s!r}")
+        # NaN would sample every frame, infinity never; both pass a plain `> 0`.
+        if (not isinstance(interval_s, int | float) or isinstance(interval_s, bool)
+                or not 0 < interval_s <= MAX_INTERVAL_S):
+            raise BundleError(f"{where}: interval sampling needs a positive 'interval_s' of at most "
+                              f"{MAX_INTERVAL_S:g} s, not {_short(interval_s)}")
         interval_s = float(interval_s)
     else:
         interval_s = None
@@ -269,10 +308,11 @@ def _parse(path: Path, meta: dict) -> Bundle:
             raise BundleError(f"{where}: pose models listed in a bundle whose encoder is {encoder_kind!r}")
         _check_shapes(models, len(labels), seq_len, frame_size, where)
     source = meta.get("source") or {}
+    metrics = source.get("test_metrics") if isinstance(source, dict) else None
     return Bundle(path=path, metadata=meta, labels=list(labels), seq_len=seq_len, frame_size=frame_size,
                   color_order=color_order, normalization=normalization, sampling_mode=mode,
                   interval_s=interval_s, quantization=quantization, encoder_kind=encoder_kind, models=models,
-                  source_metrics=dict(source.get("test_metrics") or {}) if isinstance(source, dict) else {},
+                  source_metrics=dict(metrics) if isinstance(metrics, dict) else {},
                   schema_version=meta["schema_version"])
 
 
@@ -299,7 +339,7 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
         raise BundleError(f"{where}: the two pose models must both be in the bundle or both come from the pose "
                           "cache; re-export it with `har export`")
     pose = _field(meta, "pose", dict, where)
-    feature_dim = _positive_int(pose, "feature_dim", where + " pose")
+    feature_dim = _positive_int(pose, "feature_dim", where + " pose", 1 << 16)
     found = pose.get("min_found_fraction", DEFAULT_MIN_FOUND_FRACTION)
     if not isinstance(found, int | float) or isinstance(found, bool) or not 0 <= found <= 1:
         raise BundleError(f"{where}: pose.min_found_fraction must be a number from 0 to 1, not {found!r}")
@@ -342,6 +382,8 @@ def _model_info(name: str, entry: Any, where: str) -> ModelInfo:
         raise BundleError(f"{where}: models.{name}.sha256 is not a sha256 hex digest")
     size = _field(entry, "bytes", int, f"{where} models.{name}")
     ops = entry.get("ops") or []
+    if not isinstance(ops, list):
+        raise BundleError(f"{where}: models.{name}.ops must be a list of op names")
     quant = entry.get("quantization")
     if quant is not None and quant not in QUANT_MODES:
         raise BundleError(f"{where}: models.{name}.quantization {quant!r} is not one of {', '.join(QUANT_MODES)}")
@@ -356,11 +398,11 @@ def _tensor(entry: dict, key: str, name: str, where: str) -> TensorInfo:
     t = entry.get(key)
     if not isinstance(t, dict) or not isinstance(t.get("shape"), list) or not isinstance(t.get("dtype"), str):
         raise BundleError(f"{where}: models.{name}.{key} needs a 'shape' list and a 'dtype'")
-    try:
-        shape = tuple(int(d) for d in t["shape"])
-        return TensorInfo(shape, t["dtype"], float(t.get("scale") or 0.0), int(t.get("zero_point") or 0))
-    except (TypeError, ValueError):
-        raise BundleError(f"{where}: models.{name}.{key} has a malformed shape or quantization") from None
+    shape, scale, zero_point = t["shape"], t.get("scale") or 0.0, t.get("zero_point") or 0
+    if (not shape or not all(type(d) is int and d >= 1 for d in shape) or type(zero_point) is not int
+            or not isinstance(scale, int | float) or isinstance(scale, bool) or not math.isfinite(scale)):
+        raise BundleError(f"{where}: models.{name}.{key} has a malformed shape or quantization")
+    return TensorInfo(tuple(shape), t["dtype"], float(scale), zero_point)
 
 
 def _field(d: dict, key: str, kind: type, where: str):
@@ -368,21 +410,22 @@ def _field(d: dict, key: str, kind: type, where: str):
         raise BundleError(f"{where} lacks the field {key!r}; re-export the bundle")
     value = d[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise BundleError(f"{where}: {key!r} must be {kind.__name__}, not {value!r}")
+        raise BundleError(f"{where}: {key!r} must be {kind.__name__}, not {_short(value)}")
     return value
 
 
-def _positive_int(d: dict, key: str, where: str) -> int:
+def _positive_int(d: dict, key: str, where: str, most: int) -> int:
     value = _field(d, key, int, where)
-    if value < 1:
-        raise BundleError(f"{where}: {key!r} must be positive, not {value}")
+    if not 1 <= value <= most:
+        raise BundleError(f"{where}: {key!r} must be from 1 to {most}, not {_short(value)}")
     return value
 
 
 def _choice(d: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
     value = _field(d, key, str, where)
     if value not in allowed:
-        raise BundleError(f"{where}: {key} {value!r} is not supported by this har-edge (known: {', '.join(allowed)})")
+        raise BundleError(f"{where}: {key} {_short(value)} is not supported by this har-edge (known: "
+                          f"{', '.join(allowed)})")
     return value
 
 
@@ -400,6 +443,42 @@ def _verify_file(bundle_dir: Path, info: ModelInfo) -> None:
     if p.stat().st_size != info.bytes or sha256_file(p) != info.sha256:
         raise BundleError(f"{p} does not match the sha256 recorded in {METADATA_FILE} (changed or corrupted); "
                           "copy the bundle again or re-export it")
+
+
+def _check_tensors(bundle_dir: Path, info: ModelInfo) -> None:
+    """The model file's real first input and output must be what ``metadata.json`` says, quantization included.
+
+    The checks on the metadata alone cannot see a metadata.json that is
+    consistent but wrong (a label added, another seq_len, encoder and head
+    swapped): the model would then answer with a wrong label at high
+    confidence, or fail at the first frame.
+    """
+    if info.name.endswith(EDGETPU_SUFFIX):
+        return  # only the Edge TPU delegate can open it; its tensors are those of the model it was compiled from
+    from har.edge.interpreter import model_tensors  # LiteRT; that module imports this one
+
+    p = bundle_dir / info.file
+    try:
+        inputs, outputs = model_tensors(p)
+    except (ValueError, RuntimeError) as e:
+        raise BundleError(f"model {info.name!r} ({p}) is not a TFLite model this runtime can load "
+                          f"({first_line(e)}); re-export the bundle") from None
+    single = info.name in ("window", "encoder", "head")
+    if not inputs or not outputs or (single and (len(inputs), len(outputs)) != (1, 1)):
+        raise BundleError(f"model {info.name!r} ({p}) has {len(inputs)} inputs and {len(outputs)} outputs, "
+                          f"not the one of each a {info.name} model has; re-export the bundle")
+    for side, real, recorded in (("input", inputs[0], info.input), ("output", outputs[0], info.output)):
+        if not _same_tensor(real, recorded):
+            raise BundleError(f"model {info.name!r} ({info.file}) {side} is {_tensor_text(real)} but "
+                              f"{METADATA_FILE} says {_tensor_text(recorded)}; the metadata does not describe "
+                              "this model, re-export the bundle")
+
+
+def _same_tensor(real: TensorInfo, recorded: TensorInfo) -> bool:
+    if (real.shape, real.dtype) != (recorded.shape, recorded.dtype) or real.quantized != recorded.quantized:
+        return False
+    return not real.quantized or (real.zero_point == recorded.zero_point
+                                  and math.isclose(real.scale, recorded.scale, rel_tol=1e-6))
 
 
 # --------------------------------------------------------------------------- writing
@@ -523,7 +602,7 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
         f"quantized  {b.quantization}; streaming encoder/head: {'yes' if b.has_streaming else 'no'}",
         f"runtime    {backend_name()}, {threads} thread(s), delegate: "
         + (f"{delegate} ({DELEGATE_LIBS.get(delegate, '?')})" if delegate else "the runtime's default CPU delegate (XNNPACK)"),
-        "models     (sha256 verified)",
+        "models     (sha256 verified; tensors read from the model files match the metadata)",
     ]
     if delegate:
         load_delegate(delegate)  # fail here, with its one-sentence error, if the library is missing

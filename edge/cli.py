@@ -1,6 +1,9 @@
 """The device CLI, ``har-edge``: run, predict, info, doctor.
 
 Imports only the edge runtime (numpy, OpenCV, LiteRT); never TensorFlow.
+Commands raise a :class:`~har.edge.errors.HarError` for anything the user
+can fix; :class:`~har.edge.clierrors.HarGroup` prints it as one line and
+exits 2, and anything else keeps its traceback because it is a bug.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="har-edge device runtime: live activity recognition with a TFLite bundle.",
+from har.edge.clierrors import HarGroup
+from har.edge.errors import HarError
+
+app = typer.Typer(help="har-edge device runtime: live activity recognition with a TFLite bundle.", cls=HarGroup,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 log = logging.getLogger("har.edge")
 
@@ -36,16 +42,11 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug l
 
 
 def _load(config: Path | None, overrides: dict):
-    from har.edge.bundle import BundleError
-    from har.edge.config import ConfigError, load_config
+    from har.edge.config import load_config
     from har.edge.default_model import bundle_or_default
 
-    try:
-        cfg = load_config(config, overrides)
-        bundle = bundle_or_default(cfg.bundle)
-    except (ConfigError, BundleError) as e:
-        fail(str(e))
-    return cfg, bundle
+    cfg = load_config(config, overrides)
+    return cfg, bundle_or_default(cfg.bundle)
 
 
 def _sinks(cfg, bundle):
@@ -103,26 +104,27 @@ def run(
         "sinks.console": console, "metrics.prometheus_port": metrics_port,
         "smoother.background_labels": background.split(",") if background else None,
     }
-    from har.edge.config import ConfigError, load_config
+    from har.edge.config import load_config
 
     if print_config:
-        try:
-            typer.echo(json.dumps(load_config(config, overrides).to_dict(), indent=2))
-        except ConfigError as e:
-            fail(str(e))
+        typer.echo(json.dumps(load_config(config, overrides).to_dict(), indent=2))
         return
     cfg, bndl = _load(config, overrides)
     from har.edge.default_model import model_in_use
 
     log.info("model: %s", model_in_use(bndl))
     from har.edge.metrics import Metrics, PrometheusServer
-    from har.edge.pipeline import Pipeline, PipelineError
+    from har.edge.pipeline import Pipeline
+    from har.edge.preflight import check_outputs
     from har.edge.sinks.video import VideoSink
-    from har.edge.sources import SourceError, open_source
+    from har.edge.sources import open_source
 
+    check_outputs(cfg)  # before anything is opened: a bad path must not wait for the first frame
     metrics = Metrics()
-    sink = None
+    sink = prom = None
     try:
+        if cfg.metrics.prometheus_port is not None:  # first: a port in use is refused before the camera opens
+            prom = PrometheusServer(metrics, cfg.metrics.prometheus_host, cfg.metrics.prometheus_port)
         sink = _sinks(cfg, bndl)
 
         def on_outage(down: bool, reason: str) -> None:
@@ -132,13 +134,13 @@ def run(
                           cfg.source.width, cfg.source.height, cfg.source.realtime)
         video = VideoSink(cfg.sinks.output, src.fps) if cfg.sinks.output else None
         pipe = Pipeline(cfg, bndl, sink, video_sink=video, metrics=metrics)
-    except (SourceError, PipelineError, ValueError, ImportError, OSError) as e:
-        if sink is not None:
-            sink.stop()
-        fail(str(e))
-    prom = None
-    if cfg.metrics.prometheus_port is not None:
-        prom = PrometheusServer(metrics, cfg.metrics.prometheus_host, cfg.metrics.prometheus_port)
+    except BaseException as e:
+        for part in (sink, prom):
+            if part is not None:
+                part.stop()
+        if isinstance(e, ValueError | OSError) and not isinstance(e, HarError):
+            fail(str(e))  # a sink's own check (video file type, unwritable folder) is the user's to fix
+        raise
 
     def on_signal(signum, _frame):
         log.info("signal %d: stopping", signum)
@@ -178,22 +180,18 @@ def predict(
     """
     import numpy as np
 
-    from har.edge.download import DownloadError, local_video
-    from har.edge.pipeline import Classifier, PipelineError
+    from har.edge.download import local_video
+    from har.edge.pipeline import Classifier
     from har.edge.predict import cuts_of_file, padding_text
-    from har.edge.sources import SourceError
 
-    cfg, bndl = _load(None, {"bundle": bundle})
-    try:
-        clf = Classifier(bndl, threads, None, streaming)
-    except (PipelineError, ValueError, OSError) as e:  # BundleError is a ValueError
-        fail(str(e))
+    cfg, bndl = _load(None, {"bundle": bundle, "inference.threads": threads, "inference.streaming": streaming})
+    clf = Classifier(bndl, cfg.inference.threads, None, cfg.inference.streaming)
     try:
         if "://" in video:
             video = str(local_video(video))
-        cuts = list(cuts_of_file(video, bndl, clf.item, pad=True))
-    except (SourceError, DownloadError, OSError, ValueError) as e:  # ValueError: a malformed URL
+    except (OSError, ValueError) as e:  # an unwritable cache, a malformed URL
         fail(str(e))
+    cuts = list(cuts_of_file(video, bndl, clf.item, pad=True))
     if not cuts:
         fail(f"{video} has no frames to classify")
     probs = [clf.classify(c.window) for c in cuts if clf.enough_poses(c.window)]
@@ -216,15 +214,12 @@ def info(
     threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
     delegate: Annotated[str | None, typer.Option(help="Delegate to check, e.g. edgetpu.")] = None,
 ) -> None:
-    """Show a bundle's metadata, check its hashes, list ops and the delegate in use."""
-    from har.edge.bundle import BundleError, describe
+    """Show a bundle's metadata, check its hashes and tensors, list ops and the delegate in use."""
+    from har.edge.bundle import describe
     from har.edge.default_model import bundle_or_default, model_in_use
 
-    try:
-        b = bundle_or_default(bundle)
-        typer.echo(f"model      {model_in_use(b)}\n" + describe(b, threads=threads, delegate=delegate))
-    except (BundleError, ValueError, OSError) as e:
-        fail(str(e))
+    b = bundle_or_default(bundle)
+    typer.echo(f"model      {model_in_use(b)}\n" + describe(b, threads=threads, delegate=delegate))
 
 
 @app.command()
@@ -258,20 +253,19 @@ def bench(
 
     Example: har-edge bench artifacts/bundle --threads 1,4
     """
-    from har.edge.bench import BenchError, bench_bundle, note_lines, parse_threads, pose_lines, table_lines
+    from har.edge.bench import bench_bundle, note_lines, parse_threads, pose_lines, table_lines
     from har.edge.default_model import bundle_or_default
-    from har.edge.sources import SourceError
 
     try:
         bundle = str(bundle_or_default(bundle).path)
         thread_counts = parse_threads(threads)
-        if rounds < 1:
-            raise ValueError(f"--rounds must be at least 1, not {rounds}")
-        if video is not None and not video.is_file():
-            raise ValueError(f"video file {video} does not exist")
-        result = bench_bundle(bundle, thread_counts, video, rounds=rounds)
-    except (ValueError, BenchError, SourceError) as e:  # BundleError is a ValueError: one sentence
+    except ValueError as e:
         fail(str(e))
+    if rounds < 1:
+        fail(f"--rounds must be at least 1, not {rounds}")
+    if video is not None and not video.is_file():
+        fail(f"video file {video} does not exist")
+    result = bench_bundle(bundle, thread_counts, video, rounds=rounds)
     env = result["environment"]
     typer.echo(f"{env['cpu']} ({env['usable_cpus']} CPUs), {env['runtime']}, Python {env['python']}, "
                f"{env['date']}; decoding alone {result['decode_fps']:.0f} fps")
@@ -296,6 +290,7 @@ _mount_models()
 
 
 def main() -> None:
+    """The ``har-edge`` console script; HarGroup turns a HarError into ``error: ...`` and exit 2."""
     try:
         app()
     except KeyboardInterrupt:  # Ctrl-C during a download or before `run` installs its signal handlers

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import types
 import typing
@@ -17,12 +18,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from har.edge.errors import HarError
 from har.edge.sinks.mqtt import MqttConfig
 from har.edge.smoother import SmootherConfig
 
 
-class ConfigError(ValueError):
+class ConfigError(HarError, ValueError):
     """A config the device cannot run with; the message names the key."""
+
+
+#: Interpreter threads: more than a board has cores only slows it, and LiteRT crashes at exit with ~100000.
+MAX_THREADS = 64
+#: OpenCV reads an index of 100 or more as "backend * 100 + index", and a negative one crashes OpenCV 5.
+MAX_CAMERA_INDEX = 99
+#: A config is a few hundred bytes; anything far larger is the wrong file.
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def check_camera(index: int | None, key: str = "source.camera") -> int | None:
+    """``index`` if it is a camera index OpenCV reads as one (the N of /dev/videoN), else a ConfigError."""
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int)
+                              or not 0 <= index <= MAX_CAMERA_INDEX):
+        raise ConfigError(f"{key} must be a camera index from 0 to {MAX_CAMERA_INDEX} (the N of /dev/videoN), "
+                          f"not {index!r}")
+    return index
 
 
 @dataclass
@@ -46,6 +65,8 @@ class InferenceConfig:
     def __post_init__(self):
         if self.threads < 1 or self.stride < 1:
             raise ConfigError("inference.threads and inference.stride must be >= 1")
+        if self.threads > MAX_THREADS:
+            raise ConfigError(f"inference.threads must be at most {MAX_THREADS}, not {self.threads}")
         if self.streaming not in ("auto", "on", "off"):
             raise ConfigError("inference.streaming must be 'auto', 'on' or 'off'")
         if self.delegate not in (None, "", "edgetpu"):
@@ -67,6 +88,12 @@ class MetricsConfig:
     interval_s: float = 60.0  # log pipeline metrics this often (0 = only at exit)
     prometheus_port: int | None = None  # serve /metrics in Prometheus text format
     prometheus_host: str = "127.0.0.1"
+
+    def __post_init__(self):
+        if not self.interval_s >= 0:  # also refuses NaN
+            raise ConfigError(f"metrics.interval_s must be >= 0 (0 = only at exit), not {self.interval_s}")
+        if self.prometheus_port is not None and not 1 <= self.prometheus_port <= 65535:
+            raise ConfigError(f"metrics.prometheus_port must be a TCP port from 1 to 65535, not {self.prometheus_port}")
 
 
 @dataclass
@@ -101,9 +128,11 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(f"{key} must be a list, got {value!r}")
-        return value
+        return [_check_type(v, typing.get_args(hint)[0], f"{key}[{i}]") for i, v in enumerate(value)]
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value) if abs(value) < 1e300 else math.inf
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
     if hint in (int, float, str, bool):
         if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
             raise ConfigError(f"{key} must be {hint.__name__}, got {value!r}")
@@ -116,7 +145,7 @@ def from_mapping(cls, data: dict, where: str = ""):
         raise ConfigError(f"[{where}] must be a table of options")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = [k for k in data if k not in fields]  # YAML keys need not be strings, so no sorting
     if unknown:
         raise ConfigError(f"unknown option {where + '.' if where else ''}{unknown[0]} "
                           f"(valid here: {', '.join(fields)})")
@@ -137,10 +166,26 @@ def from_mapping(cls, data: dict, where: str = ""):
 
 
 def read_file(path: str | Path) -> dict:
+    """The file's options as a dict; a file that is not a readable, UTF-8 table of options is a ConfigError."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file {p} does not exist")
-    text = p.read_text()
+    try:
+        if p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {p} is over {MAX_CONFIG_BYTES // 1024} KiB: not a config file")
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {p} is not text (UTF-8 TOML, YAML or JSON)") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {p}: {e.strerror or e}") from None
+    data = _parse_text(p, text)
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a table of options at its top level, not a "
+                          f"{type(data).__name__}")
+    return data
+
+
+def _parse_text(p: Path, text: str):
     try:
         if p.suffix in (".yaml", ".yml"):
             try:
@@ -153,9 +198,11 @@ def read_file(path: str | Path) -> dict:
         return tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
         raise ConfigError(f"{p} is not valid {p.suffix.lstrip('.') or 'TOML'}: {e}") from e
+    except RecursionError:
+        raise ConfigError(f"{p} nests too deeply to be a config file") from None
     except Exception as e:
-        if type(e).__module__.startswith("yaml"):
-            raise ConfigError(f"{p} is not valid YAML: {e}") from e
+        if type(e).__module__.startswith("yaml"):  # its messages span lines: keep one
+            raise ConfigError(f"{p} is not valid YAML: {' '.join(str(e).split())}") from e
         raise
 
 
@@ -170,8 +217,11 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         *parents, leaf = dotted.split(".")
         for p in parents:
             node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"[{p}] must be a table of options, not {node!r}")
         node[leaf] = value
     cfg = from_mapping(EdgeConfig, data)
+    check_camera(cfg.source.camera)
     try:
         cfg.mqtt = MqttConfig.from_env(cfg.mqtt, environ)
     except ValueError as e:

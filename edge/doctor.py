@@ -23,10 +23,20 @@ def _check(echo: Callable[[str], None], name: str, fn) -> bool:
         return False
 
 
+def _opencv_check() -> str:
+    import cv2
+
+    if int(cv2.__version__.split(".")[0]) >= 5:  # pip may still hold one installed before the pin
+        raise RuntimeError(f"OpenCV {cv2.__version__} is not supported (it aborts on uncompressed AVI files); "
+                           "pip install 'opencv-python-headless>=4.8,<5'")
+    return cv2.__version__
+
+
 def run_checks(config: Path | None, bundle: str | None, camera: int | None, picamera2: bool,
                echo: Callable[[str], None] = print) -> bool:
-    from har.edge.config import load_config
+    from har.edge.config import check_camera, load_config
 
+    check_camera(camera, "--camera")  # an index OpenCV misreads must not reach it (OpenCV 5 crashes on -1)
     results = [_check(echo, "platform", lambda: f"{platform.machine()} Python {platform.python_version()}")]
     cfg_holder = {}
 
@@ -35,6 +45,7 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
         return str(config) if config else "defaults (no config file)"
 
     results.append(_check(echo, "config", cfg_check))
+    results.append(_check(echo, "opencv", _opencv_check))
     cfg = cfg_holder.get("cfg")
 
     def interp():

@@ -50,6 +50,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from har.edge.cache import cache_root
+from har.edge.errors import HarError
 
 try:
     import fcntl
@@ -65,7 +66,7 @@ USER_AGENT = "har-edge"
 INSECURE_ENV = "HAR_DOWNLOAD_INSECURE"
 
 
-class DownloadError(OSError):
+class DownloadError(HarError, OSError):
     """A download that cannot finish; the message says what to do next."""
 
 

@@ -36,6 +36,8 @@ import cv2
 import numpy as np
 
 from har.edge.bundle import Bundle, BundleError, TensorInfo
+from har.edge.config import MAX_THREADS, ConfigError
+from har.edge.errors import HarError, first_line
 from har.edge.preprocess import normalize
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,8 @@ STATEFUL_OPS = frozenset({"UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENC
                           "VAR_HANDLE", "ASSIGN_VARIABLE"})
 
 
-class InterpreterError(OSError):
-    """No usable runtime or delegate library on this machine; the message says what to install."""
+class InterpreterError(HarError, OSError):
+    """No usable runtime or delegate library, or a model or setting it refuses; the message says what to do."""
 
 
 @functools.cache
@@ -79,7 +81,7 @@ def backend_name() -> str:
 def load_delegate(name: str):
     """Load a hardware delegate by name; only ``"edgetpu"`` (Coral, libedgetpu) is known."""
     if name not in DELEGATE_LIBS:
-        raise ValueError(f"unknown delegate {name!r}; the only one is 'edgetpu' (leave it out to run on the CPU)")
+        raise ConfigError(f"unknown delegate {name!r}; the only one is 'edgetpu' (leave it out to run on the CPU)")
     lib = DELEGATE_LIBS[name]
     try:  # probe first: a failed load_delegate() also prints a traceback from its destructor
         ctypes.CDLL(lib)
@@ -99,12 +101,15 @@ def load_interpreter(path: str | Path, threads: int = 1, delegate: str | None = 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, not {threads}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise InterpreterError(f"threads must be from 1 to {MAX_THREADS}, not {threads!r}")
     module, _ = _runtime()
     delegates = [load_delegate(delegate)] if delegate else None
-    interpreter = module.Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
-    interpreter.allocate_tensors()
+    try:
+        interpreter = module.Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as e:  # not a TFLite model, or one the runtime cannot allocate
+        raise InterpreterError(f"{path} cannot be loaded by {backend_name()}: {first_line(e)}") from None
     return interpreter
 
 
@@ -128,6 +133,23 @@ def graph_ops(path: str | Path) -> list[OpInfo]:
         return tuple(dtypes.get(int(i), "?") for i in indices if i >= 0)
 
     return [OpInfo(op["op_name"], names(op["inputs"]), names(op["outputs"])) for op in interpreter._get_ops_details()]
+
+
+def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    """The model's real input and output tensors, after the steps that running it takes.
+
+    Allocating the tensors and reading every op is what :class:`TfliteModel`
+    does; a damaged graph that the runtime's flatbuffer check lets through
+    fails there, so here it fails when the bundle is loaded, not at the first
+    frame. Raises ValueError or RuntimeError for a file the runtime cannot use.
+    """
+    module, _ = _runtime()
+    interpreter = module.Interpreter(
+        model_path=str(path), experimental_op_resolver_type=module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter.allocate_tensors()
+    interpreter._get_ops_details()
+    return ([_tensor(d).info for d in interpreter.get_input_details()],
+            [_tensor(d).info for d in interpreter.get_output_details()])
 
 
 @dataclass(frozen=True)
@@ -169,7 +191,10 @@ class TfliteModel:
             raise ValueError(f"{self.path} has {len(inputs)} inputs and {len(outputs)} outputs; "
                              "har-edge models have one of each")
         self._in, self._out = _tensor(inputs[0]), _tensor(outputs[0])
-        self._ops = [op.name for op in graph_ops(self.path)]
+        try:
+            self._ops = [op.name for op in graph_ops(self.path)]
+        except (ValueError, RuntimeError) as e:  # a graph damaged past the runtime's own checks
+            raise InterpreterError(f"{self.path} cannot be read by {backend_name()}: {first_line(e)}") from None
         self.stateful = bool(STATEFUL_OPS.intersection(self._ops))
         self._dtype = np.dtype(self._in.info.dtype)
         # What each uint8 pixel value becomes in the input tensor.

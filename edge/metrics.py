@@ -14,7 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
+from har.edge.errors import HarError
+
 log = logging.getLogger(__name__)
+
+
+class MetricsError(HarError, OSError):
+    """The metrics endpoint cannot be served (port in use, no such address)."""
 
 
 class Metrics:
@@ -88,7 +94,11 @@ class PrometheusServer:
             def log_message(self, *args):  # keep scrapes out of the log
                 pass
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self.server = ThreadingHTTPServer((host, port), Handler)
+        except (OSError, OverflowError) as e:  # port in use, no such address; OverflowError: port > 65535
+            raise MetricsError(f"cannot serve metrics on {host}:{port} ({getattr(e, 'strerror', None) or e}); "
+                               "choose another --metrics-port or metrics.prometheus_host") from None
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, name="har-metrics", daemon=True)
         self._thread.start()

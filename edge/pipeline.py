@@ -16,6 +16,7 @@ import numpy as np
 
 from har.edge.bundle import Bundle
 from har.edge.config import EdgeConfig
+from har.edge.errors import HarError
 from har.edge.events import Event
 from har.edge.metrics import Metrics
 from har.edge.preprocess import frame_preprocessor
@@ -28,7 +29,7 @@ from har.edge.window import Window
 log = logging.getLogger(__name__)
 
 
-class PipelineError(RuntimeError):
+class PipelineError(HarError, RuntimeError):
     """A bundle/config combination the pipeline cannot run."""
 
 

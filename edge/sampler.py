@@ -21,8 +21,8 @@ class IntervalSampler:
     """
 
     def __init__(self, interval_s: float, tolerance_s: float = 0.0):
-        if interval_s <= 0:
-            raise ValueError("interval_s must be > 0")
+        if not 0 < interval_s < float("inf"):  # NaN would take every frame, infinity none
+            raise ValueError(f"interval_s must be a finite number > 0, not {interval_s!r}")
         self.interval_s = interval_s
         self.tolerance_s = tolerance_s
         self._t0: float | None = None

@@ -27,12 +27,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from har.edge.errors import HarError
+
 log = logging.getLogger(__name__)
 
 Frame = tuple[float, np.ndarray]
 
 
-class SourceError(OSError):
+class SourceError(HarError, OSError):
     """A source that cannot be opened; the message says what to check."""
 
 

@@ -36,6 +36,7 @@ from har.edge.bundle import (
     model_entry,
     write_metadata,
 )
+from har.edge.errors import HarError
 from har.edge.interpreter import TfliteModel, graph_ops
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def graph_quant(graph: str, quant: str) -> str:
 FLOAT_DTYPES = ("float32", "float16")
 
 
-class ExportError(ValueError):
+class ExportError(HarError, ValueError):
     """An export that cannot be done; the message is one sentence saying why."""
 
 

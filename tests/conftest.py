@@ -10,10 +10,18 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.helpers import need
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Property tests (tests/edge/test_properties.py): a few seconds each by default; the slow job runs their
+# "ci-long" twins, and HYPOTHESIS_PROFILE=ci-long makes every property test long.
+settings.register_profile("dev", max_examples=25, deadline=None, print_blob=True)
+settings.register_profile("ci-long", max_examples=400, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 REALCLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "realclips"
 
 

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from har.edge.download import file_lock
+from har.edge.errors import HarError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ MARKER = ".complete"
 APT_HINT = "sudo apt-get install unar (or libarchive-tools for bsdtar)"
 
 
-class ArchiveError(ValueError):
+class ArchiveError(HarError, ValueError):
     """An archive that cannot be unpacked; the message says what to do."""
 
 

@@ -14,7 +14,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="har-edge workstation tools: make data, train, predict, export, benchmark.",
+from har.edge.clierrors import HarGroup
+
+# HarGroup: any HarError (DatasetError, ExportError, BundleError, ...) becomes `error: ...` and exit 2.
+app = typer.Typer(help="har-edge workstation tools: make data, train, predict, export, benchmark.", cls=HarGroup,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Make, inspect and download datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from har.edge.cache import cache_root
+from har.edge.errors import HarError
 from har.edge.preprocess import preprocess_frame
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Sampling:
         return (self.seq_len - 1) * self.interval_s
 
 
-class VideoError(Exception):
+class VideoError(HarError):
     """A video that cannot be used; the message says why."""
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from har.edge.errors import HarError
+
 VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
 #: Generated pose takes (``har data motion``): keypoints instead of frames, for the pose encoder.
 TRACK_SUFFIX = ".pose.npz"
@@ -27,7 +29,7 @@ _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
 _HMDB_CLIP = re.compile(r"(_(?:goo|med|bad))_\d+$")
 
 
-class DatasetError(ValueError):
+class DatasetError(HarError, ValueError):
     """A data root the loader cannot use; the message says what to do."""
 
 

@@ -39,6 +39,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from har.edge.download import Downloaded, DownloadError, MismatchError, download, file_lock
+from har.edge.errors import HarError
 from har.train.archives import ArchiveError, dest_lock, extract_into, is_complete, read_marker, staged
 from har.train.dataset import VIDEO_EXTS
 
@@ -54,7 +55,7 @@ UNPACK_FACTOR = 1.1
 NESTED_UNPACK_FACTOR = 2.1
 
 
-class DatasetDownloadError(ValueError):
+class DatasetDownloadError(HarError, ValueError):
     """A dataset that cannot be downloaded or unpacked; the message says what to do."""
 
 

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from har.edge.errors import HarError
 from har.edge.predict import pad_repeat_first, sliding_windows
 from har.edge.preprocess import normalize
 from har.train.clips import Sampling, VideoError, clip_indices, read_frames
 
 
-class ModelDirError(ValueError):
+class ModelDirError(HarError, ValueError):
     """A model directory that is missing files; the message says which."""
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from har.edge.bundle import sha256_file
 from har.edge.cache import cache_root
+from har.edge.errors import HarError
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ ASSETS = {
 FETCH_HINT = "run `har models fetch pose` (or `har-edge models fetch pose` on the device)"
 
 
-class PoseModelsError(OSError):
+class PoseModelsError(HarError, OSError):
     """The pose models are missing, altered, or cannot be fetched; the message says what to do.
 
     ``problem`` is the cause alone (e.g. pip's last line), for callers that

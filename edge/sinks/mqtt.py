@@ -32,6 +32,7 @@ import logging
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from har.edge.errors import HarError
 from har.edge.events import ACTION_ENDED, ACTION_STARTED, STATE, Event
 from har.edge.sinks.base import Sink
 from har.edge.sinks.outbox import Outbox
@@ -56,17 +58,29 @@ _ENV = {
     "key_file": "HAR_MQTT_KEY_FILE",
 }
 _TOPIC_FORBIDDEN = re.compile(r"[+#\x00]")
+#: A connection the broker closes sooner than this after accepting it counts as "dropped at once".
+SHORT_CONNECTION_S = 5.0
+#: After this many such drops in a row, say that another client probably has our client id.
+DUPLICATE_HINT_AFTER = 3
+
+
+class MqttError(HarError, ValueError):
+    """An MQTT setting or file the sink cannot use; the message says which and what to do."""
+
+
+class MqttMissing(HarError, ImportError):
+    """paho-mqtt is not installed (or too old)."""
 
 
 def _import_paho():
     try:
         import paho.mqtt.client as mqtt
     except ImportError as exc:
-        raise ImportError(
+        raise MqttMissing(
             "MQTT output needs paho-mqtt; install the [mqtt] extra: pip install 'har-edge[mqtt]'"
         ) from exc
     if not hasattr(mqtt, "CallbackAPIVersion"):
-        raise ImportError("MQTT output needs paho-mqtt 2.x; upgrade with: pip install 'har-edge[mqtt]'")
+        raise MqttMissing("MQTT output needs paho-mqtt 2.x; upgrade with: pip install 'har-edge[mqtt]'")
     return mqtt
 
 
@@ -83,8 +97,8 @@ class MqttConfig:
     port: int = 1883
     prefix: str = "har"  # topics live under <prefix>/<device_id>/
     device_id: str | None = None  # default: this machine's hostname
-    client_id: str | None = None  # default: har-edge-<device_id>; must be unique per broker
-    keepalive_s: int = 30  # the broker declares us dead (Last Will) after ~1.5x this
+    client_id: str | None = None  # default: har-edge-<device_id>-<pid>; must be unique per broker
+    keepalive_s: int = 30  # the broker declares us dead (Last Will) after ~1.5x this; at most 65535
     tls: bool = False  # implied by ca_file/cert_file
     ca_file: str | None = None
     cert_file: str | None = None  # client certificate (needs key_file)
@@ -103,7 +117,9 @@ class MqttConfig:
         if self.device_id is None:
             self.device_id = socket.gethostname() or "har-edge"
         if self.client_id is None:
-            self.client_id = f"har-edge-{self.device_id}"
+            # The pid too: a broker drops the older of two clients with one id, and two instances on one
+            # host (a camera each) would otherwise knock each other off every second.
+            self.client_id = f"har-edge-{self.device_id}-{os.getpid()}"
         self.outbox_path = str(Path(self.outbox_path).expanduser())
         self.port = int(self.port)
         for name in ("prefix", "device_id", "discovery_prefix"):
@@ -116,8 +132,8 @@ class MqttConfig:
             raise ValueError(f"MQTT device_id {self.device_id!r} must not contain '/'.")
         if not 0 < self.port < 65536:
             raise ValueError(f"MQTT port must be between 1 and 65535, got {self.port}.")
-        if self.keepalive_s < 1:
-            raise ValueError(f"keepalive_s must be at least 1, got {self.keepalive_s}.")
+        if not 1 <= self.keepalive_s <= 65535:  # MQTT's field is 16 bits; paho cannot send more
+            raise MqttError(f"keepalive_s must be from 1 to 65535 seconds, got {self.keepalive_s}.")
         if self.qos_events not in (1, 2):
             raise ValueError(
                 f"qos_events must be 1 or 2 (QoS 0 has no acknowledgement), got {self.qos_events}."
@@ -190,10 +206,10 @@ class MqttSink(Sink):
         self.labels = [str(x) for x in labels]
         self._slugs = {label: slug(label) for label in self.labels}
         if len(set(self._slugs.values())) != len(self.labels):
-            raise ValueError(f"Labels {self.labels} collide once made topic-safe; rename them.")
+            raise MqttError(f"Labels {self.labels} collide once made topic-safe; rename them.")
         for path in (cfg.ca_file, cfg.cert_file, cfg.key_file):
             if path and not Path(path).expanduser().is_file():
-                raise ValueError(f"MQTT TLS file not found: {path}")
+                raise MqttError(f"MQTT TLS file not found: {path}")
         self.on_availability = on_availability
 
         base = f"{cfg.prefix}/{cfg.device_id}"
@@ -220,6 +236,8 @@ class MqttSink(Sink):
         self._stopped = False
         self._delivered = 0
         self._connect_failures = 0
+        self._connected_at = 0.0
+        self._short_connections = 0  # connections in a row the broker closed right after accepting them
         self._left_at_stop = 0
 
         client = mqtt.Client(
@@ -233,9 +251,18 @@ class MqttSink(Sink):
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         if cfg.tls:
-            client.tls_set(
-                ca_certs=_expand(cfg.ca_file), certfile=_expand(cfg.cert_file), keyfile=_expand(cfg.key_file)
-            )
+            try:
+                client.tls_set(
+                    ca_certs=_expand(cfg.ca_file),
+                    certfile=_expand(cfg.cert_file),
+                    keyfile=_expand(cfg.key_file),
+                    keyfile_password=_no_pass_phrase(cfg.key_file),  # a callback, called only for an encrypted key
+                )
+            except ssl.SSLError as e:
+                raise MqttError(
+                    f"MQTT TLS files {cfg.ca_file}, {cfg.cert_file}, {cfg.key_file} cannot be used ({e}); "
+                    "check they are PEM files and the key belongs to the certificate."
+                ) from None
         client.will_set(self.topic_availability, "offline", qos=1, retain=True)
         client.reconnect_delay_set(cfg.reconnect_min_delay_s, cfg.reconnect_max_delay_s)
         client.on_connect = self._on_connect
@@ -357,6 +384,7 @@ class MqttSink(Sink):
             )
             return
         self._connect_failures = 0
+        self._connected_at = time.monotonic()
         if self.config.discovery:
             client.subscribe(self.topic_ha_status, qos=1)
         with self._cond:
@@ -385,8 +413,26 @@ class MqttSink(Sink):
             self._cond.notify_all()
         if was:
             self._connect_failures = 1  # the drop itself is reported; stay quiet while retrying
+            self._note_drop(time.monotonic() - self._connected_at)
         else:
             self._on_connect_fail(client, userdata)
+
+    def _note_drop(self, lasted_s: float) -> None:
+        """Say so when the broker keeps closing new connections: with MQTT 3.1.1 that is how it drops
+        the older of two clients with one client id, and the two then take turns every second."""
+        if self._stopped:
+            return
+        self._short_connections = self._short_connections + 1 if lasted_s < SHORT_CONNECTION_S else 0
+        if self._short_connections == DUPLICATE_HINT_AFTER:
+            log.warning(
+                "MQTT broker %s:%d closed the connection %d times in a row right after accepting it: another "
+                "client is probably connected with the same client id %r (a second har-edge on this host?); "
+                "give each instance its own mqtt.client_id",
+                self.config.host,
+                self.config.port,
+                DUPLICATE_HINT_AFTER,
+                self.config.client_id,
+            )
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._cond:
@@ -573,3 +619,15 @@ class MqttSink(Sink):
 
 def _expand(path: str | None) -> str | None:
     return None if path is None else str(Path(path).expanduser())
+
+
+def _no_pass_phrase(key_file: str | None):
+    """A password callback for an encrypted key: refuse, instead of OpenSSL prompting on a headless device."""
+
+    def refuse() -> str:
+        raise MqttError(
+            f"MQTT key_file {key_file} is encrypted with a pass phrase, which a device cannot type; store it "
+            f"decrypted (openssl pkey -in {key_file} -out plain.key), readable only by the service user."
+        )
+
+    return refuse

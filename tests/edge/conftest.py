@@ -216,3 +216,11 @@ def colour_bundle(tmp_path_factory) -> Path:
     from tests.edge.colour import build_colour_bundle
 
     return build_colour_bundle(tmp_path_factory.mktemp("colour_bundle"))
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Real TFLite models shaped like a small pixel bundle (see :mod:`tests.edge.tiny_models`)."""
+    from tests.edge.tiny_models import build_tiny_models
+
+    return build_tiny_models(tmp_path_factory.mktemp("tiny_models"))

@@ -1,7 +1,8 @@
 """Bundle metadata: written by export, validated on the device, refused with one clear sentence.
 
-These tests need no TensorFlow and no real model: the validation is about
-metadata, files and hashes, so the "models" are a few random bytes.
+The models are the tiny real TFLite files of :mod:`tests.edge.tiny_models`
+(pooling + dense): a bundle is now checked against its models' real tensors,
+so the metadata must describe real files.
 """
 
 from __future__ import annotations
@@ -23,27 +24,9 @@ from har.edge.bundle import (
     model_entry,
     write_metadata,
 )
+from tests.edge.tiny_models import write_tiny_bundle as _write_bundle
 
 LABELS = ["idle", "wave", "jump"]
-
-
-def _write_bundle(path, streaming=True, seq_len=20, size=64, labels=LABELS, mode="interval"):
-    path.mkdir(parents=True, exist_ok=True)
-    specs = {"window": ((1, seq_len, size, size, 3), (1, len(labels)))}
-    if streaming:
-        specs["encoder"] = ((1, size, size, 3), (1, 64))
-        specs["head"] = ((1, seq_len, 64), (1, len(labels)))
-    files = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite"}
-    models = {}
-    for i, (name, (shape_in, shape_out)) in enumerate(specs.items()):
-        f = path / files[name]
-        f.write_bytes(bytes(range(256)) * (i + 3))
-        models[name] = model_entry(f, TensorInfo(shape_in, "int8", 1 / 255, -128),
-                                   TensorInfo(shape_out, "int8", 1 / 256, -128), ["CONV_2D", "SOFTMAX"], "int8")
-    meta = build_metadata(labels=labels, seq_len=seq_len, frame_size=size, sampling_mode=mode,
-                          interval_s=0.1, quantization="int8", models=models,
-                          source={"model": "lrcn", "test_metrics": {"test_accuracy": 0.9, "macro_f1": 0.88}})
-    return write_metadata(path, meta)
 
 
 def _edit(path, fn):
@@ -52,8 +35,8 @@ def _edit(path, fn):
     (path / METADATA_FILE).write_text(json.dumps(meta))
 
 
-def test_written_bundle_loads_with_every_field(tmp_path):
-    b = _write_bundle(tmp_path / "b")
+def test_written_bundle_loads_with_every_field(tmp_path, tiny_models):
+    b = _write_bundle(tmp_path / "b", tiny_models)
     assert isinstance(b, Bundle)
     assert b.labels == LABELS and b.num_classes == 3
     assert (b.seq_len, b.frame_size, b.color_order, b.normalization) == (20, 64, "RGB", "scale_0_1")
@@ -69,21 +52,21 @@ def test_written_bundle_loads_with_every_field(tmp_path):
     assert set(meta["models"]["window"]) >= {"file", "sha256", "bytes", "input", "output", "ops"}
 
 
-def test_uniform_sampling_has_no_interval(tmp_path):
-    b = _write_bundle(tmp_path / "b", mode="uniform")
+def test_uniform_sampling_has_no_interval(tmp_path, tiny_models):
+    b = _write_bundle(tmp_path / "b", tiny_models, mode="uniform")
     assert b.sampling_mode == "uniform" and b.interval_s is None
 
 
-def test_bundle_without_streaming_pair(tmp_path):
-    b = _write_bundle(tmp_path / "b", streaming=False)
+def test_bundle_without_streaming_pair(tmp_path, tiny_models):
+    b = _write_bundle(tmp_path / "b", tiny_models, streaming=False)
     assert not b.has_streaming and b.feature_dim is None
     with pytest.raises(BundleError, match="no 'encoder' model"):
         b.model_file("encoder")
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
-def test_corrupted_model_file_is_refused(tmp_path, damage):
-    _write_bundle(tmp_path / "b")
+def test_corrupted_model_file_is_refused(tmp_path, damage, tiny_models):
+    _write_bundle(tmp_path / "b", tiny_models)
     f = tmp_path / "b" / "model.tflite"
     data = bytearray(f.read_bytes())
     if damage == "flip":
@@ -117,8 +100,8 @@ def test_corrupted_model_file_is_refused(tmp_path, damage):
     (lambda m: m["models"].pop("window"), "no 'window' entry"),
     (lambda m: m.update(seq_len="20"), "'seq_len' must be int"),
 ])
-def test_edited_metadata_is_refused(tmp_path, edit, expected):
-    _write_bundle(tmp_path / "b")
+def test_edited_metadata_is_refused(tmp_path, edit, expected, tiny_models):
+    _write_bundle(tmp_path / "b", tiny_models)
     _edit(tmp_path / "b", edit)
     with pytest.raises(BundleError, match="bundle|metadata") as e:
         load_bundle(tmp_path / "b")
@@ -137,15 +120,15 @@ def test_not_a_bundle(tmp_path):
         load_bundle(tmp_path / "empty")
 
 
-def test_write_metadata_refuses_to_leave_an_invalid_bundle(tmp_path):
-    b = _write_bundle(tmp_path / "b")
+def test_write_metadata_refuses_to_leave_an_invalid_bundle(tmp_path, tiny_models):
+    b = _write_bundle(tmp_path / "b", tiny_models)
     bad = dict(b.metadata, seq_len=5)
     with pytest.raises(BundleError):
         write_metadata(tmp_path / "b", bad)
 
 
-def test_add_edgetpu_model(tmp_path):
-    _write_bundle(tmp_path / "b")
+def test_add_edgetpu_model(tmp_path, tiny_models):
+    _write_bundle(tmp_path / "b", tiny_models)
     compiled = tmp_path / "encoder_edgetpu.tflite"
     compiled.write_bytes(b"edgetpu" * 100)
     b = load_bundle(tmp_path / "b")
@@ -163,8 +146,8 @@ def test_add_edgetpu_model(tmp_path):
         load_bundle(tmp_path / "b")
 
 
-def test_bundle_copies_are_valid_anywhere(tmp_path):
-    _write_bundle(tmp_path / "b")
+def test_bundle_copies_are_valid_anywhere(tmp_path, tiny_models):
+    _write_bundle(tmp_path / "b", tiny_models)
     shutil.copytree(tmp_path / "b", tmp_path / "copy")
     assert load_bundle(tmp_path / "copy").path == tmp_path / "copy"
 
@@ -175,9 +158,9 @@ POSE_FEATURES = 104
 
 
 @pytest.fixture
-def pose_files(real_pose_models):
-    """The pinned pose models (a pose bundle accepts no others) and a stand-in head file."""
-    return {"head": bytes(range(256)) * 3, "pose_detector": real_pose_models.detector.read_bytes(),
+def pose_files(real_pose_models, tiny_models):
+    """The pinned pose models (a pose bundle accepts no others) and a tiny real head."""
+    return {"head": tiny_models["pose_head"].read_bytes(), "pose_detector": real_pose_models.detector.read_bytes(),
             "pose_landmarks": real_pose_models.landmarks.read_bytes()}
 
 
@@ -197,13 +180,13 @@ def _write_pose_bundle(path, files, seq_len=20, feature_dim=POSE_FEATURES, label
     return write_metadata(path, meta)
 
 
-def test_pose_bundle_loads_as_schema_v2_while_pixel_bundles_stay_v1(tmp_path, pose_files):
+def test_pose_bundle_loads_as_schema_v2_while_pixel_bundles_stay_v1(tmp_path, pose_files, tiny_models):
     b = _write_pose_bundle(tmp_path / "pose", pose_files)
     assert b.is_pose and b.encoder_kind == "pose" and b.schema_version == 2
     assert b.frame_size is None and b.feature_dim == POSE_FEATURES and not b.has_streaming
     assert b.model_file("pose_landmarks") == tmp_path / "pose" / "pose_landmarks.tflite"
     assert b.metadata["pose"] == {"feature_dim": POSE_FEATURES}
-    pixel = _write_bundle(tmp_path / "pixel")
+    pixel = _write_bundle(tmp_path / "pixel", tiny_models)
     assert pixel.schema_version == 1 and pixel.metadata["schema_version"] == 1 and not pixel.is_pose
 
 
@@ -241,8 +224,8 @@ def test_a_pose_model_other_than_the_pinned_one_is_refused_even_with_consistent_
         _write_pose_bundle(tmp_path / "b", other)  # metadata.json records the new file's own sha256
 
 
-def test_pixel_bundle_may_not_list_pose_models(tmp_path):
-    _write_bundle(tmp_path / "b")
+def test_pixel_bundle_may_not_list_pose_models(tmp_path, tiny_models):
+    _write_bundle(tmp_path / "b", tiny_models)
     _edit(tmp_path / "b", lambda m: m["models"].update(pose_detector=m["models"]["encoder"]))
     with pytest.raises(BundleError, match="pose models listed in a bundle whose encoder is 'cnn'"):
         load_bundle(tmp_path / "b")

@@ -6,6 +6,7 @@ must be in publication order.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -119,7 +120,7 @@ def test_config_defaults_and_validation():
     import socket
 
     cfg = MqttConfig()
-    assert cfg.device_id == socket.gethostname() and cfg.client_id == f"har-edge-{cfg.device_id}"
+    assert cfg.device_id == socket.gethostname() and cfg.client_id == f"har-edge-{cfg.device_id}-{os.getpid()}"
     assert "~" not in cfg.outbox_path and cfg.outbox_path.endswith("har-edge/outbox.sqlite3")
     assert cfg.tls is False and cfg.qos_events == 1
     assert MqttConfig(ca_file="/ca.pem").tls is True

@@ -25,12 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
+from har.edge.errors import HarError
 from har.train.dataset import TRACK_SUFFIX
 from har.train.motion.actions import ACTIONS
 from har.train.motion.generate import GENERATOR_VERSION, actor, take
 
 
-class MotionError(ValueError):
+class MotionError(HarError, ValueError):
     """A motion set or take that cannot be used; the message says why."""
 
 
