@@ -242,9 +242,11 @@ def _write_cache_pose_bundle(path, files, cache):
     (path / "head.tflite").write_bytes(files["head"])
     models = {"head": model_entry(path / "head.tflite", TensorInfo((1, 20, POSE_FEATURES), "float32"),
                                   TensorInfo((1, len(LABELS)), "float32"), ["UNIDIRECTIONAL_SEQUENCE_LSTM"], "fp32")}
+    specs = {"pose_detector": ((1, 224, 224, 3), (1, 2254, 12)), "pose_landmarks": ((1, 256, 256, 3), (1, 195))}
     for name, file in POSE_CACHE_FILES.items():
-        models[name] = model_entry(cache / file, TensorInfo((1, 224, 224, 3), "float32"),
-                                   TensorInfo((1, 2254, 12), "float32"), ["CONV_2D"], "fp32", source="pose-cache")
+        shape_in, shape_out = specs[name]
+        models[name] = model_entry(cache / file, TensorInfo(shape_in, "float32"), TensorInfo(shape_out, "float32"),
+                                   ["CONV_2D"], "fp32", source="pose-cache")
     meta = build_metadata(labels=LABELS, seq_len=20, frame_size=None, sampling_mode="interval", interval_s=0.1,
                           quantization="fp32", models=models, encoder_kind="pose",
                           pose={"feature_dim": POSE_FEATURES}, source={"model": "pose_lstm", "test_metrics": {}})
