@@ -64,15 +64,21 @@ def sample_camera(rng: np.random.Generator, world: np.ndarray, heading0: float, 
     fill = rng.uniform(1.0, 3.5) if (r < 0.15 and not travelling) else rng.uniform(0.25, 0.8) if travelling \
         else rng.uniform(0.22, 0.95)  # person height / frame height; above 1 a close-up cuts the legs off
     distance = stature * focal / (fill * height)
+    panning = rng.random() < (0.4 if travelling else 0.08)
+    path = float(np.linalg.norm(np.ptp(hips[:, [0, 2]], axis=0)))
+    if travelling and not panning:  # a static camera sees most of the way: the person crosses, then may leave
+        distance = max(distance, path / rng.uniform(0.6, 1.5) * focal / width)
     yaw = rng.uniform(0, 360)
     centre = hips.mean(axis=0)
     away = np.array([np.sin(heading0 + np.deg2rad(yaw)), 0.0, np.cos(heading0 + np.deg2rad(yaw))])
     cam_h = rng.uniform(0.4, 2.8) if fill < 1.0 else rng.uniform(0.9, 1.8)
     position = centre + away * distance
     position[1] = cam_h
-    aim_h = stature * (rng.uniform(0.35, 0.65) if fill < 1.0 else rng.uniform(0.6, 0.9))
+    if fill < 1.0:
+        aim_h = stature * rng.uniform(0.35, 0.65)
+    else:  # close-ups keep the head in view (the frame's top edge near the top of the head), as people frame them
+        aim_h = stature * (rng.uniform(0.95, 1.1) - 0.5 / fill)
     offset = np.cross(away, [0.0, 1.0, 0.0]) * rng.uniform(-0.2, 0.2) * distance * width / focal
-    panning = rng.random() < (0.4 if travelling else 0.08)
     if panning:  # the aim follows the hips with a lag
         lag = np.exp(-1.0 / (fps * rng.uniform(0.2, 0.8)))
         aim = np.empty_like(hips)

@@ -130,13 +130,17 @@ def estimator_noise(rng: np.random.Generator, proj: np.ndarray, depth: np.ndarra
         for limb in (_ARM, _LEG):
             out[i, limb + far, :2] = out[i, limb + 1 - far, :2] + rng.normal(0, 0.02, 2)
 
-    # Missed frames: off-frame torso, tiny or fast people, and the rest at a low rate; lost tracks last a while.
+    # Missed frames: BlazePose's detector looks for a face and the tracker for a torso, so a close-up with the
+    # face in view is found (a real face close-up was found in every frame) and a body cut off at the neck or
+    # walking out of the frame is lost; tiny or fast people are missed more; the rest at a low rate.
+    face_out = outside[:, 0] > 0.02
     hips_out = np.maximum(outside[:, 23], outside[:, 24]) > 0.02
-    mostly_out = (outside > 0).mean(axis=1) > 0.5
+    gone = (outside > 0).mean(axis=1) > 0.5
     speed = np.linalg.norm(np.gradient(hip, axis=0), axis=-1) * fps / torso_px  # torso lengths per second
     tiny = 1 / (1 + np.exp(np.clip((torso_px - 6.0) / 1.5, -30, 30)))
     blur = np.clip((speed - 4.0) / 8.0, 0, 1) * np.clip(25.0 / torso_px - 0.5, 0, 1)
-    p_miss = rng.uniform(0.0, 0.4) * dt + 0.8 * tiny + 0.5 * blur + 0.7 * hips_out + 0.95 * mostly_out
+    p_miss = (rng.uniform(0.0, 0.4) * dt + 0.8 * tiny + 0.5 * blur + 0.4 * face_out + 0.3 * hips_out
+              + 0.9 * (gone & face_out))
     p_miss = np.clip(p_miss * scale, 0, 1)
     missed = np.zeros(n, bool)
     stay = float(np.exp(-dt / rng.uniform(0.05, 0.4)))
