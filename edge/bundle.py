@@ -151,6 +151,13 @@ class Bundle:
         return POSE_CACHE if self.models["pose_detector"].source == POSE_CACHE else "bundle"
 
     @property
+    def background_labels(self) -> list[str]:
+        """Labels meaning "no action" unless the config names others: ``idle`` and the like (har.edge.vocabulary)."""
+        from har.edge.vocabulary import BACKGROUND_NAMES, normalize
+
+        return [lab for lab in self.labels if normalize(lab) in BACKGROUND_NAMES]
+
+    @property
     def min_found_fraction(self) -> float:
         """Share of a window's frames that must have a pose for a label (``pose.min_found_fraction``, 0.5)."""
         return float((self.metadata.get("pose") or {}).get("min_found_fraction", DEFAULT_MIN_FOUND_FRACTION))

@@ -46,7 +46,10 @@ def _load(config: Path | None, overrides: dict):
     from har.edge.default_model import bundle_or_default
 
     cfg = load_config(config, overrides)
-    return cfg, bundle_or_default(cfg.bundle)
+    bundle = bundle_or_default(cfg.bundle)
+    if not cfg.smoother.background_labels:  # "idle" is no action unless the config lists other labels
+        cfg.smoother.background_labels = bundle.background_labels
+    return cfg, bundle
 
 
 def _sinks(cfg, bundle):

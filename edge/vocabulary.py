@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import re
 
+#: Labels that mean "nothing in particular is happening": never reported as an action unless the config says
+#: otherwise (``smoother.background_labels``), so standing still does not start and end events all day.
+BACKGROUND_NAMES = frozenset({"idle", "none", "noaction", "background", "nothing"})
+
 #: Dataset class name (normalized) -> default vocabulary label.
 ALIASES = {
     # KTH
