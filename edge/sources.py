@@ -2,7 +2,9 @@
 
 * :class:`FileSource`: a video file, read in order at full speed; timestamps
   are media time (frame index / fps), so results do not depend on how fast
-  this machine is. End of file ends the stream.
+  this machine is. End of file ends the stream, or with ``loop=True`` starts
+  the file again with timestamps that keep counting (a stand-in camera for
+  demos and soak tests).
 * :class:`LiveSource`: a USB/V4L2 camera index or an ``rtsp://``/``http://``
   stream, read on its own thread into a small queue that keeps the newest
   frames. When inference is slower than the camera, old frames are dropped and
@@ -41,9 +43,10 @@ class FileSource:
 
     live = False
 
-    def __init__(self, path: str | Path, realtime: bool = False):
+    def __init__(self, path: str | Path, realtime: bool = False, loop: bool = False):
         self.path = str(path)
         self.realtime = realtime  # pace frames at the file's fps, like a camera
+        self.loop = loop  # start again at the end of the file
         if "://" not in self.path and not Path(self.path).is_file():
             raise SourceError(f"video file {self.path} does not exist")
         self._cap = cv2.VideoCapture(self.path)
@@ -53,14 +56,21 @@ class FileSource:
         self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else 25.0
         self.frames_read = 0
         self.dropped = 0
+        self._stopped = False
 
     def __iter__(self) -> Iterator[Frame | None]:
         t_start = time.monotonic()
+        pass_start = 0
         try:
-            while True:
+            while not self._stopped:
                 ok, frame = self._cap.read()
                 if not ok or frame is None:
-                    return
+                    if not self.loop or self.frames_read == pass_start:  # a pass without frames: give up
+                        return
+                    pass_start = self.frames_read
+                    self._cap.release()
+                    self._cap = cv2.VideoCapture(self.path)
+                    continue
                 ts = self.frames_read / self.fps
                 if self.realtime:
                     time.sleep(max(0.0, t_start + ts - time.monotonic()))
@@ -74,6 +84,7 @@ class FileSource:
         return 0
 
     def stop(self) -> None:
+        self._stopped = True
         self._cap.release()
 
 
@@ -216,7 +227,8 @@ class Picamera2Source(LiveSource):
 
 
 def open_source(camera: int | None = None, source: str | None = None, picamera2: bool = False,
-                on_outage=None, width: int | None = None, height: int | None = None, realtime: bool = False):
+                on_outage=None, width: int | None = None, height: int | None = None, realtime: bool = False,
+                loop: bool = False, reconnect_max_s: float = 30.0, open_timeout_s: float = 10.0):
     """Pick the source from exactly one of ``camera``, ``source``, ``picamera2``.
 
     An http(s) ``source`` whose path ends in a video extension, or a YouTube
@@ -226,14 +238,15 @@ def open_source(camera: int | None = None, source: str | None = None, picamera2:
     chosen = sum(x is not None and x is not False for x in (camera, source, picamera2 or None))
     if chosen != 1:
         raise SourceError("choose exactly one source: --camera N, --source FILE|URL or --picamera2")
+    live = dict(on_outage=on_outage, reconnect_max_s=reconnect_max_s, open_timeout_s=open_timeout_s)
     if picamera2:
         return Picamera2Source(width or 320, height or 240)
     if camera is not None:
-        return LiveSource(camera, on_outage=on_outage, width=width, height=height)
+        return LiveSource(camera, width=width, height=height, **live)
     if "://" in source and not source.startswith("file://"):
         from har.edge.download import fetch_video, is_video_url
 
         if is_video_url(source):  # a video file (or YouTube page) on a web server: download, then play it
-            return FileSource(fetch_video(source), realtime=realtime)
-        return LiveSource(source, on_outage=on_outage)
-    return FileSource(source.removeprefix("file://"), realtime=realtime)
+            return FileSource(fetch_video(source), realtime=realtime, loop=loop)
+        return LiveSource(source, **live)
+    return FileSource(source.removeprefix("file://"), realtime=realtime, loop=loop)
