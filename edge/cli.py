@@ -128,7 +128,7 @@ def run(
         src = open_source(cfg.source.camera, cfg.source.source, cfg.source.picamera2, on_outage,
                           cfg.source.width, cfg.source.height, cfg.source.realtime, cfg.source.loop,
                           cfg.source.reconnect_max_s, cfg.source.open_timeout_s)
-        video = VideoSink(cfg.sinks.output, src.fps) if cfg.sinks.output else None
+        video = VideoSink(cfg.sinks.output, src.fps, segment_s=cfg.sinks.output_segment_s) if cfg.sinks.output else None
         pipe = Pipeline(cfg, bndl, sink, video_sink=video, metrics=metrics)
     except (SourceError, PipelineError, ValueError, ImportError, OSError) as e:
         if sink is not None:

@@ -65,6 +65,7 @@ class SinksConfig:
     jsonl: str | None = None  # path of a JSON-lines event log
     jsonl_max_bytes: int = 10_000_000  # rotate above this size
     output: str | None = None  # annotated video (mp4/avi)
+    output_segment_s: float = 600.0  # start a new video file this often (bounds memory; 0 = one file)
     mqtt: bool = False  # publish to MQTT (settings in [mqtt])
 
 

@@ -127,7 +127,8 @@ class Pipeline:
         for item in source:
             if self._stop.is_set():
                 break
-            if item is None:  # gap after a source outage
+            if item is None:  # a source outage: what was running ended with the last frame
+                self._publish(self.smoother.flush(ts))
                 self.window.clear()
                 self.sampler.reset()
                 if hasattr(self.classifier, "reset"):

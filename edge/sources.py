@@ -13,16 +13,24 @@
 * :class:`Picamera2Source`: the Raspberry Pi camera module through picamera2
   (``cv2.VideoCapture(0)`` cannot open it on the libcamera stack).
 
-Live sources yield ``None`` as a gap marker after an outage, so the pipeline
-can clear windows that would otherwise span it.
+Live sources yield ``None`` as a gap marker as soon as an outage starts, so
+the pipeline can end what was running at the last frame and clear windows
+that would otherwise span the gap. A stream that delivers nothing for
+``open_timeout_s`` counts as lost (OpenCV's FFmpeg open and read timeouts),
+and the reconnect backoff is capped at ``reconnect_max_s``.
+
+Stopping is bounded: :meth:`LiveSource.stop` joins the reader thread (which
+is inside ``cap.read()`` most of the time) before the capture is released.
+Exiting with the reader still in FFmpeg aborts the process ("FATAL:
+exception not rethrown", exit 134).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -98,23 +106,28 @@ class LiveSource:
                  height: int | None = None, open_timeout_s: float = 10.0):
         self.target = target
         self.reconnect_max_s = reconnect_max_s
+        self.open_timeout_s = open_timeout_s
         self.on_outage = on_outage or (lambda down, why: None)
         self.size = (width, height)
-        self._q: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
+        self._init_queue(queue_size)
         self.dropped = 0
         self.frames_read = 0
         self.fps = 30.0
         self._cap = self._open()
         if self._cap is None:
-            what = f"camera {target}" if isinstance(target, int) else f"stream {target}"
+            what = f"camera {target}" if isinstance(target, int) else f"stream {target} within {open_timeout_s:g} s"
             raise SourceError(f"cannot open {what}; check it is connected and not used by another program "
                               "(`har-edge doctor` lists cameras)")
         self._thread = threading.Thread(target=self._run, name="har-source", daemon=True)
         self._thread.start()
 
     def _open(self):
-        cap = cv2.VideoCapture(self.target)
+        if isinstance(self.target, str):  # FFmpeg: give up on a silent stream instead of blocking for ever
+            ms = max(1, round(self.open_timeout_s * 1000))
+            cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG,
+                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        else:
+            cap = cv2.VideoCapture(self.target)
         if not cap.isOpened():
             cap.release()
             return None
@@ -127,57 +140,88 @@ class LiveSource:
             self.fps = float(fps)
         return cap
 
+    def _init_queue(self, size: int) -> None:
+        self._buf: deque = deque()  # frames (at most `size`, oldest dropped), gap markers, StopIteration
+        self._buf_frames = size
+        self._cv = threading.Condition()
+        self._stop = threading.Event()
+
     def _put(self, item) -> None:
-        while True:
-            try:
-                self._q.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._q.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        buf = self._buf
+        with self._cv:
+            if item is None and buf and buf[-1] is None:
+                return  # one gap marker per gap
+            if isinstance(item, tuple) and self.queue_depth >= self._buf_frames:
+                oldest = next(i for i, x in enumerate(buf) if isinstance(x, tuple))
+                del buf[oldest]  # markers are never dropped, but two gaps with no frame between are one
+                if 0 < oldest < len(buf) and buf[oldest - 1] is None and buf[oldest] is None:
+                    del buf[oldest]
+                self.dropped += 1
+            buf.append(item)
+            self._cv.notify()
 
     def _run(self) -> None:
         backoff = 0.5
-        while not self._stop.is_set():
-            ok, frame = self._cap.read() if self._cap is not None else (False, None)
-            if ok and frame is not None:
-                self.frames_read += 1
-                self._put((time.monotonic(), frame))
-                backoff = 0.5
-                continue
-            # Lost the source: report once, then reopen with capped exponential backoff.
+        try:
+            while not self._stop.is_set():
+                ok, frame = self._cap.read() if self._cap is not None else (False, None)
+                if self._stop.is_set():
+                    break
+                if ok and frame is not None:
+                    self.frames_read += 1
+                    self._put((time.monotonic(), frame))
+                    backoff = 0.5
+                    continue
+                # Lost the source: mark the gap and report once, then reopen with capped exponential backoff.
+                if self._cap is not None:
+                    self._cap.release()
+                    self._cap = None
+                    log.warning("source %s stopped delivering frames; reconnecting", self.target)
+                    self._put(None)  # gap marker: end what was running, windows must not span the outage
+                    self.on_outage(True, "source lost")
+                if self._stop.wait(backoff):
+                    break
+                backoff = min(backoff * 2, self.reconnect_max_s)
+                self._cap = self._open()
+                if self._cap is not None:
+                    log.info("source %s is back", self.target)
+                    self.on_outage(False, "source back")
+        finally:
             if self._cap is not None:
                 self._cap.release()
                 self._cap = None
-                log.warning("source %s stopped delivering frames; reconnecting", self.target)
-                self.on_outage(True, "source lost")
-            if self._stop.wait(backoff):
-                break
-            backoff = min(backoff * 2, self.reconnect_max_s)
-            self._cap = self._open()
-            if self._cap is not None:
-                log.info("source %s is back", self.target)
-                self.on_outage(False, "source back")
-                self._put(None)  # gap marker: windows must not span the outage
-        self._put(StopIteration)
+            self._put(StopIteration)
 
     def __iter__(self) -> Iterator[Frame | None]:
         while True:
-            item = self._q.get()
+            with self._cv:
+                self._cv.wait_for(lambda: self._buf)
+                item = self._buf.popleft()
             if item is StopIteration:
                 return
             yield item
 
     @property
     def queue_depth(self) -> int:
-        return self._q.qsize()
+        """Frames waiting for the pipeline."""
+        return sum(isinstance(x, tuple) for x in self._buf)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Stop reading and wait (bounded) for the reader to leave ``cap.read()`` and release the capture.
+
+        Returns False if the reader is still stuck after ``timeout_s`` (default:
+        ``open_timeout_s`` plus a second, the longest a read can block).
+        """
         self._stop.set()
         self._put(StopIteration)
+        thread = getattr(self, "_thread", None)
+        if thread is None or thread is threading.current_thread():
+            return True
+        thread.join(self.open_timeout_s + 1.0 if timeout_s is None else timeout_s)
+        if thread.is_alive():
+            log.warning("source %s did not stop within %.0f s", self.target, self.open_timeout_s + 1.0)
+            return False
+        return True
 
 
 class Picamera2Source(LiveSource):
@@ -190,8 +234,8 @@ class Picamera2Source(LiveSource):
             raise SourceError("picamera2 is not available: on Raspberry Pi OS run `sudo apt install "
                               "python3-picamera2` and create the venv with --system-site-packages") from e
         self.target = "picamera2"
-        self._q = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
+        self._init_queue(queue_size)
+        self.open_timeout_s = 2.0  # the longest stop() waits for a capture to return
         self.dropped = self.frames_read = 0
         self.fps = 30.0
         self.on_outage = lambda down, why: None

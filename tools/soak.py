@@ -265,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--restart-every", type=float, default=180.0, help="seconds between broker restarts")
     ap.add_argument("--down-for", type=float, default=15.0, help="seconds the broker stays down each time")
     ap.add_argument("--warmup", type=float, default=None, help="seconds ignored for growth (default 10%%, >=60)")
+    ap.add_argument("--segment-s", type=float, default=600.0, help="annotated video segment length (0: one file)")
     ap.add_argument("--check", action="store_true", help="exit 1 on a lost event, a crash, or growth above bounds")
     ap.add_argument("--max-rss-growth-mb", type=float, default=8.0, help="--check bound on RSS growth after warm-up")
     ap.add_argument("--har-edge", default=str(Path(sys.executable).with_name("har-edge")), help="the CLI to run")
@@ -289,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "edge.toml").write_text(
         f'[mqtt]\ndevice_id = "{DEVICE}"\noutbox_path = "{outbox}"\nreconnect_min_delay_s = 0.5\n'
         f'reconnect_max_delay_s = 4.0\ndiscovery = true\n\n[metrics]\ninterval_s = 300.0\n\n'
+        f'[sinks]\noutput_segment_s = {a.segment_s}\n\n'
         f'[smoother]\nbackground_labels = ["idle"]\nmin_duration_s = 0.5\nstate_interval_s = 5.0\n')
     cmd = [a.har_edge, "run", "--config", str(out / "edge.toml"), "--bundle", str(bundle), "--source", str(video),
            "--loop", "--realtime", "--mqtt", "--jsonl", str(jsonl), "--output", str(out / "annotated.mp4"),
