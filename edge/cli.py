@@ -130,6 +130,9 @@ def run(
                           cfg.source.reconnect_max_s, cfg.source.open_timeout_s)
         video = VideoSink(cfg.sinks.output, src.fps, segment_s=cfg.sinks.output_segment_s) if cfg.sinks.output else None
         pipe = Pipeline(cfg, bndl, sink, video_sink=video, metrics=metrics)
+        for s in sink.sinks:
+            if hasattr(s, "pending"):  # MQTT: what waits in the outbox, what the broker acknowledged
+                metrics.gauges.update(mqtt_outbox_pending=lambda s=s: s.pending, mqtt_delivered=lambda s=s: s.delivered)
     except (SourceError, PipelineError, ValueError, ImportError, OSError) as e:
         if sink is not None:
             sink.stop()

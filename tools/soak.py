@@ -196,19 +196,23 @@ def scrape_frames(port: int) -> int:
     return -1
 
 
-def make_inputs(out: Path) -> tuple[Path, Path]:
+def make_inputs(out: Path, bundle: Path | None, video: Path | None) -> tuple[Path, Path]:
     """The colour bundle and a 320x240, 20 fps video whose every loop starts and ends red and green."""
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
-    from tests.edge.colour import COLOURS, FPS, build_colour_bundle
+    from tests.edge.colour import COLOURS, FPS
     from tests.helpers import write_video
 
-    bundle = out / "bundle"
-    if not (bundle / "metadata.json").exists():
-        bundle.mkdir(parents=True, exist_ok=True)
-        build_colour_bundle(bundle)
-    video = out / "scenario.mp4"
+    if bundle is None:
+        from tests.edge.colour import build_colour_bundle
+
+        bundle = out / "bundle"
+        if not (bundle / "metadata.json").exists():
+            bundle.mkdir(parents=True, exist_ok=True)
+            build_colour_bundle(bundle)
+    if video is None:
+        video = out / "scenario.mp4"
     if not video.exists():
         rng = np.random.default_rng(0)
         frames = []
@@ -273,9 +277,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = a.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    bundle, video = (a.bundle, a.video) if a.bundle and a.video else make_inputs(out)
-    bundle = a.bundle or bundle
-    video = a.video or video
+    bundle, video = (a.bundle, a.video) if a.bundle and a.video else make_inputs(out, a.bundle, a.video)
     duration = a.minutes * 60
     warmup = a.warmup if a.warmup is not None else max(60.0, 0.1 * duration)
 
