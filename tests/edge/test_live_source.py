@@ -135,3 +135,24 @@ def test_a_stream_that_never_answers_fails_within_open_timeout():
         with pytest.raises(SourceError, match="within 1 s"):
             open_source(source=f"http://127.0.0.1:{s.getsockname()[1]}/video", open_timeout_s=1.0)
         assert time.monotonic() - t0 < 5.0
+
+
+def test_cli_uses_the_configured_open_timeout(colour_bundle, tmp_path):
+    """`source.open_timeout_s` from the config reaches the stream: a silent camera is one sentence, exit 2."""
+    import socket
+
+    from typer.testing import CliRunner
+
+    from har.edge.cli import app
+
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text("[source]\nopen_timeout_s = 1.0\nreconnect_max_s = 2.0\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        t0 = time.monotonic()
+        res = CliRunner().invoke(app, ["run", "--config", str(cfg), "--bundle", str(colour_bundle), "--source",
+                                       f"http://127.0.0.1:{s.getsockname()[1]}/video", "--no-console"])
+        took = time.monotonic() - t0
+    assert res.exit_code == 2, res.output
+    assert "within 1 s" in res.output.strip().splitlines()[-1] and took < 8.0
