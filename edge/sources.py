@@ -73,7 +73,7 @@ class FileSource:
             while not self._stopped:
                 ok, frame = self._cap.read()
                 if not ok or frame is None:
-                    if not self.loop or self.frames_read == pass_start:  # a pass without frames: give up
+                    if self._stopped or not self.loop or self.frames_read == pass_start:  # no frames: give up
                         return
                     pass_start = self.frames_read
                     self._cap.release()

@@ -156,3 +156,17 @@ def test_cli_uses_the_configured_open_timeout(colour_bundle, tmp_path):
         took = time.monotonic() - t0
     assert res.exit_code == 2, res.output
     assert "within 1 s" in res.output.strip().splitlines()[-1] and took < 8.0
+
+
+def test_a_looping_file_keeps_counting_time(tmp_path):
+    from har.edge.sources import FileSource
+    from tests.helpers import write_video
+
+    path = write_video(tmp_path / "five.avi", _frames("green", 5), fps=10.0)
+    src = FileSource(path, loop=True)
+    got = []
+    for ts, _frame in src:
+        got.append(ts)
+        if len(got) == 12:
+            src.stop()
+    assert len(got) == 12 and got == sorted(got) and got[-1] == pytest.approx(1.1)
