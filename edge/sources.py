@@ -46,6 +46,13 @@ class SourceError(OSError):
     """A source that cannot be opened; the message says what to check."""
 
 
+def _has_ffmpeg() -> bool:
+    try:
+        return bool(cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG))
+    except AttributeError:  # a very old OpenCV
+        return False
+
+
 class FileSource:
     """Every frame of a video file with media-time timestamps."""
 
@@ -122,7 +129,7 @@ class LiveSource:
         self._thread.start()
 
     def _open(self):
-        if isinstance(self.target, str):  # FFmpeg: give up on a silent stream instead of blocking for ever
+        if isinstance(self.target, str) and _has_ffmpeg():  # give up on a silent stream instead of blocking
             ms = max(1, round(self.open_timeout_s * 1000))
             cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG,
                                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
