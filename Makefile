@@ -94,7 +94,7 @@ soak-short: $(STAMP)
 		--segment-s 30 --out $(SOAK)-short --check $(SOAK_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check models train export edge tests
+	$(BIN)/ruff check models train export edge tests tools
 
 clean:
 	rm -rf $(ART) $(DATA) .pytest_cache .ruff_cache build dist *.egg-info
