@@ -5,13 +5,15 @@ most the last line is torn), is trivially greppable and loads with
 ``pandas.read_json(lines=True)``. Rotation keeps an SD card from filling up.
 
 Each line goes to the file in one ``write`` on an ``O_APPEND`` descriptor; a
-write that fails half way (a full disk) is cut back off, and a torn last line
+write that fails half way (a full disk) is cut back off and the event skipped
+with a warning (MQTT has its own outbox; this file is a log), and a torn last line
 left by a power cut or a crash is cut off when the file is next opened, so the
 next event always starts on a line of its own.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -46,6 +48,7 @@ class JsonlSink(Sink):
         self.fsync = fsync
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.failed = 0  # events skipped since the last successful write (full disk)
         self._fd: int | None = self._open()
         _cut_torn_tail(self._fd, self.path)
 
@@ -64,15 +67,22 @@ class JsonlSink(Sink):
             try:
                 written = os.write(self._fd, line)
                 if written != len(line):
-                    raise OSError(f"short write to {self.path} ({written} of {len(line)} bytes)")
+                    raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
                 if self.fsync:
                     os.fsync(self._fd)
-            except OSError:
+            except OSError as e:
                 try:  # leave no partial line behind for the next event to be glued onto
                     os.ftruncate(self._fd, size)
                 except OSError:
                     pass
-                raise
+                self.failed += 1
+                if self.failed == 1:
+                    log.warning("cannot write events to %s (%s); skipping lines until it works again",
+                                self.path, e.strerror or e)
+                return
+            if self.failed:
+                log.info("writing events to %s again; %d were skipped", self.path, self.failed)
+                self.failed = 0
 
     def _rotate(self) -> None:
         os.close(self._fd)

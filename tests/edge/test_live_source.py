@@ -170,3 +170,15 @@ def test_a_looping_file_keeps_counting_time(tmp_path):
         if len(got) == 12:
             src.stop()
     assert len(got) == 12 and got == sorted(got) and got[-1] == pytest.approx(1.1)
+
+
+def test_stop_while_the_reader_is_stuck_in_read_is_bounded(camera):
+    """A silent stream: the reader sits in cap.read() until the read timeout; stop() waits that long at most."""
+    src = LiveSource(camera.url, open_timeout_s=1.5)
+    next(iter(src))
+    camera.stall()
+    time.sleep(0.3)  # the reader is now blocked inside FFmpeg
+    t0 = time.monotonic()
+    assert src.stop() is True  # joined: the capture was released by the reader itself
+    assert time.monotonic() - t0 < 1.5 + 1.0
+    assert not src._thread.is_alive()
