@@ -11,7 +11,7 @@ are rare, so the fsync cost does not matter).
 One process at a time: on POSIX an advisory lock on ``<path>.lock`` makes a
 second process fail with a clear error instead of sending everything twice.
 
-What survives what (tested in tests/edge/test_outbox_crash.py):
+What survives what (tested in tests/edge/test_robustness.py; see docs/robustness.md):
 
 * a crash or SIGKILL, even in the middle of a write: every event whose
   :meth:`Outbox.put` returned is there, in order; a half-written transaction
