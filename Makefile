@@ -8,7 +8,7 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train seed pose-models pose-default motion export-tflite bench tflite-runtime-venv demo test test-slow test-all lint clean help
+.PHONY: setup data train seed pose-models pose-default motion export-tflite bench tflite-runtime-venv demo test test-slow test-all soak soak-short lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
@@ -19,6 +19,8 @@ help:
 	@echo "make pose-default  generate human motion, train the default pose head, export it into the package"
 	@echo "make export-tflite int8 TFLite bundle of the LRCN into $(ART)/bundle"
 	@echo "make bench         accuracy vs latency for every variant into $(ART)/bench"
+	@echo "make soak          2 h of har-edge run with every sink on and broker restarts: $(SOAK)/samples.csv, soak.png"
+	@echo "make soak-short    the same for 2 minutes; fails on a lost event or growth (CI runs it)"
 	@echo "make lint | clean"
 
 $(STAMP): pyproject.toml
@@ -97,8 +99,19 @@ test-slow: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Needs mosquitto; builds the colour test bundle with TensorFlow unless SOAK_ARGS names --bundle and --video.
+SOAK ?= $(ART)/soak
+SOAK_MINUTES ?= 120
+SOAK_ARGS ?=
+soak: $(STAMP)
+	$(BIN)/python tools/soak.py --minutes $(SOAK_MINUTES) --out $(SOAK) $(SOAK_ARGS)
+
+soak-short: $(STAMP)
+	$(BIN)/python tools/soak.py --minutes 2 --restart-every 30 --down-for 6 --sample-every 5 --warmup 45 \
+		--segment-s 30 --out $(SOAK)-short --check $(SOAK_ARGS)
+
 lint: $(STAMP)
-	$(BIN)/ruff check models train export edge tests
+	$(BIN)/ruff check models train export edge tests tools
 
 clean:
 	rm -rf $(ART) $(DATA) .pytest_cache .ruff_cache build dist *.egg-info

@@ -81,6 +81,7 @@ def run(
                                                     "URL is read as a live stream.")] = None,
     picamera2: Annotated[bool | None, typer.Option("--picamera2", help="Raspberry Pi camera module.")] = None,
     realtime: Annotated[bool | None, typer.Option("--realtime", help="Play a --source file at its own fps.")] = None,
+    loop: Annotated[bool | None, typer.Option("--loop", help="Start a --source file again at its end.")] = None,
     threads: Annotated[int | None, typer.Option(help="Interpreter threads.")] = None,
     delegate: Annotated[str | None, typer.Option(help="'edgetpu' to use a Coral accelerator.")] = None,
     stride: Annotated[int | None, typer.Option(help="Classify every N sampled frames.")] = None,
@@ -102,6 +103,7 @@ def run(
     """
     overrides = {
         "bundle": bundle, "source.camera": camera, "source.source": source, "source.picamera2": picamera2, "source.realtime": realtime,
+        "source.loop": loop,
         "inference.threads": threads, "inference.delegate": delegate, "inference.stride": stride,
         "inference.streaming": streaming, "sinks.jsonl": jsonl, "sinks.mqtt": mqtt, "sinks.output": output,
         "sinks.console": console, "metrics.prometheus_port": metrics_port,
@@ -134,9 +136,13 @@ def run(
             sink.availability(not down, reason)
 
         src = open_source(cfg.source.camera, cfg.source.source, cfg.source.picamera2, on_outage,
-                          cfg.source.width, cfg.source.height, cfg.source.realtime)
-        video = VideoSink(cfg.sinks.output, src.fps) if cfg.sinks.output else None
+                          cfg.source.width, cfg.source.height, cfg.source.realtime, cfg.source.loop,
+                          cfg.source.reconnect_max_s, cfg.source.open_timeout_s)
+        video = VideoSink(cfg.sinks.output, src.fps, segment_s=cfg.sinks.output_segment_s) if cfg.sinks.output else None
         pipe = Pipeline(cfg, bndl, sink, video_sink=video, metrics=metrics)
+        for s in sink.sinks:
+            if hasattr(s, "pending"):  # MQTT: what waits in the outbox, what the broker acknowledged
+                metrics.gauges.update(mqtt_outbox_pending=lambda s=s: s.pending, mqtt_delivered=lambda s=s: s.delivered)
     except BaseException as e:
         for part in (sink, prom):
             if part is not None:

@@ -49,10 +49,16 @@ class SourceConfig:
     camera: int | None = None  # OpenCV camera index (USB/V4L2)
     source: str | None = None  # video file or rtsp://, http:// stream
     realtime: bool = False  # play a file at its own fps (a stand-in camera) instead of flat out
+    loop: bool = False  # start a file again at its end (demos, soak tests)
     picamera2: bool = False  # the Pi camera module via picamera2
     width: int | None = None  # requested capture size (camera / picamera2)
     height: int | None = None
     reconnect_max_s: float = 30.0  # cap of the reconnect backoff
+    open_timeout_s: float = 10.0  # a stream that does not open or deliver a frame this long counts as lost
+
+    def __post_init__(self):
+        if not self.reconnect_max_s > 0 or not self.open_timeout_s > 0:
+            raise ConfigError("source.reconnect_max_s and source.open_timeout_s must be > 0")
 
 
 @dataclass
@@ -80,6 +86,7 @@ class SinksConfig:
     jsonl: str | None = None  # path of a JSON-lines event log
     jsonl_max_bytes: int = 10_000_000  # rotate above this size
     output: str | None = None  # annotated video (mp4/avi)
+    output_segment_s: float = 600.0  # start a new video file this often (bounds memory; 0 = one file)
     mqtt: bool = False  # publish to MQTT (settings in [mqtt])
 
 

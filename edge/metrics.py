@@ -2,14 +2,19 @@
 
 Logged every ``interval_s`` and at exit, and optionally served in Prometheus
 text format on 127.0.0.1 so a device fleet can be scraped without extra agents.
+The process's own memory, threads and open files are included (on Linux), so
+a leak shows on a dashboard long before it takes a device down; sinks add
+gauges of their own (the MQTT outbox backlog) through :attr:`Metrics.gauges`.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -35,6 +40,7 @@ class Metrics:
         self.outages = 0
         self._lat_ms: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
+        self.gauges: dict[str, Callable[[], float]] = {}  # name -> reader, e.g. the MQTT outbox backlog
 
     def inference(self, latency_s: float) -> None:
         with self._lock:
@@ -65,12 +71,37 @@ class Metrics:
                 "source_outages": self.outages,
             }
 
+    def report(self) -> dict:
+        """:meth:`snapshot` plus the process's memory, threads and files and the sinks' gauges (slower)."""
+        return {**self.snapshot(), **process_stats(), **{name: _read(fn) for name, fn in self.gauges.items()}}
+
     def prometheus_text(self) -> str:
         lines = []
-        for key, value in self.snapshot().items():
+        for key, value in self.report().items():
             name = f"har_edge_{key}"
             lines += [f"# TYPE {name} gauge", f"{name} {value}"]
         return "\n".join(lines) + "\n"
+
+
+def _read(fn: Callable[[], float]) -> float:
+    try:
+        return fn()
+    except Exception:  # a stopped sink: report nothing rather than fail the scrape
+        return -1
+
+
+def process_stats() -> dict:
+    """Resident memory (MB), threads and open file descriptors of this process; {} where /proc is missing."""
+    try:
+        with open("/proc/self/status") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return {
+            "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+            "threads": int(fields["Threads"]),
+            "open_fds": len(os.listdir("/proc/self/fd")),
+        }
+    except (OSError, KeyError, ValueError):
+        return {}
 
 
 class PrometheusServer:

@@ -132,7 +132,8 @@ class Pipeline:
         for item in source:
             if self._stop.is_set():
                 break
-            if item is None:  # gap after a source outage
+            if item is None:  # a source outage: what was running ended with the last frame
+                self._publish(self.smoother.flush(ts))
                 self.window.clear()
                 self.sampler.reset()
                 if hasattr(self.classifier, "reset"):
@@ -164,9 +165,9 @@ class Pipeline:
                     frame = draw_skeleton(frame, pose.landmarks)
                 self.video_sink.write(frame, label, conf or 0.0, m.input_fps)
             if interval and time.monotonic() - last_log >= interval:
-                log.info("metrics %s", m.snapshot())
+                log.info("metrics %s", m.report())
                 last_log = time.monotonic()
         self._publish(self.smoother.flush(ts))
-        snap = m.snapshot()
+        snap = m.report()
         log.info("metrics %s", snap)
         return RunSummary(m.frames, m.inferences, m.events, ts, snap)

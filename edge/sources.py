@@ -2,7 +2,9 @@
 
 * :class:`FileSource`: a video file, read in order at full speed; timestamps
   are media time (frame index / fps), so results do not depend on how fast
-  this machine is. End of file ends the stream.
+  this machine is. End of file ends the stream, or with ``loop=True`` starts
+  the file again with timestamps that keep counting (a stand-in camera for
+  demos and soak tests).
 * :class:`LiveSource`: a USB/V4L2 camera index or an ``rtsp://``/``http://``
   stream, read on its own thread into a small queue that keeps the newest
   frames. When inference is slower than the camera, old frames are dropped and
@@ -11,16 +13,24 @@
 * :class:`Picamera2Source`: the Raspberry Pi camera module through picamera2
   (``cv2.VideoCapture(0)`` cannot open it on the libcamera stack).
 
-Live sources yield ``None`` as a gap marker after an outage, so the pipeline
-can clear windows that would otherwise span it.
+Live sources yield ``None`` as a gap marker as soon as an outage starts, so
+the pipeline can end what was running at the last frame and clear windows
+that would otherwise span the gap. A stream that delivers nothing for
+``open_timeout_s`` counts as lost (OpenCV's FFmpeg open and read timeouts),
+and the reconnect backoff is capped at ``reconnect_max_s``.
+
+Stopping is bounded: :meth:`LiveSource.stop` joins the reader thread (which
+is inside ``cap.read()`` most of the time) before the capture is released.
+Exiting with the reader still in FFmpeg aborts the process ("FATAL:
+exception not rethrown", exit 134).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,14 +48,22 @@ class SourceError(HarError, OSError):
     """A source that cannot be opened; the message says what to check."""
 
 
+def _has_ffmpeg() -> bool:
+    try:
+        return bool(cv2.videoio_registry.hasBackend(cv2.CAP_FFMPEG))
+    except AttributeError:  # a very old OpenCV
+        return False
+
+
 class FileSource:
     """Every frame of a video file with media-time timestamps."""
 
     live = False
 
-    def __init__(self, path: str | Path, realtime: bool = False):
+    def __init__(self, path: str | Path, realtime: bool = False, loop: bool = False):
         self.path = str(path)
         self.realtime = realtime  # pace frames at the file's fps, like a camera
+        self.loop = loop  # start again at the end of the file
         if "://" not in self.path and not Path(self.path).is_file():
             raise SourceError(f"video file {self.path} does not exist")
         self._cap = cv2.VideoCapture(self.path)
@@ -55,14 +73,21 @@ class FileSource:
         self.fps = float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else 25.0
         self.frames_read = 0
         self.dropped = 0
+        self._stopped = False
 
     def __iter__(self) -> Iterator[Frame | None]:
         t_start = time.monotonic()
+        pass_start = 0
         try:
-            while True:
+            while not self._stopped:
                 ok, frame = self._cap.read()
                 if not ok or frame is None:
-                    return
+                    if self._stopped or not self.loop or self.frames_read == pass_start:  # no frames: give up
+                        return
+                    pass_start = self.frames_read
+                    self._cap.release()
+                    self._cap = cv2.VideoCapture(self.path)
+                    continue
                 ts = self.frames_read / self.fps
                 if self.realtime:
                     time.sleep(max(0.0, t_start + ts - time.monotonic()))
@@ -76,6 +101,7 @@ class FileSource:
         return 0
 
     def stop(self) -> None:
+        self._stopped = True
         self._cap.release()
 
 
@@ -89,23 +115,28 @@ class LiveSource:
                  height: int | None = None, open_timeout_s: float = 10.0):
         self.target = target
         self.reconnect_max_s = reconnect_max_s
+        self.open_timeout_s = open_timeout_s
         self.on_outage = on_outage or (lambda down, why: None)
         self.size = (width, height)
-        self._q: queue.Queue = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
+        self._init_queue(queue_size)
         self.dropped = 0
         self.frames_read = 0
         self.fps = 30.0
         self._cap = self._open()
         if self._cap is None:
-            what = f"camera {target}" if isinstance(target, int) else f"stream {target}"
+            what = f"camera {target}" if isinstance(target, int) else f"stream {target} within {open_timeout_s:g} s"
             raise SourceError(f"cannot open {what}; check it is connected and not used by another program "
                               "(`har-edge doctor` lists cameras)")
         self._thread = threading.Thread(target=self._run, name="har-source", daemon=True)
         self._thread.start()
 
     def _open(self):
-        cap = cv2.VideoCapture(self.target)
+        if isinstance(self.target, str) and _has_ffmpeg():  # give up on a silent stream instead of blocking
+            ms = max(1, round(self.open_timeout_s * 1000))
+            cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG,
+                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        else:
+            cap = cv2.VideoCapture(self.target)
         if not cap.isOpened():
             cap.release()
             return None
@@ -118,57 +149,88 @@ class LiveSource:
             self.fps = float(fps)
         return cap
 
+    def _init_queue(self, size: int) -> None:
+        self._buf: deque = deque()  # frames (at most `size`, oldest dropped), gap markers, StopIteration
+        self._buf_frames = size
+        self._cv = threading.Condition()
+        self._stop = threading.Event()
+
     def _put(self, item) -> None:
-        while True:
-            try:
-                self._q.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._q.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        buf = self._buf
+        with self._cv:
+            if item is None and buf and buf[-1] is None:
+                return  # one gap marker per gap
+            if isinstance(item, tuple) and self.queue_depth >= self._buf_frames:
+                oldest = next(i for i, x in enumerate(buf) if isinstance(x, tuple))
+                del buf[oldest]  # markers are never dropped, but two gaps with no frame between are one
+                if 0 < oldest < len(buf) and buf[oldest - 1] is None and buf[oldest] is None:
+                    del buf[oldest]
+                self.dropped += 1
+            buf.append(item)
+            self._cv.notify()
 
     def _run(self) -> None:
         backoff = 0.5
-        while not self._stop.is_set():
-            ok, frame = self._cap.read() if self._cap is not None else (False, None)
-            if ok and frame is not None:
-                self.frames_read += 1
-                self._put((time.monotonic(), frame))
-                backoff = 0.5
-                continue
-            # Lost the source: report once, then reopen with capped exponential backoff.
+        try:
+            while not self._stop.is_set():
+                ok, frame = self._cap.read() if self._cap is not None else (False, None)
+                if self._stop.is_set():
+                    break
+                if ok and frame is not None:
+                    self.frames_read += 1
+                    self._put((time.monotonic(), frame))
+                    backoff = 0.5
+                    continue
+                # Lost the source: mark the gap and report once, then reopen with capped exponential backoff.
+                if self._cap is not None:
+                    self._cap.release()
+                    self._cap = None
+                    log.warning("source %s stopped delivering frames; reconnecting", self.target)
+                    self._put(None)  # gap marker: end what was running, windows must not span the outage
+                    self.on_outage(True, "source lost")
+                if self._stop.wait(backoff):
+                    break
+                backoff = min(backoff * 2, self.reconnect_max_s)
+                self._cap = self._open()
+                if self._cap is not None:
+                    log.info("source %s is back", self.target)
+                    self.on_outage(False, "source back")
+        finally:
             if self._cap is not None:
                 self._cap.release()
                 self._cap = None
-                log.warning("source %s stopped delivering frames; reconnecting", self.target)
-                self.on_outage(True, "source lost")
-            if self._stop.wait(backoff):
-                break
-            backoff = min(backoff * 2, self.reconnect_max_s)
-            self._cap = self._open()
-            if self._cap is not None:
-                log.info("source %s is back", self.target)
-                self.on_outage(False, "source back")
-                self._put(None)  # gap marker: windows must not span the outage
-        self._put(StopIteration)
+            self._put(StopIteration)
 
     def __iter__(self) -> Iterator[Frame | None]:
         while True:
-            item = self._q.get()
+            with self._cv:
+                self._cv.wait_for(lambda: self._buf)
+                item = self._buf.popleft()
             if item is StopIteration:
                 return
             yield item
 
     @property
     def queue_depth(self) -> int:
-        return self._q.qsize()
+        """Frames waiting for the pipeline."""
+        return sum(isinstance(x, tuple) for x in self._buf)
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float | None = None) -> bool:
+        """Stop reading and wait (bounded) for the reader to leave ``cap.read()`` and release the capture.
+
+        Returns False if the reader is still stuck after ``timeout_s`` (default:
+        ``open_timeout_s`` plus a second, the longest a read can block).
+        """
         self._stop.set()
         self._put(StopIteration)
+        thread = getattr(self, "_thread", None)
+        if thread is None or thread is threading.current_thread():
+            return True
+        thread.join(self.open_timeout_s + 1.0 if timeout_s is None else timeout_s)
+        if thread.is_alive():
+            log.warning("source %s did not stop within %.0f s", self.target, self.open_timeout_s + 1.0)
+            return False
+        return True
 
 
 class Picamera2Source(LiveSource):
@@ -181,8 +243,8 @@ class Picamera2Source(LiveSource):
             raise SourceError("picamera2 is not available: on Raspberry Pi OS run `sudo apt install "
                               "python3-picamera2` and create the venv with --system-site-packages") from e
         self.target = "picamera2"
-        self._q = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
+        self._init_queue(queue_size)
+        self.open_timeout_s = 2.0  # the longest stop() waits for a capture to return
         self.dropped = self.frames_read = 0
         self.fps = 30.0
         self.on_outage = lambda down, why: None
@@ -218,7 +280,8 @@ class Picamera2Source(LiveSource):
 
 
 def open_source(camera: int | None = None, source: str | None = None, picamera2: bool = False,
-                on_outage=None, width: int | None = None, height: int | None = None, realtime: bool = False):
+                on_outage=None, width: int | None = None, height: int | None = None, realtime: bool = False,
+                loop: bool = False, reconnect_max_s: float = 30.0, open_timeout_s: float = 10.0):
     """Pick the source from exactly one of ``camera``, ``source``, ``picamera2``.
 
     An http(s) ``source`` whose path ends in a video extension, or a YouTube
@@ -228,14 +291,15 @@ def open_source(camera: int | None = None, source: str | None = None, picamera2:
     chosen = sum(x is not None and x is not False for x in (camera, source, picamera2 or None))
     if chosen != 1:
         raise SourceError("choose exactly one source: --camera N, --source FILE|URL or --picamera2")
+    live = dict(on_outage=on_outage, reconnect_max_s=reconnect_max_s, open_timeout_s=open_timeout_s)
     if picamera2:
         return Picamera2Source(width or 320, height or 240)
     if camera is not None:
-        return LiveSource(camera, on_outage=on_outage, width=width, height=height)
+        return LiveSource(camera, width=width, height=height, **live)
     if "://" in source and not source.startswith("file://"):
         from har.edge.download import fetch_video, is_video_url
 
         if is_video_url(source):  # a video file (or YouTube page) on a web server: download, then play it
-            return FileSource(fetch_video(source), realtime=realtime)
-        return LiveSource(source, on_outage=on_outage)
-    return FileSource(source.removeprefix("file://"), realtime=realtime)
+            return FileSource(fetch_video(source), realtime=realtime, loop=loop)
+        return LiveSource(source, **live)
+    return FileSource(source.removeprefix("file://"), realtime=realtime, loop=loop)

@@ -91,9 +91,17 @@ class VideoSink:
     pipeline calls :meth:`write` per frame. The writer opens lazily on the first
     frame so the size can come from the stream; with ``size=(w, h)`` frames are
     resized to it.
+
+    ``segment_s`` starts a new file after that many seconds of video: ``path``
+    becomes ``<stem>.1<ext>``, ``<stem>.1<ext>`` becomes ``<stem>.2<ext>`` and
+    so on up to ``backups``. An mp4 keeps its whole index in memory until it is
+    closed (about 60 bytes a frame, 4 MB an hour at 20 fps) and is unplayable
+    if the power goes before that, so a device that runs for days needs
+    segments. ``segment_s=0`` writes one file.
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int] | None = None):
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int] | None = None,
+                 segment_s: float = 0.0, backups: int = 3):
         self.path = Path(path).expanduser()
         ext = self.path.suffix.lower()
         if ext not in _FOURCC:
@@ -104,9 +112,14 @@ class VideoSink:
             raise ValueError(f"Video fps must be positive, got {fps}.")
         self.fps = float(fps)
         self.size = None if size is None else (int(size[0]), int(size[1]))
+        if segment_s < 0 or backups < 0:
+            raise ValueError(f"segment_s and backups must be >= 0, got {segment_s} and {backups}.")
         self._fourcc = _FOURCC[ext]
         self._writer: cv2.VideoWriter | None = None
         self.frames = 0
+        self.segment_frames = round(segment_s * self.fps)
+        self.backups = int(backups)
+        self._in_segment = 0
 
     def write(
         self,
@@ -117,6 +130,8 @@ class VideoSink:
     ) -> None:
         if frame_bgr.ndim == 2:
             frame_bgr = cv2.cvtColor(frame_bgr, cv2.COLOR_GRAY2BGR)
+        if self.segment_frames and self._in_segment >= self.segment_frames:
+            self._rotate()
         if self._writer is None:
             self._open(frame_bgr)
         w, h = self.size
@@ -124,6 +139,21 @@ class VideoSink:
             frame_bgr = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
         self._writer.write(annotate(frame_bgr, overlay_lines(label, confidence, fps_now)))
         self.frames += 1
+        self._in_segment += 1
+
+    def _rotate(self) -> None:
+        self.stop()
+        self._in_segment = 0
+        if not self.backups:
+            return  # the next segment starts the file over
+        for i in range(self.backups - 1, 0, -1):
+            if self._backup(i).exists():
+                os.replace(self._backup(i), self._backup(i + 1))
+        os.replace(self.path, self._backup(1))
+        log.debug("rotated %s", self.path)
+
+    def _backup(self, i: int) -> Path:
+        return self.path.with_name(f"{self.path.stem}.{i}{self.path.suffix}")
 
     def _open(self, first: np.ndarray) -> None:
         if self.size is None:

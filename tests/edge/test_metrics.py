@@ -22,3 +22,16 @@ def test_metrics_snapshot_and_prometheus_endpoint_on_loopback():
             assert e.code == 404
     finally:
         server.stop()
+
+
+def test_prometheus_reports_process_health_and_sink_gauges():
+    """Memory, threads and open files of the process itself, so a leak shows on a dashboard."""
+    m = Metrics()
+    m.gauges["mqtt_outbox_pending"] = lambda: 7
+    m.gauges["broken"] = lambda: 1 / 0  # a stopped sink must not break the scrape
+    text = m.prometheus_text()
+    values = dict(line.split() for line in text.splitlines() if not line.startswith("#"))
+    assert float(values["har_edge_rss_mb"]) > 1 and int(values["har_edge_threads"]) >= 1
+    assert int(values["har_edge_open_fds"]) >= 3
+    assert values["har_edge_mqtt_outbox_pending"] == "7" and values["har_edge_broken"] == "-1"
+    assert "rss_mb" not in m.snapshot()  # the per-inference snapshot stays cheap

@@ -13,7 +13,7 @@ from har.edge.events import Event
 from har.edge.sinks.base import MultiSink, Sink
 from har.edge.sinks.console import ConsoleSink
 from har.edge.sinks.jsonl import JsonlSink
-from har.edge.sinks.outbox import Outbox
+from har.edge.sinks.outbox import Outbox, OutboxError
 from har.edge.sinks.video import VideoSink, annotate, overlay_lines
 
 
@@ -134,7 +134,7 @@ def test_outbox_fifo_idempotent_ack_and_persistence(tmp_path):
 def test_outbox_is_exclusive_and_thread_safe(tmp_path):
     path = tmp_path / "o.sqlite3"
     with Outbox(path) as ob:
-        with pytest.raises(RuntimeError, match="already in use"):
+        with pytest.raises(OutboxError, match="already in use"):
             Outbox(path)
 
         def writer(k):
