@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Graphs each model family exports: LRCN also gets the streaming pair.
 #: The pose head (``har train --encoder pose``) exports its head only; see har.export.pose.
-FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head"), "convlstm": ("window",), "pose_lstm": ("head",)}
+FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head", "embed"), "convlstm": ("window",),
+                 "pose_lstm": ("head", "embed")}
 #: The streaming head of an int8 bundle stays float: LiteRT's integer LSTM kernel ran the head ~10x slower
 #: than the float one (0.19 vs 0.017 ms on x86), the head runs on the CPU even with an Edge TPU, and its
 #: fp32 file is 54 KB. Every other mode quantizes the head like the rest.
@@ -52,7 +53,7 @@ HEAD_QUANT = {"int8": "fp32"}
 
 def graph_quant(graph: str, quant: str) -> str:
     """The quantization a graph gets in a bundle of mode ``quant``."""
-    return HEAD_QUANT.get(quant, quant) if graph == "head" else quant
+    return HEAD_QUANT.get(quant, quant) if graph in ("head", "embed") else quant
 FLOAT_DTYPES = ("float32", "float16")
 
 
