@@ -1,4 +1,4 @@
-"""The device CLI, ``har-edge``: run, predict, info, doctor.
+"""The device CLI, ``har-edge``: run, predict, info, doctor (enroll: har.edge.enroll.cli).
 
 Imports only the edge runtime (numpy, OpenCV, LiteRT); never TensorFlow.
 Commands raise a :class:`~har.edge.errors.HarError` for anything the user
@@ -49,7 +49,7 @@ def _load(config: Path | None, overrides: dict):
     return cfg, bundle_or_default(cfg.bundle)
 
 
-def _sinks(cfg, bundle):
+def _sinks(cfg, bundle, labels: list[str] | None = None):
     from har.edge.sinks.base import MultiSink
     from har.edge.sinks.console import ConsoleSink
     from har.edge.sinks.jsonl import JsonlSink
@@ -62,7 +62,7 @@ def _sinks(cfg, bundle):
     if cfg.sinks.mqtt:
         from har.edge.sinks.mqtt import MqttSink
 
-        actions = [lab for lab in bundle.labels if lab not in cfg.smoother.background_labels]
+        actions = [lab for lab in labels or bundle.labels if lab not in cfg.smoother.background_labels]
         sinks.append(MqttSink(cfg.mqtt, actions))
     return MultiSink(sinks)
 
@@ -125,7 +125,12 @@ def run(
     try:
         if cfg.metrics.prometheus_port is not None:  # first: a port in use is refused before the camera opens
             prom = PrometheusServer(metrics, cfg.metrics.prometheus_host, cfg.metrics.prometheus_port)
-        sink = _sinks(cfg, bndl)
+        from har.edge.enroll.runtime import with_enrolment
+        from har.edge.pipeline import Classifier
+
+        clf = with_enrolment(Classifier(bndl, cfg.inference.threads, cfg.inference.delegate or None,
+                                        cfg.inference.streaming), bndl)
+        sink = _sinks(cfg, bndl, getattr(clf, "labels", None))
 
         def on_outage(down: bool, reason: str) -> None:
             sink.availability(not down, reason)
@@ -133,7 +138,7 @@ def run(
         src = open_source(cfg.source.camera, cfg.source.source, cfg.source.picamera2, on_outage,
                           cfg.source.width, cfg.source.height, cfg.source.realtime)
         video = VideoSink(cfg.sinks.output, src.fps) if cfg.sinks.output else None
-        pipe = Pipeline(cfg, bndl, sink, video_sink=video, metrics=metrics)
+        pipe = Pipeline(cfg, bndl, sink, classifier=clf, video_sink=video, metrics=metrics)
     except BaseException as e:
         for part in (sink, prom):
             if part is not None:
@@ -149,6 +154,8 @@ def run(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if hasattr(signal, "SIGHUP") and hasattr(clf, "request_reload"):
+        signal.signal(signal.SIGHUP, lambda *_: clf.request_reload())  # reread the enrolment file
     try:
         summary = pipe.run(src)
     finally:
@@ -217,9 +224,12 @@ def info(
     """Show a bundle's metadata, check its hashes and tensors, list ops and the delegate in use."""
     from har.edge.bundle import describe
     from har.edge.default_model import bundle_or_default, model_in_use
+    from har.edge.enroll.cli import info_lines
 
     b = bundle_or_default(bundle)
     typer.echo(f"model      {model_in_use(b)}\n" + describe(b, threads=threads, delegate=delegate))
+    for line in info_lines(b):
+        typer.echo(line)
 
 
 @app.command()
@@ -279,11 +289,13 @@ def bench(
 
 def _mount_models() -> None:
     """``har-edge models fetch pose``: the device needs the pose models too (no TensorFlow involved)."""
+    from har.edge.enroll.cli import register as register_enroll
     from har.edge.eval_cli import register as register_eval
     from har.edge.pose.cli import register
 
     register(app)
     register_eval(app, fail, _load)
+    register_enroll(app, fail, _load)
 
 
 _mount_models()

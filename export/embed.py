@@ -39,6 +39,15 @@ def calibration_features(labels: list[str], seq_len: int, interval_s: float) -> 
     return window_features(w)
 
 
+def section_for(head_file: Path, embed_file: Path, features: np.ndarray, labels: list[str]) -> dict:
+    """The ``embedding`` metadata section (base references) from the bundle's own head and embedding."""
+    from har.edge.enroll.references import embedding_section
+
+    head, embed = TfliteModel(head_file), TfliteModel(embed_file)
+    return embedding_section(np.stack([head.run(x) for x in features]), np.stack([embed.run(x) for x in features]),
+                             labels)
+
+
 def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None) -> Path:
     """Convert the embedding of ``bundle_dir``'s head from ``weights`` and record it in its metadata."""
     bundle = load_bundle(bundle_dir)
@@ -64,6 +73,9 @@ def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None) -> 
         model = TfliteModel(dst)
         meta = json.loads(json.dumps(bundle.metadata))
         meta["models"]["embed"] = model_entry(dst, model.input, model.output, check_builtin_only(dst), quant)
+        if quant == "int8":
+            meta["embedding"] = section_for(bundle.path / MODEL_FILES["head"], dst,
+                                            np.load(work / "calibration.npz")["clips"], bundle.labels)
         write_metadata(bundle.path, meta)
     finally:
         shutil.rmtree(work, ignore_errors=True)

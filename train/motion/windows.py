@@ -21,6 +21,8 @@ UNSEEN_FIRST_ACTOR = 5000
 
 
 class Windows(NamedTuple):
+    """Generated windows with their labels and people."""
+
     landmarks: np.ndarray  # (N, seq_len, 33, 5) float32, NaN rows: no pose
     aspects: np.ndarray  # (N,) frame width / height
     y: np.ndarray  # (N,) int index into the actions asked for
@@ -28,16 +30,16 @@ class Windows(NamedTuple):
 
 
 def generated_windows(actions: list[str], actors: range, seed: int = 0, seq_len: int = 20,
-                      interval_s: float = 0.1, per_take: int = 2, min_found: float = 0.5) -> Windows:
-    """Up to ``per_take`` windows per (actor, action): one take each, windows spread over the take."""
+                      interval_s: float = 0.1, per_take: int = 2, min_found: float = 0.5, takes: int = 1) -> Windows:
+    """Up to ``per_take`` windows per (actor, action, take), ``takes`` takes each, spread over each take."""
     from har.train.motion import actor, take
     from har.train.motion.dataset import sample_frames
 
     xs, aspects, ys, groups = [], [], [], []
     for g in actors:
         who = actor(seed, g)
-        for k, action in enumerate(actions):
-            tk = take(action, who, seed, g, 0, window_s=seq_len * interval_s)
+        for k, action, t in ((k, a, t) for k, a in enumerate(actions) for t in range(takes)):
+            tk = take(action, who, seed, g, t, window_s=seq_len * interval_s)
             track = sample_frames(tk.poses, tk.fps, interval_s)
             if len(track) < seq_len:
                 continue
