@@ -281,6 +281,11 @@ def bench(
                f"{env['date']}; decoding alone {result['decode_fps']:.0f} fps")
     for line in table_lines(result["rows"], thread_counts) + note_lines(result["rows"]) + pose_lines(result["rows"]):
         typer.echo(line)
+    from har.edge.enroll.bench import enroll_lines, enroll_timing
+
+    result["enrolment"] = [enroll_timing(bundle)]
+    for line in enroll_lines(result["enrolment"]):
+        typer.echo(line)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2) + "\n")

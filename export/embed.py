@@ -25,6 +25,7 @@ import numpy as np
 
 from har.edge.bundle import MODEL_FILES, load_bundle, model_entry, write_metadata
 from har.edge.interpreter import TfliteModel
+from har.export.pose import section_for
 from har.export.tflite import ExportError, check_builtin_only, run_worker
 
 CALIBRATION_ACTORS = range(0, 12)
@@ -37,15 +38,6 @@ def calibration_features(labels: list[str], seq_len: int, interval_s: float) -> 
 
     w = generated_windows(labels, CALIBRATION_ACTORS, CALIBRATION_SEED, seq_len, interval_s)
     return window_features(w)
-
-
-def section_for(head_file: Path, embed_file: Path, features: np.ndarray, labels: list[str]) -> dict:
-    """The ``embedding`` metadata section (base references) from the bundle's own head and embedding."""
-    from har.edge.enroll.references import embedding_section
-
-    head, embed = TfliteModel(head_file), TfliteModel(embed_file)
-    return embedding_section(np.stack([head.run(x) for x in features]), np.stack([embed.run(x) for x in features]),
-                             labels)
 
 
 def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None) -> Path:

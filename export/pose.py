@@ -68,6 +68,15 @@ from har.export.tflite import (
 
 log = logging.getLogger(__name__)
 
+
+def section_for(head_file: Path, embed_file: Path, features: np.ndarray, labels: list[str]) -> dict:
+    """``metadata.json``'s ``embedding`` section (base references, har.edge.enroll.references) from calibration."""
+    from har.edge.enroll.references import embedding_section
+
+    head, embed = TfliteModel(head_file), TfliteModel(embed_file)
+    return embedding_section(np.stack([head.run(x) for x in features]), np.stack([embed.run(x) for x in features]),
+                             labels)
+
 NOTICE_FILE = "NOTICE-pose-models.txt"
 POSE_NOTICE = """pose_detector.tflite and pose_landmarks.tflite in this bundle are Google's BlazePose
 detector and full landmark model (pose_detection.tflite, pose_landmark_full.tflite),
@@ -134,7 +143,8 @@ def min_found_fraction(md: ModelDir) -> float:
 
 
 def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Path, conv: Conversion,
-                         models, pose_models: str = "copy", embed_file: Path | None = None) -> Path:
+                         models, pose_models: str = "copy", embed_file: Path | None = None,
+                         embedding: dict | None = None) -> Path:
     """Write the head, both pose models (or, with ``pose_models="cache"``, references to the pose cache)
     and ``metadata.json`` into ``out_dir`` (an old bundle is replaced)."""
     from har.edge.pose.features import FEATURE_DIM
@@ -167,6 +177,8 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
                   "models": {"detector": models.detector.name, "landmarks": models.landmarks.name}},
             **provenance(md, conv, quant),
         )
+        if embedding:
+            meta["embedding"] = embedding
         if pose_models == "copy":
             (stage / NOTICE_FILE).write_text(POSE_NOTICE)
         write_metadata(stage, meta)
@@ -199,8 +211,10 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
         log(f"converting {md.path} ({md.family}, pose encoder) to {', '.join(quants)} TFLite")
         conv = convert_models(md, work, [("head", q) for q in quants] + [("embed", quant)],
                               calibration=calibration, evaluate=test_x if report else None)
+        embedding = (section_for(conv.files["head", quant], conv.files["embed", quant], calibration, md.labels)
+                     if calibration is not None else None)
         path = assemble_pose_bundle(md, Path(out_dir), quant, conv.files["head", quant], conv, models, pose_models,
-                                    conv.files["embed", quant])
+                                    conv.files["embed", quant], embedding)
         rep = None
         if report:
             rep = pose_report(md, conv, test_x, test_y, quants, quant)

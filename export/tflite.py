@@ -301,7 +301,19 @@ def check_out_dir(out_dir: str | Path) -> Path:
     return out_dir
 
 
-def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Path], conv: Conversion) -> Path:
+def pixel_embedding_section(md: ModelDir, files: dict[str, Path], clips: np.ndarray) -> dict | None:
+    """The ``embedding`` section (har.edge.enroll.references) of an LRCN bundle, from its calibration clips."""
+    if "embed" not in files:
+        return None
+    from har.export.pose import section_for
+
+    encoder = TfliteModel(files["encoder"], normalization=md.normalization)
+    feats = np.stack([np.stack([encoder.run(f) for f in clip]) for clip in clips])
+    return section_for(files["head"], files["embed"], feats, md.labels)
+
+
+def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Path], conv: Conversion,
+                    embedding: dict | None = None) -> Path:
     """Copy ``files`` (graph name -> .tflite) into ``out_dir`` with their metadata; replaces an old bundle."""
     with staged_bundle(out_dir) as stage:
         entries = {}
@@ -319,6 +331,8 @@ def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Pa
             sampling_mode=sampling.get("mode", "interval"), interval_s=sampling.get("interval_s"),
             normalization=md.normalization, quantization=quant, models=entries, **provenance(md, conv, quant),
         )
+        if embedding:
+            meta["embedding"] = embedding
         write_metadata(stage, meta)
     return Path(out_dir)
 
@@ -381,7 +395,9 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quant: str = "int8
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
     log(f"converting {md.path} ({md.family}) to {quant} TFLite")
     conv = convert_models(md, work, targets_for(md, [quant]), calibration=calibration)
-    path = assemble_bundle(md, Path(out_dir), quant, bundle_files(md, conv, quant), conv)
+    files = bundle_files(md, conv, quant)
+    embedding = pixel_embedding_section(md, files, calibration) if calibration is not None else None
+    path = assemble_bundle(md, Path(out_dir), quant, files, conv, embedding)
     shutil.rmtree(work, ignore_errors=True)
     log(f"wrote bundle {path}")
     return path

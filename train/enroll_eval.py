@@ -26,6 +26,7 @@ is a mean and standard deviation over ``draws`` random draws.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -140,6 +141,7 @@ def few_shot(data: Embedded, bundle: Bundle, shots: int, draws: int = 20, seed: 
     rng = np.random.default_rng([seed, shots])
     n = len(data.classes)
     acc, acc_t, head, open_acc, far_base, far_unknown = [], [], [], [], [], []
+    logreg, logreg_ms = [], []
     skipped = 0
     for _ in range(draws):
         pool, test = _split(data, rng)
@@ -154,6 +156,10 @@ def few_shot(data: Embedded, bundle: Bundle, shots: int, draws: int = 20, seed: 
         acc.append(float((pred == yt).mean()))
         acc_t.append(float(((pred == yt) & ok).mean()))
         head.append(float((data.probs[test].argmax(1) == yt).mean()))
+        t0 = time.perf_counter()
+        w = softmax_regression(np.concatenate(list(ex.values())), np.repeat(list(ex), shots), n)
+        logreg_ms.append((time.perf_counter() - t0) * 1e3)
+        logreg.append(float(((data.emb[test] @ w[:-1] + w[-1]).argmax(1) == yt).mean()))
         thirds = np.array_split(rng.permutation(n), 3)
         enrolled, base, unknown = (np.sort(t) for t in thirds)
         base_refs = {data.classes[c]: refs[data.classes[c]] for c in base if data.classes[c] in refs}
@@ -167,8 +173,26 @@ def few_shot(data: Embedded, bundle: Bundle, shots: int, draws: int = 20, seed: 
         far_unknown.append(float(ok[np.isin(yt, unknown)].mean()))
     return {"shots": shots, "draws": draws - skipped, "closed_accuracy": _ms(acc),
             "closed_accuracy_at_threshold": _ms(acc_t), "head_accuracy": _ms(head),
+            "closed_accuracy_softmax_regression": _ms(logreg), "softmax_regression_fit_ms": _ms(logreg_ms),
             "open_enrolled_accuracy_at_threshold": _ms(open_acc), "false_accept_base": _ms(far_base),
             "false_accept_unknown": _ms(far_unknown)}
+
+
+def softmax_regression(x: np.ndarray, y: np.ndarray, n: int, steps: int = 300, lr: float = 0.5,
+                       l2: float = 1e-3) -> np.ndarray:
+    """The alternative to nearest prototype: a linear softmax classifier fitted by gradient descent in numpy.
+
+    Returns ``(D + 1, n)`` weights, bias last. Measured beside the prototypes in docs/enroll.md.
+    """
+    xb = np.c_[x, np.ones(len(x), np.float32)]
+    w = np.zeros((xb.shape[1], n), np.float32)
+    onehot = np.eye(n, dtype=np.float32)[y]
+    for _ in range(steps):
+        z = xb @ w
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        w -= lr * (xb.T @ (p - onehot) / len(x) + l2 * w)
+    return w
 
 
 def _classify(clf: PrototypeClassifier, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +209,6 @@ def _ms(values: list[float]) -> dict | None:
 
 def fit_timing(data: Embedded, bundle: Bundle, shots: int = 5, rounds: int = 200) -> dict:
     """Milliseconds to fit five-example labels for every class, and to match one window (medians)."""
-    import time
-
     refs, one_shot = bundle_references(bundle.metadata, data.emb.shape[1])
     ex = {c: data.emb[np.where(data.y == i)[0][:shots]] for i, c in enumerate(data.classes)}
     fit_ms, match_ms = [], []
