@@ -121,17 +121,17 @@ def _split(data: Embedded, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
 
 
 def _examples(data: Embedded, pool: np.ndarray, spare: np.ndarray, classes: np.ndarray, k: int,
-              rng) -> dict[int, np.ndarray] | None:
-    """``k`` examples per class from ``pool``, topped up from ``spare`` (other enrolling people) when short."""
+              rng) -> dict[int, np.ndarray]:
+    """``k`` examples per class from ``pool``, topped up from ``spare`` (other enrolling people) when short;
+    a class with fewer than ``k`` windows there sits the draw out."""
     out = {}
     for c in classes:
         idx = rng.permutation(pool[data.y[pool] == c])
         if len(idx) < k:
             more = np.setdiff1d(spare[data.y[spare] == c], idx)
             idx = np.r_[idx, rng.permutation(more)]
-        if len(idx) < k:
-            return None
-        out[int(c)] = data.emb[idx[:k]]
+        if len(idx) >= k:
+            out[int(c)] = data.emb[idx[:k]]
     return out
 
 
@@ -141,26 +141,30 @@ def few_shot(data: Embedded, bundle: Bundle, shots: int, draws: int = 20, seed: 
     rng = np.random.default_rng([seed, shots])
     n = len(data.classes)
     acc, acc_t, head, open_acc, far_base, far_unknown = [], [], [], [], [], []
-    logreg, logreg_ms = [], []
+    logreg, logreg_ms, classes = [], [], []
     skipped = 0
     for _ in range(draws):
         pool, test = _split(data, rng)
         spare = np.where(data.enrol)[0] if not data.enrol.all() else pool
         ex = _examples(data, pool, spare, np.arange(n), shots, rng)
-        if ex is None or not len(test):
+        test = test[np.isin(data.y[test], list(ex))]
+        if len(ex) < 3 or not len(test):
             skipped += 1
             continue
         yt = data.y[test]
-        clf = PrototypeClassifier({data.classes[c]: v for c, v in ex.items()}, {}, one_shot)
+        present = np.array(sorted(ex))
+        classes.append(len(present))
+        clf = PrototypeClassifier({data.classes[c]: ex[c] for c in present}, {}, one_shot)
         pred, ok = _classify(clf, data.emb[test])
+        pred = present[pred]
         acc.append(float((pred == yt).mean()))
         acc_t.append(float(((pred == yt) & ok).mean()))
         head.append(float((data.probs[test].argmax(1) == yt).mean()))
         t0 = time.perf_counter()
-        w = softmax_regression(np.concatenate(list(ex.values())), np.repeat(list(ex), shots), n)
+        w = softmax_regression(np.concatenate([ex[c] for c in present]), np.repeat(present, shots), n)
         logreg_ms.append((time.perf_counter() - t0) * 1e3)
         logreg.append(float(((data.emb[test] @ w[:-1] + w[-1]).argmax(1) == yt).mean()))
-        thirds = np.array_split(rng.permutation(n), 3)
+        thirds = np.array_split(rng.permutation(present), 3)
         enrolled, base, unknown = (np.sort(t) for t in thirds)
         base_refs = {data.classes[c]: refs[data.classes[c]] for c in base if data.classes[c] in refs}
         clf = PrototypeClassifier({data.classes[c]: ex[c] for c in enrolled}, base_refs, one_shot)
@@ -171,7 +175,7 @@ def few_shot(data: Embedded, bundle: Bundle, shots: int, draws: int = 20, seed: 
         if base_refs:
             far_base.append(float(ok[np.isin(yt, [c for c in base if data.classes[c] in refs])].mean()))
         far_unknown.append(float(ok[np.isin(yt, unknown)].mean()))
-    return {"shots": shots, "draws": draws - skipped, "closed_accuracy": _ms(acc),
+    return {"shots": shots, "draws": draws - skipped, "classes_per_draw": _ms(classes), "closed_accuracy": _ms(acc),
             "closed_accuracy_at_threshold": _ms(acc_t), "head_accuracy": _ms(head),
             "closed_accuracy_softmax_regression": _ms(logreg), "softmax_regression_fit_ms": _ms(logreg_ms),
             "open_enrolled_accuracy_at_threshold": _ms(open_acc), "false_accept_base": _ms(far_base),
