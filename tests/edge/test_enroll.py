@@ -255,3 +255,19 @@ def test_enrolment_file_is_written_atomically_while_read(bundle_dir, tmp_path):
     stop.set()
     t.join()
     assert not errors
+
+
+def test_a_live_recording_counts_down_then_records_one_window(bundle_dir, tmp_path):
+    """The camera path, fed by a file played at its own pace (what a camera delivers)."""
+    from har.edge.sinks.video import VideoSink
+
+    bundle = load_bundle(bundle_dir)
+    video = clip(tmp_path / "live.avi", [("idle", 1.0), ("blue", 3.0)])
+    said, out = [], VideoSink(tmp_path / "session.avi", 20.0)
+    ex = Recorder(bundle).from_live(FileSource(video, realtime=True), seconds=2.0, countdown_s=1.0, label="blue 1/1",
+                                    tick=said.append, frame_out=lambda f, text: out.write(f, text, 1.0))
+    out.stop()
+    assert said == ["blue 1/1: get ready 1", "blue 1/1: recording for 2 s"]
+    assert ex.windows >= 1 and out.frames > 20  # every frame of countdown and recording went to the video
+    blue = Recorder(bundle).from_file(video, 1.0, 3.0).embedding
+    assert float(ex.embedding @ blue) > 0.95  # what was recorded is the blue part
