@@ -75,8 +75,8 @@ def test_int8_bundle_contract(exported):
     assert abs(window.input.scale * 255 - 1) < 1e-6 and window.input.zero_point == -128
     assert encoder.output.shape == (1, 64) and head.input.shape == (1, b.seq_len, 64)
     assert head.quantization == "fp32"  # the LSTM head stays float, see HEAD_QUANT
-    embed = b.models["embed"]  # the head's LSTM state for har-edge enroll, float like the head
-    assert embed.input.shape == head.input.shape and embed.output.shape == (1, 64) and embed.quantization == "fp32"
+    embed = b.models["embed"]  # the head's LSTM(32) state for har-edge enroll, float like the head
+    assert embed.input.shape == head.input.shape and embed.output.shape == (1, 32) and embed.quantization == "fp32"
     assert set(b.metadata["embedding"]["references"]) <= set(b.labels)
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in window.ops
     for info in b.models.values():
