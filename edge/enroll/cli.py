@@ -48,6 +48,9 @@ def register(app: typer.Typer, fail, load) -> None:
                                                         "frames (mp4/avi).")] = None,
         bundle: Annotated[str | None, typer.Option(help="Bundle directory (default: the config's, else the "
                                                         "default model).")] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c", help="The config `har-edge run` uses "
+                                                                           "(for its bundle).",
+                                                    envvar="HAR_EDGE_CONFIG")] = None,
         enrolment: Annotated[Path | None, typer.Option(help="Enrolment file (default: beside the bundle; "
                                                             "HAR_EDGE_ENROLMENT).")] = None,
         threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
@@ -66,7 +69,7 @@ def register(app: typer.Typer, fail, load) -> None:
           har-edge enroll --list | --remove stretch | --export stretch.json | --import stretch.json
         A running `har-edge run` picks the change up within a second (or at once on SIGHUP).
         """
-        _, bndl = load(None, {"bundle": bundle})
+        _, bndl = load(config, {"bundle": bundle})
         path = enrolment or store.default_path(bndl)
         actions = [bool(list_), remove is not None, export is not None, import_ is not None, label is not None]
         if sum(actions) != 1:
