@@ -52,7 +52,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from har.edge.bundle import MODEL_FILES, POSE_MODELS, load_bundle
+from har.edge.bundle import MODEL_FILES, POSE_CACHE_FILES, POSE_MODELS, load_bundle
 from har.edge.config import MAX_THREADS
 from har.edge.errors import HarError
 from har.edge.interpreter import TfliteModel, backend_name
@@ -277,7 +277,7 @@ def cpu_ops(files: list[Path], threads: int) -> list[str]:
     between quantization modes of the same model. The pose models (several
     outputs, run by ``har.edge.pose``) are left out.
     """
-    pose_files = {MODEL_FILES[n] for n in POSE_MODELS[1:]}
+    pose_files = {MODEL_FILES[n] for n in POSE_MODELS[1:]} | set(POSE_CACHE_FILES.values())  # in the bundle or cache
     return sorted({op for p in files if p.name not in pose_files for op in TfliteModel(p, threads).undelegated_ops()})
 
 
