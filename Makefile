@@ -8,7 +8,7 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train seed pose-models pose-default motion export-tflite bench tflite-runtime-venv demo test test-slow test-all soak soak-short lint clean help
+.PHONY: setup data train seed pose-models pose-default default-embed motion export-tflite bench tflite-runtime-venv demo test test-slow test-all soak soak-short lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
@@ -61,7 +61,13 @@ pose-default: motion
 	mkdir -p $(DEFAULT_MODEL)
 	cp $(ART)/pose-default/bundle/head.tflite $(ART)/pose-default/bundle/metadata.json $(ART)/pose-default/bundle/report.json \
 	   $(ART)/pose-default/bundle/report.md $(ART)/pose-default/bundle/motion_score.json \
+	   $(ART)/pose-default/bundle/embed.tflite \
 	   $(ART)/pose-default/pose_lstm/head.weights.npz $(ART)/pose-default/pose_lstm/metrics.json $(DEFAULT_MODEL)/
+
+# Give the shipped default model its embedding (embed.tflite, for `har-edge enroll`) from its float weights;
+# head.tflite, labels and scores stay as they are. `make pose-default` exports the embedding itself.
+default-embed: $(STAMP)
+	$(BIN)/python -m har.export.embed $(DEFAULT_MODEL)
 
 $(ART)/lrcn/model.keras:
 	$(MAKE) train

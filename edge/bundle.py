@@ -5,6 +5,8 @@ A bundle is a directory::
     model.tflite     whole-window model: (1, seq_len, H, W, 3) -> class probabilities
     encoder.tflite   streaming encoder: one (1, H, W, 3) frame -> its feature vector
     head.tflite      streaming head: (1, seq_len, F) features -> class probabilities
+    embed.tflite     optional: (1, seq_len, F) features -> the head's penultimate layer (its LSTM state),
+                     the embedding ``har-edge enroll`` compares windows with (har.edge.enroll)
     metadata.json    everything the device must do exactly as training did
 
 A *pose* bundle (``"encoder": "pose"``, schema version 2) has no pixel model:
@@ -63,7 +65,7 @@ PIXEL_SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
 #: Logical model name -> file name inside the bundle.
 MODEL_FILES = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite",
-               "pose_detector": "pose_detector.tflite", "pose_landmarks": "pose_landmarks.tflite"}
+               "embed": "embed.tflite", "pose_detector": "pose_detector.tflite", "pose_landmarks": "pose_landmarks.tflite"}
 #: Models a pose bundle must have; it has no pixel model (window, encoder).
 POSE_MODELS = ("head", "pose_detector", "pose_landmarks")
 #: Pose model -> the pinned file of the pose cache it must be (``har.edge.pose.assets.ASSETS``).
@@ -182,6 +184,11 @@ class Bundle:
         if self.is_pose:
             return self.models["head"].input.shape[-1]
         return self.models["encoder"].output.shape[-1] if self.has_streaming else None
+
+    @property
+    def embedding_dim(self) -> int | None:
+        """Length of the window embedding that ``har-edge enroll`` compares (None: no ``embed`` model)."""
+        return self.models["embed"].output.shape[-1] if "embed" in self.models else None
 
     def model_file(self, name: str, delegate: str | None = None) -> Path:
         """Path of model ``name`` ("window", "encoder" or "head").
@@ -311,6 +318,8 @@ def _parse(path: Path, meta: dict) -> Bundle:
             raise BundleError(f"{where}: 'models' has no 'window' entry")
         if ("encoder" in models) != ("head" in models):
             raise BundleError(f"{where}: 'encoder' and 'head' come as a pair, but only one is listed")
+        if "embed" in models and "head" not in models:
+            raise BundleError(f"{where}: model 'embed' reads the streaming head's input, but there is no head")
         if set(POSE_MODELS[1:]) & set(models):
             raise BundleError(f"{where}: pose models listed in a bundle whose encoder is {encoder_kind!r}")
         _check_shapes(models, len(labels), seq_len, frame_size, where)
@@ -329,7 +338,7 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
     if missing:
         raise BundleError(f"{where}: a pose bundle needs the models {', '.join(POSE_MODELS)} (missing "
                           f"{', '.join(missing)}); re-export it with `har export`")
-    extra = [m for m in models if m.removesuffix(EDGETPU_SUFFIX) not in POSE_MODELS]
+    extra = [m for m in models if m.removesuffix(EDGETPU_SUFFIX) not in (*POSE_MODELS, "embed")]
     if extra:
         raise BundleError(f"{where}: a pose bundle has no pixel model, but lists {', '.join(extra)}")
     # The head was trained on keypoints of exactly these pose models: another
@@ -357,6 +366,18 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
     if head.output.shape[-1] != n_classes:
         raise BundleError(f"{where}: model 'head' outputs {head.output.shape[-1]} classes but {n_classes} labels "
                           "are listed")
+    _check_embed(models, head.input.shape, where)
+
+
+def _check_embed(models: dict[str, ModelInfo], head_input: tuple[int, ...], where: str) -> None:
+    """The optional embedding model reads exactly what the head reads and gives one ``(1, D)`` vector."""
+    embed = models.get("embed")
+    if embed is None:
+        return
+    if embed.input.shape != head_input or len(embed.output.shape) != 2 or embed.output.shape[0] != 1:
+        raise BundleError(f"{where}: model 'embed' takes {list(embed.input.shape)} and gives "
+                          f"{list(embed.output.shape)}, but it must read the head's input {list(head_input)} "
+                          "and give one vector; re-export the bundle")
 
 
 def _check_shapes(models: dict[str, ModelInfo], n_classes: int, seq_len: int, size: int, where: str) -> None:
@@ -369,6 +390,9 @@ def _check_shapes(models: dict[str, ModelInfo], n_classes: int, seq_len: int, si
     if "encoder" in models:
         expected["head"] = ((1, seq_len, models["encoder"].output.shape[-1]), n_classes)
     for name, info in models.items():
+        if name == "embed":
+            _check_embed(models, expected["head"][0], where)
+            continue
         want_in, want_classes = expected[name.removesuffix(EDGETPU_SUFFIX)]
         if info.input.shape != want_in:
             raise BundleError(f"{where}: model {name!r} takes input {list(info.input.shape)}, but seq_len "
@@ -470,7 +494,7 @@ def _check_tensors(bundle_dir: Path, info: ModelInfo) -> None:
     except (ValueError, RuntimeError) as e:
         raise BundleError(f"model {info.name!r} ({p}) is not a TFLite model this runtime can load "
                           f"({first_line(e)}); re-export the bundle") from None
-    single = info.name in ("window", "encoder", "head")
+    single = info.name in ("window", "encoder", "head", "embed")
     if not inputs or not outputs or (single and (len(inputs), len(outputs)) != (1, 1)):
         raise BundleError(f"model {info.name!r} ({p}) has {len(inputs)} inputs and {len(outputs)} outputs, "
                           f"not the one of each a {info.name} model has; re-export the bundle")

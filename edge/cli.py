@@ -1,4 +1,4 @@
-"""The device CLI, ``har-edge``: run, predict, info, doctor.
+"""The device CLI, ``har-edge``: run, predict, info, doctor (enroll: har.edge.enroll.cli).
 
 Imports only the edge runtime (numpy, OpenCV, LiteRT); never TensorFlow.
 Commands raise a :class:`~har.edge.errors.HarError` for anything the user
@@ -52,7 +52,7 @@ def _load(config: Path | None, overrides: dict):
     return cfg, bundle
 
 
-def _sinks(cfg, bundle):
+def _sinks(cfg, bundle, labels: list[str] | None = None):
     from har.edge.sinks.base import MultiSink
     from har.edge.sinks.console import ConsoleSink
     from har.edge.sinks.jsonl import JsonlSink
@@ -65,7 +65,7 @@ def _sinks(cfg, bundle):
     if cfg.sinks.mqtt:
         from har.edge.sinks.mqtt import MqttSink
 
-        actions = [lab for lab in bundle.labels if lab not in cfg.smoother.background_labels]
+        actions = [lab for lab in labels or bundle.labels if lab not in cfg.smoother.background_labels]
         sinks.append(MqttSink(cfg.mqtt, actions))
     return MultiSink(sinks)
 
@@ -130,7 +130,12 @@ def run(
     try:
         if cfg.metrics.prometheus_port is not None:  # first: a port in use is refused before the camera opens
             prom = PrometheusServer(metrics, cfg.metrics.prometheus_host, cfg.metrics.prometheus_port)
-        sink = _sinks(cfg, bndl)
+        from har.edge.enroll.runtime import with_enrolment
+        from har.edge.pipeline import Classifier
+
+        clf = with_enrolment(Classifier(bndl, cfg.inference.threads, cfg.inference.delegate or None,
+                                        cfg.inference.streaming), bndl)
+        sink = _sinks(cfg, bndl, getattr(clf, "labels", None))
 
         def on_outage(down: bool, reason: str) -> None:
             sink.availability(not down, reason)
@@ -139,7 +144,7 @@ def run(
                           cfg.source.width, cfg.source.height, cfg.source.realtime, cfg.source.loop,
                           cfg.source.reconnect_max_s, cfg.source.open_timeout_s)
         video = VideoSink(cfg.sinks.output, src.fps, segment_s=cfg.sinks.output_segment_s) if cfg.sinks.output else None
-        pipe = Pipeline(cfg, bndl, sink, video_sink=video, metrics=metrics)
+        pipe = Pipeline(cfg, bndl, sink, classifier=clf, video_sink=video, metrics=metrics)
         for s in sink.sinks:
             if hasattr(s, "pending"):  # MQTT: what waits in the outbox, what the broker acknowledged
                 metrics.gauges.update(mqtt_outbox_pending=lambda s=s: s.pending, mqtt_delivered=lambda s=s: s.delivered)
@@ -158,6 +163,8 @@ def run(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    if hasattr(signal, "SIGHUP") and hasattr(clf, "request_reload"):
+        signal.signal(signal.SIGHUP, lambda *_: clf.request_reload())  # reread the enrolment file
     try:
         summary = pipe.run(src)
     finally:
@@ -226,9 +233,12 @@ def info(
     """Show a bundle's metadata, check its hashes and tensors, list ops and the delegate in use."""
     from har.edge.bundle import describe
     from har.edge.default_model import bundle_or_default, model_in_use
+    from har.edge.enroll.cli import info_lines
 
     b = bundle_or_default(bundle)
     typer.echo(f"model      {model_in_use(b)}\n" + describe(b, threads=threads, delegate=delegate))
+    for line in info_lines(b):
+        typer.echo(line)
 
 
 @app.command()
@@ -280,6 +290,11 @@ def bench(
                f"{env['date']}; decoding alone {result['decode_fps']:.0f} fps")
     for line in table_lines(result["rows"], thread_counts) + note_lines(result["rows"]) + pose_lines(result["rows"]):
         typer.echo(line)
+    from har.edge.enroll.bench import enroll_lines, enroll_timing
+
+    result["enrolment"] = [enroll_timing(bundle)]
+    for line in enroll_lines(result["enrolment"]):
+        typer.echo(line)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, indent=2) + "\n")
@@ -288,11 +303,13 @@ def bench(
 
 def _mount_models() -> None:
     """``har-edge models fetch pose``: the device needs the pose models too (no TensorFlow involved)."""
+    from har.edge.enroll.cli import register as register_enroll
     from har.edge.eval_cli import register as register_eval
     from har.edge.pose.cli import register
 
     register(app)
     register_eval(app, fail, _load)
+    register_enroll(app, fail, _load)
 
 
 _mount_models()

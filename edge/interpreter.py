@@ -315,7 +315,8 @@ class StreamingClassifier:
 
     def classify(self, features: np.ndarray) -> np.ndarray:
         """``(seq_len, F)`` float32 features -> float32 class probabilities ``(n_classes,)``."""
-        return self.head.run(np.asarray(features, dtype=np.float32))
+        self.last_input = np.asarray(features, dtype=np.float32)  # what the embedding model reads too
+        return self.head.run(self.last_input)
 
 
 class PoseClassifier:
@@ -379,7 +380,8 @@ class PoseClassifier:
         if not self.enough_poses(landmarks):
             n = self.bundle.num_classes
             return np.full(n, 1.0 / n, np.float32)
-        return self.head.run(window_features_from_array(landmarks, aspect=self.aspect))
+        self.last_input = window_features_from_array(landmarks, aspect=self.aspect)  # the embedding reads it too
+        return self.head.run(self.last_input)
 
     def reset(self) -> None:
         """Forget the tracked person (a gap in the stream): the next frame runs the detector."""

@@ -83,6 +83,11 @@ class Classifier:
     def classify(self, window: np.ndarray) -> np.ndarray:
         return self._impl.classify(window)
 
+    @property
+    def last_input(self) -> np.ndarray | None:
+        """What the head read in the latest ``classify`` (features); the embedding model reads the same."""
+        return getattr(self._impl, "last_input", None)
+
 
 @dataclass
 class RunSummary:
@@ -108,7 +113,7 @@ class Pipeline:
                                                    cfg.inference.streaming)
         self.sampler = IntervalSampler(bundle.interval_s)
         self.window = Window(bundle.seq_len, cfg.inference.stride)
-        self.smoother = Smoother(bundle.labels, cfg.smoother)
+        self.smoother = Smoother(getattr(self.classifier, "labels", bundle.labels), cfg.smoother)
         self._stop = threading.Event()
         self._fps_ema = 0.0
 
@@ -120,6 +125,15 @@ class Pipeline:
         for ev in events:
             self.metrics.events += ev.kind != "state"
             self.sink.publish(ev)
+
+    def _relabel(self, ts: float) -> None:
+        """Enrolled labels changed (har.edge.enroll): end the running action, smooth the new labels, tell sinks."""
+        refresh = getattr(self.classifier, "refresh", None)
+        if refresh is None or not refresh():
+            return
+        self._publish(self.smoother.flush(ts))
+        self.smoother = Smoother(self.classifier.labels, self.cfg.smoother)
+        self.sink.labels_changed([x for x in self.classifier.labels if x not in self.cfg.smoother.background_labels])
 
     def run(self, source) -> RunSummary:
         m = self.metrics
@@ -153,6 +167,7 @@ class Pipeline:
                 t0 = time.perf_counter()
                 self.window.push(self.classifier.item(prepare(frame)))
                 if self.window.due:
+                    self._relabel(ts)
                     probs = self.classifier.classify(self.window.array())
                     m.inference(time.perf_counter() - t0)
                     snap = m.snapshot()

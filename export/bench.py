@@ -402,6 +402,9 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
             backends[label] = {"environment": m["environment"], "decode_fps": m["decode_fps"]}
             measured[label] = (m, memory)
         rows = _sorted_rows(rows + _tflite_rows(families, variants, measured, missing))
+        from har.edge.enroll.bench import enroll_timing
+
+        enrolment = [enroll_timing(b) for b in bundles]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = {
@@ -416,6 +419,7 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
                             "export_errors": f.errors} for f in families},
         "warnings": warnings,
         "rows": rows,
+        "enrolment": enrolment,
     }
     write_outputs(report, out)
     return report
@@ -511,6 +515,11 @@ def render_markdown(report: dict) -> str:
         if report["video"]["file"] == GENERATED_VIDEO:
             lines += ["(On the generated clip nobody is found, so the detector runs on every frame: pass a video "
                       "with a person to `--video` for the tracking rate a camera sees.)", ""]
+    from har.edge.enroll.bench import enroll_lines
+
+    if enrolled := enroll_lines(report.get("enrolment") or []):
+        lines += ["## Enrolled labels (`har-edge enroll`): what they add per window", "", *enrolled, "",
+                  "Timed side by side in one process; 5 labels of 5 examples; docs/enroll.md.", ""]
     lines += _backend_section(report)
     lines += ["", "![accuracy against latency](pareto.png)", ""]
     return "\n".join(lines)

@@ -27,6 +27,9 @@ Export graphs (same weights as training, a different layout):
   for streaming.
 * ConvLSTM ``window``: ``build_convlstm(export_graph=True)``, whose
   TimeDistributed(MaxPooling2D) replaces MaxPool3D (no TFLite builtin).
+* ``embed`` (LRCN and pose head): the head without its softmax layer, the
+  LSTM's last state over the window: the embedding ``har-edge enroll``
+  compares windows with.
 * Pose head (``pose_lstm``) ``head``: the same fused-LSTM head as the LRCN's,
   on keypoint features. Its calibration and test inputs are features, used
   as they are (no pixel normalization, no pixel-range anchoring).
@@ -143,7 +146,8 @@ def build_lrcn_graphs(src, seq_len: int, size: int) -> dict:
     window = keras.Model(frames, dense(x), name="lrcn_window")
     dense.set_weights(src_dense.get_weights())
 
-    return {"window": window, "encoder": encoder, "head": _lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head")}
+    return {"window": window, "encoder": encoder, "head": _lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head"),
+            "embed": lstm_embed(src_lstm, seq_len, features, "lrcn_embed")}
 
 
 def _lstm_head(src_lstm, src_dense, seq_len: int, features: int, name: str):
@@ -157,14 +161,23 @@ def _lstm_head(src_lstm, src_dense, seq_len: int, features: int, name: str):
     return head
 
 
+def lstm_embed(src_lstm, seq_len: int, features: int, name: str):
+    """``(1, seq_len, features)`` -> the LSTM's last state: the head's penultimate layer, as its own graph."""
+    import keras
+
+    feats = keras.Input((seq_len, features), batch_size=1, name="features")
+    return keras.Model(feats, _fused_lstm_layer(src_lstm)(feats), name=name)
+
+
 #: Model families whose input is per-frame features, not pixels.
 FEATURE_FAMILIES = ("pose_lstm",)
 
 
 def build_pose_graphs(src, seq_len: int) -> dict:
     """The pose head's ``head`` graph (batch 1, fused LSTM); dropout is an identity at inference."""
-    return {"head": _lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len,
-                               int(src.input_shape[-1]), "pose_head")}
+    features = int(src.input_shape[-1])
+    return {"head": _lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len, features, "pose_head"),
+            "embed": lstm_embed(src.get_layer("lstm"), seq_len, features, "pose_embed")}
 
 
 def build_convlstm_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
@@ -256,7 +269,8 @@ def run(spec: dict) -> None:
     import keras
 
     normalization = spec.get("normalization", "scale_0_1")
-    src = keras.models.load_model(Path(spec["model_dir"]) / "model.keras", compile=False)
+    src = (_from_weights(spec) if spec.get("weights")
+           else keras.models.load_model(Path(spec["model_dir"]) / "model.keras", compile=False))
     _emit(progress, event="loaded", tensorflow=tf.__version__, keras=keras.__version__)
     targets = spec.get("targets") or []
     if targets:
@@ -300,6 +314,20 @@ def run(spec: dict) -> None:
     if spec.get("keras_latency"):
         _emit(progress, event="keras_latency", threads=threads, ms=_keras_latency(src, spec["keras_latency"]))
     _emit(progress, event="finished")
+
+
+def _from_weights(spec: dict):
+    """A pose head rebuilt from ``head.weights.npz`` (``<layer>/<index>`` arrays), for a bundle without model.keras."""
+    from har.models.pose_head import build_pose_lstm
+
+    with np.load(spec["weights"]) as z:
+        arrays = {k: z[k].astype(np.float32) for k in z.files}
+    model = build_pose_lstm(spec["num_classes"], spec["seq_len"], feature_dim=spec["feature_dim"])
+    for layer in model.layers:
+        ws = [arrays[f"{layer.name}/{i}"] for i in range(len(layer.get_weights()))]
+        if ws:
+            layer.set_weights(ws)
+    return model
 
 
 def _keras_latency(model, runs: int) -> float:

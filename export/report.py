@@ -38,6 +38,7 @@ from har.export.tflite import (
     ModelDir,
     assemble_bundle,
     bundle_files,
+    calibration_clips,
     check_out_dir,
     check_quant,
     export_all_variants,
@@ -45,6 +46,7 @@ from har.export.tflite import (
     graph_quant,
     load_model_dir,
     load_splits,
+    pixel_embedding_section,
 )
 from har.train.metrics import classification_metrics
 
@@ -71,7 +73,9 @@ def export_with_report(model_dir: str | Path, out_dir: str | Path, quant: str = 
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
     conv = export_all_variants(md.path, work, representative_samples, test_x=test[0], train_x=train_x,
                                keras_latency_threads=threads, streaming_quants=("fp32", "int8", quant), log=log)
-    path = assemble_bundle(md, Path(out_dir), quant, bundle_files(md, conv, quant), conv)
+    files = bundle_files(md, conv, quant)
+    embedding = pixel_embedding_section(md, files, calibration_clips(md, train_x, representative_samples))
+    path = assemble_bundle(md, Path(out_dir), quant, files, conv, embedding)
     log(f"evaluating {len(conv.files)} TFLite models on {len(test[1])} test clips and timing them")
     report = build_report(md, conv, test, quant, threads)
     write_report(report, path)

@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Graphs each model family exports: LRCN also gets the streaming pair.
 #: The pose head (``har train --encoder pose``) exports its head only; see har.export.pose.
-FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head"), "convlstm": ("window",), "pose_lstm": ("head",)}
+FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head", "embed"), "convlstm": ("window",),
+                 "pose_lstm": ("head", "embed")}
 #: The streaming head of an int8 bundle stays float: LiteRT's integer LSTM kernel ran the head ~10x slower
 #: than the float one (0.19 vs 0.017 ms on x86), the head runs on the CPU even with an Edge TPU, and its
 #: fp32 file is 54 KB. Every other mode quantizes the head like the rest.
@@ -52,7 +53,7 @@ HEAD_QUANT = {"int8": "fp32"}
 
 def graph_quant(graph: str, quant: str) -> str:
     """The quantization a graph gets in a bundle of mode ``quant``."""
-    return HEAD_QUANT.get(quant, quant) if graph == "head" else quant
+    return HEAD_QUANT.get(quant, quant) if graph in ("head", "embed") else quant
 FLOAT_DTYPES = ("float32", "float16")
 
 
@@ -300,7 +301,19 @@ def check_out_dir(out_dir: str | Path) -> Path:
     return out_dir
 
 
-def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Path], conv: Conversion) -> Path:
+def pixel_embedding_section(md: ModelDir, files: dict[str, Path], clips: np.ndarray) -> dict | None:
+    """The ``embedding`` section (har.edge.enroll.references) of an LRCN bundle, from its calibration clips."""
+    if "embed" not in files:
+        return None
+    from har.export.pose import section_for
+
+    encoder = TfliteModel(files["encoder"], normalization=md.normalization)
+    feats = np.stack([np.stack([encoder.run(f) for f in clip]) for clip in clips])
+    return section_for(files["head"], files["embed"], feats, md.labels)
+
+
+def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Path], conv: Conversion,
+                    embedding: dict | None = None) -> Path:
     """Copy ``files`` (graph name -> .tflite) into ``out_dir`` with their metadata; replaces an old bundle."""
     with staged_bundle(out_dir) as stage:
         entries = {}
@@ -318,6 +331,8 @@ def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Pa
             sampling_mode=sampling.get("mode", "interval"), interval_s=sampling.get("interval_s"),
             normalization=md.normalization, quantization=quant, models=entries, **provenance(md, conv, quant),
         )
+        if embedding:
+            meta["embedding"] = embedding
         write_metadata(stage, meta)
     return Path(out_dir)
 
@@ -380,7 +395,9 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quant: str = "int8
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
     log(f"converting {md.path} ({md.family}) to {quant} TFLite")
     conv = convert_models(md, work, targets_for(md, [quant]), calibration=calibration)
-    path = assemble_bundle(md, Path(out_dir), quant, bundle_files(md, conv, quant), conv)
+    files = bundle_files(md, conv, quant)
+    embedding = pixel_embedding_section(md, files, calibration) if calibration is not None else None
+    path = assemble_bundle(md, Path(out_dir), quant, files, conv, embedding)
     shutil.rmtree(work, ignore_errors=True)
     log(f"wrote bundle {path}")
     return path

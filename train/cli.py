@@ -323,6 +323,7 @@ def _mount_optional() -> None:
     from har.export.bench_cli import register as register_bench
     from har.export.cli import register as register_export
     from har.train.data_cli import register as register_data
+    from har.train.enroll_cli import register as register_enroll
     from har.train.motion_cli import register as register_motion
     from har.train.pose_cli import register as register_models
 
@@ -330,6 +331,7 @@ def _mount_optional() -> None:
     register_bench(app)
     register_data(data_app)
     register_motion(app, data_app, fail)
+    register_enroll(app, fail)
     register_models(app)
 
 

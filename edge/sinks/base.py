@@ -30,6 +30,9 @@ class Sink(ABC):
     def availability(self, online: bool, reason: str | None = None) -> None:  # noqa: B027 - optional hook
         """The pipeline went online/offline (e.g. camera lost). Default: ignore."""
 
+    def labels_changed(self, labels: list[str]) -> None:  # noqa: B027 - optional hook
+        """The action labels changed while running (an enrolment file was reloaded); most sinks need nothing."""
+
     def __enter__(self):
         return self
 
@@ -57,6 +60,10 @@ class MultiSink(Sink):
     def availability(self, online: bool, reason: str | None = None) -> None:
         for sink in self.sinks:
             self._call(sink, "availability", online, reason)
+
+    def labels_changed(self, labels: list[str]) -> None:
+        for sink in self.sinks:
+            self._call(sink, "labels_changed", labels)
 
     def stop(self) -> None:
         for sink in self.sinks:

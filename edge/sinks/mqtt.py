@@ -230,6 +230,7 @@ class MqttSink(Sink):
         self._state_dirty = False
         self._actions = dict.fromkeys(self.labels, False)
         self._actions_dirty: set[str] = set()
+        self._retired: set[str] = set()  # topics of labels no longer used: emptied (entity removed) on announce
         self._device_online = True
         self._avail_dirty = False
         self._stop_worker = False
@@ -322,6 +323,24 @@ class MqttSink(Sink):
                 self._actions_dirty.add(event.label)
             self._wake = True
             self._cond.notify_all()
+
+    def labels_changed(self, labels: list[str]) -> None:
+        """New action labels while running (enrolment): add their entities, remove those of labels gone."""
+        labels = [str(x) for x in labels]
+        slugs = {label: slug(label) for label in labels}
+        if len(set(slugs.values())) != len(labels):
+            log.warning("MQTT: labels %s collide once made topic-safe; keeping the old ones", labels)
+            return
+        with self._cond:
+            gone = [x for x in self.labels if x not in slugs]
+            self._retired |= {t for x in gone for t in (self._discovery_topic(self._slugs[x]), self.topic_action(x))}
+            self.labels, self._slugs = labels, slugs
+            self._actions = {x: self._actions.get(x, False) for x in labels}
+            self._announce = self._wake = True
+            self._cond.notify_all()
+
+    def _discovery_topic(self, label_slug: str) -> str:
+        return f"{self.config.discovery_prefix}/binary_sensor/{slug(self.config.device_id)}/action_{label_slug}/config"
 
     def availability(self, online: bool, reason: str | None = None) -> None:
         log.info("pipeline %s%s", "online" if online else "offline", f": {reason}" if reason else "")
@@ -526,6 +545,10 @@ class MqttSink(Sink):
         Retained latest-value topics use QoS 0: they are re-published on every
         connect, and QoS 0 keeps paho from replaying a stale value after a newer one.
         """
+        with self._cond:
+            retired, self._retired = self._retired, set()
+        for topic in sorted(retired):  # an empty retained payload removes the entity and the stale value
+            self._client.publish(topic, b"", qos=0, retain=True)
         if self.config.discovery:
             for topic, conf in self.discovery_configs().items():
                 self._client.publish(topic, json.dumps(conf, separators=(",", ":")), qos=0, retain=True)
@@ -606,7 +629,7 @@ class MqttSink(Sink):
             },
         }
         for label, s in self._slugs.items():
-            configs[f"{dp}/binary_sensor/{node}/action_{s}/config"] = {
+            configs[self._discovery_topic(s)] = {
                 "name": label,
                 "unique_id": f"har_{node}_action_{s}",
                 "state_topic": self.topic_action(label),
