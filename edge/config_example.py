@@ -90,6 +90,7 @@ EXAMPLES: dict[str, Any] = {
     "sinks.output": "/tmp/annotated.mp4",
     "mqtt.device_id": "livingroom",
     "mqtt.client_id": "har-livingroom",
+    "mqtt.outbox_path": "~/.local/state/har-edge/outbox.sqlite3",
     "mqtt.ca_file": "/etc/har-edge/ca.crt",
     "mqtt.cert_file": "/etc/har-edge/client.crt",
     "mqtt.key_file": "/etc/har-edge/client.key",

@@ -30,6 +30,9 @@ class Sink(ABC):
     def availability(self, online: bool, reason: str | None = None) -> None:  # noqa: B027 - optional hook
         """The pipeline went online/offline (e.g. camera lost). Default: ignore."""
 
+    def snapshot(self, event: Event, frame) -> None:  # noqa: B027 - optional hook
+        """``event`` (action_started) was decided on ``frame`` (BGR). Default: ignore."""
+
     def __enter__(self):
         return self
 
@@ -57,6 +60,10 @@ class MultiSink(Sink):
     def availability(self, online: bool, reason: str | None = None) -> None:
         for sink in self.sinks:
             self._call(sink, "availability", online, reason)
+
+    def snapshot(self, event: Event, frame) -> None:
+        for sink in self.sinks:
+            self._call(sink, "snapshot", event, frame)
 
     def stop(self) -> None:
         for sink in self.sinks:
