@@ -23,7 +23,10 @@ def no_color() -> bool:
 
 def echo_error(message: str) -> None:
     """``error: message`` on stderr, red on a terminal unless NO_COLOR is set."""
-    typer.secho(f"error: {message}", fg=None if no_color() else "red", err=True)
+    if no_color():
+        typer.echo(f"error: {message}", err=True)
+    else:
+        typer.secho(f"error: {message}", fg="red", err=True)
 
 
 def hoist_verbose(argv: list[str]) -> list[str]:

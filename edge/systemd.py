@@ -32,7 +32,7 @@ def notify(message: str) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
             s.connect(addr)
-            s.sendall(message.encode())
+            s.send(message.encode(), socket.MSG_DONTWAIT)  # never block the pipeline on a busy manager
         return True
     except OSError as e:
         log.debug("sd_notify %s failed: %s", message, e)
