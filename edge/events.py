@@ -147,16 +147,17 @@ class Event:
             "stats": None if self.stats is None else _json_safe(self.stats),
             "start_event_id": self.start_event_id,
             "wall_time": _round(self.wall_time, _TIME_DECIMALS),
-            "time": iso_time(self.wall_time),
+            "time": iso_time(_round(self.wall_time, _TIME_DECIMALS)),
             "started_time": self._wall_of(self.started_at),
             "ended_time": self._wall_of(self.ended_at),
         }
 
     def _wall_of(self, t: float | None) -> str | None:
         """ISO wall-clock time of pipeline time ``t`` (the event was made at ``wall_time``, pipeline ``ts``)."""
-        if t is None or not math.isfinite(t) or not math.isfinite(self.ts):
+        wall, ts, t = (_round(x, _TIME_DECIMALS) for x in (self.wall_time, self.ts, t))  # what to_dict keeps
+        if wall is None or ts is None or t is None:
             return None
-        return iso_time(self.wall_time - (self.ts - t))
+        return iso_time(wall - (ts - t))
 
     def to_json(self) -> str:
         """Compact one-line JSON (what the JSONL and MQTT sinks write)."""
@@ -180,11 +181,13 @@ class Event:
         return cls(**kwargs)
 
 
-def iso_time(epoch_s: float) -> str | None:
+def iso_time(epoch_s: float | None) -> str | None:
     """``2026-12-01T14:25:03.123+00:00``: ISO 8601, UTC, milliseconds (what Home Assistant parses)."""
-    if not math.isfinite(epoch_s):
+    if epoch_s is None or not math.isfinite(epoch_s):
         return None
-    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds")
+    ms = round(epoch_s * 1000)  # whole milliseconds first: a float's .xxx9999 must not truncate down
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=ms % 1000 * 1000).isoformat(
+        timespec="milliseconds")
 
 
 def _round(x: float | None, ndigits: int) -> float | None:
