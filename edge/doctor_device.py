@@ -39,7 +39,7 @@ def system_numpy(dist_packages: str = SYSTEM_DIST_PACKAGES) -> str | None:
 def constraints_file(numpy_version: str | None) -> str:
     """The shipped constraints file matching a system numpy (1.x: Bookworm, 2.x: Trixie)."""
     name = "raspberrypi-bookworm.txt" if (numpy_version or "1").startswith("1.") else "raspberrypi-trixie.txt"
-    return str(files("har.edge.deploy").joinpath("constraints", name))
+    return str(files("har.edge.deploy").joinpath(name))
 
 
 def picamera2_check() -> str:

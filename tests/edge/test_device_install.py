@@ -58,8 +58,8 @@ def device_venv(tmp_path_factory) -> tuple[Path, Path]:
 def test_the_wheel_carries_the_deploy_files_the_license_and_the_default_model(device_venv):
     wheel, _ = device_venv
     names = set(zipfile.ZipFile(wheel).namelist())
-    for path in ("har/edge/deploy/har-edge.service", "har/edge/deploy/constraints/raspberrypi-bookworm.txt",
-                 "har/edge/deploy/constraints/raspberrypi-trixie.txt", "har/edge/default_model/metadata.json",
+    for path in ("har/edge/deploy/har-edge.service", "har/edge/deploy/raspberrypi-bookworm.txt",
+                 "har/edge/deploy/raspberrypi-trixie.txt", "har/edge/default_model/metadata.json",
                  "har/edge/default_model/head.tflite"):
         assert path in names, path
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
