@@ -197,7 +197,7 @@ def _wait_with_bar(proc: subprocess.Popen, progress: Path, targets: int, timeout
 
     deadline = time.monotonic() + timeout_s
     shown = 0
-    with steps("converting", targets or None) as advance:
+    with steps("converting", targets or None, enabled=True) as advance:
         while True:
             try:
                 rc = proc.wait(timeout=0.5)
@@ -224,14 +224,22 @@ def run_worker(spec: dict, work_dir: Path, timeout_s: float = 3600) -> list[dict
     log_path = work_dir / f"worker-{tag}.log"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", ABSL_MIN_LOG_LEVEL="2")
     progress = Path(spec["progress"])
+    from har.edge.progress import wanted
+
+    cmd = [sys.executable, "-m", "har.export.convert_worker", str(spec_path)]
     with open(log_path, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "har.export.convert_worker", str(spec_path)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
-            rc = _wait_with_bar(proc, progress, len(spec.get("targets", [])), timeout_s)
+            if wanted():  # a terminal: a bar of converted targets while the worker runs
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+                try:
+                    rc = _wait_with_bar(proc, progress, len(spec.get("targets", [])), timeout_s)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    raise
+            else:
+                rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout_s).returncode
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
             raise ExportError(f"the conversion worker did not finish in {timeout_s:.0f} s; see {log_path}") from None
     events = [json.loads(line) for line in progress.read_text().splitlines()] if progress.exists() else []
     errors = [e for e in events if e.get("event") == "error"]
