@@ -8,7 +8,7 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train seed pose-models pose-default default-embed motion export-tflite bench tflite-runtime-venv demo test test-slow test-all soak soak-short lint clean help
+.PHONY: setup data train seed pose-models pose-default default-embed motion export-tflite bench tflite-runtime-venv demo test test-slow test-all soak soak-short test-pi dist lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
@@ -21,6 +21,9 @@ help:
 	@echo "make bench         accuracy vs latency for every variant into $(ART)/bench"
 	@echo "make soak          2 h of har-edge run with every sink on and broker restarts: $(SOAK)/samples.csv, soak.png"
 	@echo "make soak-short    the same for 2 minutes; fails on a lost event or growth (CI runs it)"
+
+	@echo "make dist          wheel and sdist into dist/ (what a device installs: docs/raspberry-pi.md)"
+	@echo "make test-pi       the edge tests in a venv made with Raspberry Pi OS Bookworm's constraints (numpy 1.24)"
 	@echo "make lint | clean"
 
 $(STAMP): pyproject.toml
@@ -116,8 +119,29 @@ soak-short: $(STAMP)
 	$(BIN)/python tools/soak.py --minutes 2 --restart-every 30 --down-for 6 --sample-every 5 --warmup 45 \
 		--segment-s 30 --out $(SOAK)-short --check $(SOAK_ARGS)
 
+# What `pip install -c <constraints>` gives a Raspberry Pi: numpy 1.24 (Bookworm's, which apt's picamera2 is
+# built against), no TensorFlow. The Keras-converted test models are built first by the main venv.
+PI_VENV        ?= .venv-pi
+PI_PYTHON      ?= python3.11
+PI_CONSTRAINTS ?= edge/deploy/raspberrypi-bookworm.txt
+PI_MODELS      ?= $(ART)/test-models
+$(PI_VENV)/.installed: pyproject.toml $(PI_CONSTRAINTS)
+	$(PI_PYTHON) -m venv $(PI_VENV)
+	$(PI_VENV)/bin/pip install --quiet --upgrade pip
+	$(PI_VENV)/bin/pip install --quiet -c $(PI_CONSTRAINTS) -e ".[mqtt]" pytest hypothesis pyyaml prometheus-client jinja2
+	@touch $@
+
+test-pi: $(STAMP) $(PI_VENV)/.installed
+	$(BIN)/python -m tests.edge.prebuilt $(PI_MODELS)
+	$(PI_VENV)/bin/python -c "import numpy, cv2; print('device venv: numpy', numpy.__version__, 'opencv', cv2.__version__)"
+	HAR_TEST_MODELS=$(abspath $(PI_MODELS)) $(PI_VENV)/bin/pytest -m "not slow" tests/edge $(PYTEST_ARGS)
+
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 lint: $(STAMP)
 	$(BIN)/ruff check models train export edge tests tools
 
 clean:
-	rm -rf $(ART) $(DATA) .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(ART) $(DATA) .pytest_cache .ruff_cache build dist *.egg-info $(PI_VENV)

@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from har.edge.clierrors import HarGroup
+from har.edge.cliutil import echo_error, hoist_verbose, setup_logging, version_option
 from har.edge.errors import HarError
 
 app = typer.Typer(help="har-edge device runtime: live activity recognition with a TFLite bundle.", cls=HarGroup,
@@ -31,14 +32,14 @@ BundleOpt = Annotated[str | None, typer.Option(help="Bundle directory (default: 
 
 
 def fail(msg: str, code: int = 2) -> None:
-    typer.secho(f"error: {msg}", fg="red", err=True)
+    echo_error(msg)
     raise typer.Exit(code)
 
 
 @app.callback()
-def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (also after the command).")]
+          = False, version: Annotated[bool, version_option("har-edge")] = False) -> None:
+    setup_logging(verbose)
 
 
 def _load(config: Path | None, overrides: dict):
@@ -52,7 +53,7 @@ def _load(config: Path | None, overrides: dict):
     return cfg, bundle
 
 
-def _sinks(cfg, bundle, labels: list[str] | None = None):
+def _sinks(cfg, bundle, labels: list[str] | None = None, metrics=None):
     from har.edge.sinks.base import MultiSink
     from har.edge.sinks.console import ConsoleSink
     from har.edge.sinks.jsonl import JsonlSink
@@ -66,7 +67,7 @@ def _sinks(cfg, bundle, labels: list[str] | None = None):
         from har.edge.sinks.mqtt import MqttSink
 
         actions = [lab for lab in labels or bundle.labels if lab not in cfg.smoother.background_labels]
-        sinks.append(MqttSink(cfg.mqtt, actions))
+        sinks.append(MqttSink(cfg.mqtt, actions, metrics=metrics))
     return MultiSink(sinks)
 
 
@@ -91,7 +92,8 @@ def run(
     output: Annotated[str | None, typer.Option(help="Write an annotated video (mp4/avi).")] = None,
     console: Annotated[bool | None, typer.Option("--console/--no-console", help="One line per event on stdout.")] = None,
     background: Annotated[str | None, typer.Option(help="Comma-separated labels that mean 'no action'.")] = None,
-    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT.")] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on PORT "
+                                                         "(metrics.prometheus_host, 127.0.0.1 by default).")] = None,
     print_config: Annotated[bool, typer.Option("--print-config", help="Print the merged config and exit.")] = False,
 ) -> None:
     """Run live recognition from a camera, stream or file and report actions.
@@ -118,26 +120,34 @@ def run(
     from har.edge.default_model import model_in_use
 
     log.info("model: %s", model_in_use(bndl))
-    from har.edge.metrics import Metrics, PrometheusServer
+    from har.edge.interpreter import backend_name
+    from har.edge.metrics import Metrics
     from har.edge.pipeline import Pipeline
     from har.edge.preflight import check_outputs
+    from har.edge.prometheus import MetricsServer
     from har.edge.sinks.video import VideoSink
     from har.edge.sources import open_source
+    from har.edge.systemd import Watchdog
 
     check_outputs(cfg)  # before anything is opened: a bad path must not wait for the first frame
     metrics = Metrics()
     sink = prom = None
     try:
         if cfg.metrics.prometheus_port is not None:  # first: a port in use is refused before the camera opens
-            prom = PrometheusServer(metrics, cfg.metrics.prometheus_host, cfg.metrics.prometheus_port)
+            prom = MetricsServer(metrics, cfg.metrics.prometheus_host, cfg.metrics.prometheus_port, backend_name())
         from har.edge.enroll.runtime import with_enrolment
         from har.edge.pipeline import Classifier
 
         clf = with_enrolment(Classifier(bndl, cfg.inference.threads, cfg.inference.delegate or None,
                                         cfg.inference.streaming), bndl)
-        sink = _sinks(cfg, bndl, getattr(clf, "labels", None))
+        sink = _sinks(cfg, bndl, getattr(clf, "labels", None), metrics)
+        mqtt_sink = next((s for s in sink.sinks if hasattr(s, "on_detect")), None)
+        if prom is not None:
+            prom.mqtt = mqtt_sink
+        watchdog = Watchdog(metrics)
 
         def on_outage(down: bool, reason: str) -> None:
+            watchdog.source_down = down
             sink.availability(not down, reason)
 
         src = open_source(cfg.source.camera, cfg.source.source, cfg.source.picamera2, on_outage,
@@ -148,6 +158,9 @@ def run(
         for s in sink.sinks:
             if hasattr(s, "pending"):  # MQTT: what waits in the outbox, what the broker acknowledged
                 metrics.gauges.update(mqtt_outbox_pending=lambda s=s: s.pending, mqtt_delivered=lambda s=s: s.delivered)
+        if mqtt_sink is not None:  # <base>/detect/set turns classification off and on
+            mqtt_sink.on_detect = pipe.set_detect
+            pipe.set_detect(mqtt_sink.detecting)
     except BaseException as e:
         for part in (sink, prom):
             if part is not None:
@@ -165,9 +178,11 @@ def run(
     signal.signal(signal.SIGINT, on_signal)
     if hasattr(signal, "SIGHUP") and hasattr(clf, "request_reload"):
         signal.signal(signal.SIGHUP, lambda *_: clf.request_reload())  # reread the enrolment file
+    watchdog.start()  # READY=1, then WATCHDOG=1 while frames arrive (Type=notify units)
     try:
         summary = pipe.run(src)
     finally:
+        watchdog.stop()
         src.stop()
         if video is not None:
             video.stop()
@@ -182,8 +197,9 @@ def predict(
     video: Annotated[str, typer.Argument(help="Video file, or URL of one (http(s) ending in .mp4/.avi/... "
                                               "or YouTube), downloaded first into ~/.cache/har/videos.")],
     bundle: BundleOpt = None,
-    threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
-    streaming: Annotated[str, typer.Option(help="auto | on | off.")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="Interpreter threads (default: the config's, else 1).")] = None,
+    streaming: Annotated[str | None, typer.Option(help="auto | on | off (default: the config's, else auto).")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Classify one video file: prints 'Action Predicted: <label>  Confidence: <p>'.
 
@@ -200,7 +216,7 @@ def predict(
     from har.edge.pipeline import Classifier
     from har.edge.predict import cuts_of_file, padding_text
 
-    cfg, bndl = _load(None, {"bundle": bundle, "inference.threads": threads, "inference.streaming": streaming})
+    cfg, bndl = _load(config, {"bundle": bundle, "inference.threads": threads, "inference.streaming": streaming})
     clf = Classifier(bndl, cfg.inference.threads, None, cfg.inference.streaming)
     try:
         if "://" in video:
@@ -227,16 +243,19 @@ def predict(
 def info(
     bundle: Annotated[str | None, typer.Argument(help="Bundle directory (default: the default pose model "
                                                       "shipped with har-edge).")] = None,
-    threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
-    delegate: Annotated[str | None, typer.Option(help="Delegate to check, e.g. edgetpu.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Interpreter threads (default: the config's, else 1).")] = None,
+    delegate: Annotated[str | None, typer.Option(help="Delegate to check, e.g. edgetpu (default: the config's).")]
+    = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Show a bundle's metadata, check its hashes and tensors, list ops and the delegate in use."""
     from har.edge.bundle import describe
-    from har.edge.default_model import bundle_or_default, model_in_use
+    from har.edge.default_model import model_in_use
     from har.edge.enroll.cli import info_lines
 
-    b = bundle_or_default(bundle)
-    typer.echo(f"model      {model_in_use(b)}\n" + describe(b, threads=threads, delegate=delegate))
+    cfg, b = _load(config, {"bundle": bundle, "inference.threads": threads, "inference.delegate": delegate})
+    typer.echo(f"model      {model_in_use(b)}\n"
+               + describe(b, threads=cfg.inference.threads, delegate=cfg.inference.delegate or None))
     for line in info_lines(b):
         typer.echo(line)
 
@@ -247,11 +266,14 @@ def doctor(
     bundle: BundleOpt = None,
     camera: Annotated[int | None, typer.Option(help="Camera index to test.")] = None,
     picamera2: Annotated[bool, typer.Option("--picamera2", help="Test the Pi camera module.")] = False,
+    mqtt: Annotated[bool, typer.Option("--mqtt", help="Connect to the broker (auth, TLS) and check the outbox "
+                                                      "and JSON-lines paths are writable, even if the config "
+                                                      "leaves MQTT off.")] = False,
 ) -> None:
     """Check interpreter, bundle, delegate, camera and broker; say what is wrong."""
     from har.edge.doctor import run_checks
 
-    ok = run_checks(config, bundle, camera, picamera2, echo=typer.echo)
+    ok = run_checks(config, bundle, camera, picamera2, echo=typer.echo, mqtt=mqtt)
     raise typer.Exit(0 if ok else 1)
 
 
@@ -264,6 +286,7 @@ def bench(
                                                     "640x480 30 fps clip).")] = None,
     rounds: Annotated[int, typer.Option(help="Interleaved timing rounds (8 calls per model each).")] = 7,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the rows as JSON here.")] = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Time this bundle on this device: latency per window and per new frame, pipeline fps, peak memory.
 
@@ -273,10 +296,8 @@ def bench(
     Example: har-edge bench artifacts/bundle --threads 1,4
     """
     from har.edge.bench import bench_bundle, note_lines, parse_threads, pose_lines, table_lines
-    from har.edge.default_model import bundle_or_default
-
     try:
-        bundle = str(bundle_or_default(bundle).path)
+        bundle = str(_load(config, {"bundle": bundle})[1].path)
         thread_counts = parse_threads(threads)
     except ValueError as e:
         fail(str(e))
@@ -305,11 +326,13 @@ def _mount_models() -> None:
     """``har-edge models fetch pose``: the device needs the pose models too (no TensorFlow involved)."""
     from har.edge.enroll.cli import register as register_enroll
     from har.edge.eval_cli import register as register_eval
+    from har.edge.init import register as register_init
     from har.edge.pose.cli import register
 
     register(app)
     register_eval(app, fail, _load)
     register_enroll(app, fail, _load)
+    register_init(app)
 
 
 _mount_models()
@@ -318,7 +341,7 @@ _mount_models()
 def main() -> None:
     """The ``har-edge`` console script; HarGroup turns a HarError into ``error: ...`` and exit 2."""
     try:
-        app()
+        app(args=hoist_verbose(sys.argv[1:]), prog_name="har-edge")
     except KeyboardInterrupt:  # Ctrl-C during a download or before `run` installs its signal handlers
         sys.exit(130)
 

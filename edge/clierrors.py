@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 from typer.core import TyperGroup
 
+from har.edge.cliutil import echo_error
 from har.edge.errors import HarError
 
 
@@ -21,5 +22,5 @@ class HarGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except HarError as e:
-            typer.secho(f"error: {e}", fg="red", err=True)
+            echo_error(str(e))  # red on a terminal unless NO_COLOR is set
             raise typer.Exit(2) from None

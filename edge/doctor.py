@@ -8,9 +8,10 @@ that names the broken piece saves a debugging session.
 from __future__ import annotations
 
 import platform
-import socket
 from collections.abc import Callable
 from pathlib import Path
+
+from har.edge import doctor_device as dd
 
 
 def _check(echo: Callable[[str], None], name: str, fn) -> bool:
@@ -33,7 +34,7 @@ def _opencv_check() -> str:
 
 
 def run_checks(config: Path | None, bundle: str | None, camera: int | None, picamera2: bool,
-               echo: Callable[[str], None] = print) -> bool:
+               echo: Callable[[str], None] = print, mqtt: bool = False) -> bool:
     from har.edge.config import check_camera, load_config
 
     check_camera(camera, "--camera")  # an index OpenCV misreads must not reach it (OpenCV 5 crashes on -1)
@@ -49,11 +50,13 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
     cfg = cfg_holder.get("cfg")
 
     def interp():
-        from har.edge.interpreter import backend_name
+        from har.edge.interpreter import _runtime, backend_name
 
-        return backend_name()
+        module, _ = _runtime()
+        return f"{backend_name()} ({module.__name__})"
 
     results.append(_check(echo, "interpreter", interp))
+    results.append(_check(echo, "numpy", dd.numpy_abi_check))
     if cfg is not None:
         def bundle_check():
             from har.edge.default_model import bundle_or_default, model_in_use
@@ -65,6 +68,13 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
                     f"streaming={b.has_streaming or b.is_pose}{pose})")
 
         results.append(_check(echo, "bundle", bundle_check))
+        if cfg.inference.delegate or dd.libedgetpu_version():
+            def edgetpu_check():
+                from har.edge.interpreter import backend_name
+
+                return dd.libedgetpu_check(dd.libedgetpu_version(), backend_name())
+
+            results.append(_check(echo, "libedgetpu", edgetpu_check))
         if cfg.inference.delegate:
             def delegate_check():
                 from har.edge.interpreter import load_delegate
@@ -73,14 +83,13 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
                 return f"{cfg.inference.delegate} loaded"
 
             results.append(_check(echo, "delegate", delegate_check))
-        if cfg.sinks.mqtt:
-            def broker_check():
-                with socket.create_connection((cfg.mqtt.host, cfg.mqtt.port), timeout=3):
-                    return f"{cfg.mqtt.host}:{cfg.mqtt.port} reachable"
-
-            results.append(_check(echo, "mqtt broker", broker_check))
+        if cfg.sinks.mqtt or mqtt:
+            results.append(_check(echo, "mqtt broker", lambda: dd.mqtt_connect_check(cfg.mqtt)))
+            results.append(_check(echo, "output paths", lambda: dd.writable_check(cfg)))
         if camera is None and not picamera2:
             camera, picamera2 = cfg.source.camera, cfg.source.picamera2
+    if picamera2:
+        results.append(_check(echo, "picamera2", dd.picamera2_check))
     if camera is not None or picamera2:
         def camera_check():
             from har.edge.sources import open_source

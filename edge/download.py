@@ -51,6 +51,7 @@ from urllib.parse import urlparse
 
 from har.edge.cache import cache_root
 from har.edge.errors import HarError
+from har.edge.progress import ByteBar
 
 try:
     import fcntl
@@ -126,41 +127,6 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
 
 
-class _Progress:
-    """A one-line text bar on stderr, redrawn at most 5 times a second."""
-
-    def __init__(self, label: str, enabled: bool | None):
-        self.label = label
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._last = 0.0
-        self._t0 = time.monotonic()
-        self._start_bytes: int | None = None
-
-    def update(self, done: int, total: int | None, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if self._start_bytes is None:
-            self._start_bytes = done
-        if not force and now - self._last < 0.2:
-            return
-        self._last = now
-        rate = (done - self._start_bytes) / max(now - self._t0, 1e-3)
-        if total:
-            frac = min(done / total, 1.0)
-            bar = "#" * int(frac * 30)
-            text = f"\r{self.label} [{bar:<30}] {frac:6.1%} {_mb(done)}/{_mb(total)} {_mb(rate)}/s "
-        else:
-            text = f"\r{self.label} {_mb(done)} {_mb(rate)}/s "
-        sys.stderr.write(text)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def _network_reason(e: BaseException) -> str | None:
     """A short reason when ``e`` means 'could not reach the host', else None."""
     reason = getattr(e, "reason", e)
@@ -228,7 +194,7 @@ def _download_locked(url: str, dest: Path, size: int | None, sha256: str | None,
     part = dest.with_name(dest.name + ".part")
     if dest.is_file():
         return _verified(dest, url, size, sha256, md5, resumed_from=dest.stat().st_size, keep_bad=True)
-    bar = _Progress(label or dest.name, progress)
+    bar = ByteBar(label or dest.name, progress)
     resumed_from = part.stat().st_size if part.exists() else 0
     failures = 0
     try:
@@ -265,7 +231,7 @@ def _download_locked(url: str, dest: Path, size: int | None, sha256: str | None,
     return _verified(part, url, size, sha256, md5, resumed_from=resumed_from, final=dest)
 
 
-def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: _Progress,
+def _fetch_once(url: str, part: Path, size: int | None, timeout_s: float, bar: ByteBar,
                 approx_size: int | None = None) -> bool:
     """One request. True when the file is complete, False when the stream ended early."""
     offset = part.stat().st_size if part.exists() else 0

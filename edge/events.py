@@ -6,8 +6,11 @@ subscriber that reads the JSON lines file can parse MQTT payloads too.
 
 Times: ``ts``, ``started_at`` and ``ended_at`` are *media/pipeline* seconds (the
 position in the video or the pipeline clock), which keeps replays of a recorded
-file deterministic. ``wall_time`` is ``time.time()`` when the event was created,
-for humans and dashboards.
+file deterministic. ``wall_time`` is ``time.time()`` when the event was created.
+The dict form also carries wall-clock ISO 8601 times (UTC, milliseconds), which
+is what Home Assistant and most automations want: ``time`` (when the event was
+made), and ``started_time`` / ``ended_time`` (``wall_time`` moved back by the
+pipeline seconds between that moment and ``ts``).
 
 ``event_id`` is a fresh uuid4 hex per event. Delivery over MQTT is at-least-once,
 so subscribers deduplicate on it; an ``action_ended`` event carries the id of its
@@ -22,6 +25,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
 from typing import Any
 
 ACTION_STARTED = "action_started"
@@ -143,7 +147,17 @@ class Event:
             "stats": None if self.stats is None else _json_safe(self.stats),
             "start_event_id": self.start_event_id,
             "wall_time": _round(self.wall_time, _TIME_DECIMALS),
+            "time": iso_time(_round(self.wall_time, _TIME_DECIMALS)),
+            "started_time": self._wall_of(self.started_at),
+            "ended_time": self._wall_of(self.ended_at),
         }
+
+    def _wall_of(self, t: float | None) -> str | None:
+        """ISO wall-clock time of pipeline time ``t`` (the event was made at ``wall_time``, pipeline ``ts``)."""
+        wall, ts, t = (_round(x, _TIME_DECIMALS) for x in (self.wall_time, self.ts, t))  # what to_dict keeps
+        if wall is None or ts is None or t is None:
+            return None
+        return iso_time(wall - (ts - t))
 
     def to_json(self) -> str:
         """Compact one-line JSON (what the JSONL and MQTT sinks write)."""
@@ -165,6 +179,15 @@ class Event:
         if "stats" in kwargs:
             kwargs["stats"] = dict(kwargs["stats"])
         return cls(**kwargs)
+
+
+def iso_time(epoch_s: float | None) -> str | None:
+    """``2026-12-01T14:25:03.123+00:00``: ISO 8601, UTC, milliseconds (what Home Assistant parses)."""
+    if epoch_s is None or not math.isfinite(epoch_s):
+        return None
+    ms = round(epoch_s * 1000)  # whole milliseconds first: a float's .xxx9999 must not truncate down
+    return datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=ms % 1000 * 1000).isoformat(
+        timespec="milliseconds")
 
 
 def _round(x: float | None, ndigits: int) -> float | None:

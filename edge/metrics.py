@@ -41,8 +41,12 @@ class Metrics:
         self._lat_ms: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
         self.gauges: dict[str, Callable[[], float]] = {}  # name -> reader, e.g. the MQTT outbox backlog
+        from har.edge.prometheus import LatencyHistogram  # here: prometheus imports this module
+
+        self.latency_hist = LatencyHistogram()  # raw counts for /metrics (har.edge.prometheus)
 
     def inference(self, latency_s: float) -> None:
+        self.latency_hist.observe(latency_s)
         with self._lock:
             self.inferences += 1
             self._lat_ms.append(latency_s * 1000.0)

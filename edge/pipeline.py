@@ -115,16 +115,24 @@ class Pipeline:
         self.window = Window(bundle.seq_len, cfg.inference.stride)
         self.smoother = Smoother(getattr(self.classifier, "labels", bundle.labels), cfg.smoother)
         self._stop = threading.Event()
+        self._detect = threading.Event()  # cleared by set_detect(False): frames pass, nothing is classified
+        self._detect.set()
         self._fps_ema = 0.0
 
     def stop(self) -> None:
         """Ask the loop to finish; safe from a signal handler or another thread."""
         self._stop.set()
 
-    def _publish(self, events: list[Event]) -> None:
+    def set_detect(self, on: bool) -> None:
+        """Turn classification off (an open action ends) or back on; safe from another thread."""
+        (self._detect.set if on else self._detect.clear)()
+
+    def _publish(self, events: list[Event], frame=None) -> None:
         for ev in events:
             self.metrics.events += ev.kind != "state"
             self.sink.publish(ev)
+            if frame is not None and ev.kind == "action_started":
+                self.sink.snapshot(ev, frame)
 
     def _relabel(self, ts: float) -> None:
         """Enrolled labels changed (har.edge.enroll): end the running action, smooth the new labels, tell sinks."""
@@ -140,6 +148,7 @@ class Pipeline:
         self.sampler.set_frame_period(1.0 / getattr(source, "fps", 30.0))
         prepare = frame_preprocessor(self.bundle.encoder_kind, self.bundle.frame_size)
         t_live0 = None
+        paused = False
         ts = 0.0
         last_log = time.monotonic()
         interval = self.cfg.metrics.interval_s
@@ -162,7 +171,13 @@ class Pipeline:
             m.frames += 1
             m.dropped = getattr(source, "dropped", 0)
             m.queue_depth = getattr(source, "queue_depth", 0)
-            if self.sampler.accept(ts):
+            detect = self._detect.is_set()
+            if not detect and not paused:  # just turned off: end the open action, start afresh later
+                self._publish(self.smoother.flush(ts))
+                self.window.clear()
+                self.sampler.reset()
+            paused = not detect
+            if detect and self.sampler.accept(ts):
                 m.sampled += 1
                 t0 = time.perf_counter()
                 self.window.push(self.classifier.item(prepare(frame)))
@@ -172,7 +187,7 @@ class Pipeline:
                     m.inference(time.perf_counter() - t0)
                     snap = m.snapshot()
                     stats = {k: snap[k] for k in ("input_fps", "latency_ms_p50", "dropped_frames")}
-                    self._publish(self.smoother.update(ts, probs, stats))
+                    self._publish(self.smoother.update(ts, probs, stats), frame)
             if self.video_sink is not None:
                 label, conf = self.smoother.current
                 pose = getattr(self.classifier, "last_pose", None)

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -180,6 +181,40 @@ class Conversion:
     calibration: dict = field(default_factory=dict)
 
 
+def _events_so_far(progress: Path) -> list[dict]:
+    """The complete lines of a progress file still being written."""
+    out = []
+    for line in progress.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            break  # the line being written
+    return out
+
+
+def _wait_with_bar(proc: subprocess.Popen, progress: Path, targets: int, timeout_s: float) -> int:
+    """Wait for the worker; on a terminal, a bar of converted targets read from its progress file."""
+    from har.edge.progress import steps
+
+    deadline = time.monotonic() + timeout_s
+    shown = 0
+    with steps("converting", targets or None, enabled=True) as advance:
+        while True:
+            try:
+                rc = proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                rc = None
+            if targets and progress.exists():
+                done = [e["target"] for e in _events_so_far(progress) if e.get("event") == "done"]
+                if len(done) > shown:
+                    advance(len(done) - shown, done[-1])
+                    shown = len(done)
+            if rc is not None:
+                return rc
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(proc.args, timeout_s)
+
+
 def run_worker(spec: dict, work_dir: Path, timeout_s: float = 3600) -> list[dict]:
     """Run the conversion worker on ``spec``; returns its events or raises :class:`ExportError`."""
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -189,13 +224,24 @@ def run_worker(spec: dict, work_dir: Path, timeout_s: float = 3600) -> list[dict
     spec_path.write_text(json.dumps(spec))
     log_path = work_dir / f"worker-{tag}.log"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", ABSL_MIN_LOG_LEVEL="2")
+    progress = Path(spec["progress"])
+    from har.edge.progress import wanted
+
+    cmd = [sys.executable, "-m", "har.export.convert_worker", str(spec_path)]
     with open(log_path, "w") as out:
         try:
-            rc = subprocess.run([sys.executable, "-m", "har.export.convert_worker", str(spec_path)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout_s).returncode
+            if wanted():  # a terminal: a bar of converted targets while the worker runs
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+                try:
+                    rc = _wait_with_bar(proc, progress, len(spec.get("targets", [])), timeout_s)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                    raise
+            else:
+                rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout_s).returncode
         except subprocess.TimeoutExpired:
             raise ExportError(f"the conversion worker did not finish in {timeout_s:.0f} s; see {log_path}") from None
-    progress = Path(spec["progress"])
     events = [json.loads(line) for line in progress.read_text().splitlines()] if progress.exists() else []
     errors = [e for e in events if e.get("event") == "error"]
     if errors:

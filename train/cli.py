@@ -14,10 +14,12 @@ from typing import Annotated
 
 import typer
 
-from har.edge.clierrors import HarGroup
+from har.edge.cliutil import echo_error, hoist_verbose, setup_logging, version_option
+from har.train.extras import TrainGroup
 
-# HarGroup: any HarError (DatasetError, ExportError, BundleError, ...) becomes `error: ...` and exit 2.
-app = typer.Typer(help="har-edge workstation tools: make data, train, predict, export, benchmark.", cls=HarGroup,
+# TrainGroup: any HarError (DatasetError, ExportError, BundleError, ...) becomes `error: ...` and exit 2, and a
+# missing TensorFlow says which extra to install.
+app = typer.Typer(help="har-edge workstation tools: make data, train, predict, export, benchmark.", cls=TrainGroup,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Make, inspect and download datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -26,7 +28,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, KeyEr
 
 
 def fail(msg: str) -> None:
-    typer.secho(f"error: {msg}", fg="red", err=True)
+    echo_error(msg)
     raise typer.Exit(2)
 
 
@@ -36,8 +38,9 @@ def _quiet_tf() -> None:
 
 
 @app.callback()
-def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging (also after the command).")]
+          = False, version: Annotated[bool, version_option("har")] = False) -> None:
+    setup_logging(verbose)
     _quiet_tf()
 
 
@@ -340,7 +343,7 @@ _mount_optional()
 
 def main() -> None:
     try:
-        app()
+        app(args=hoist_verbose(sys.argv[1:]), prog_name="har")
     except KeyboardInterrupt:
         sys.exit(130)
 

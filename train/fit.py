@@ -228,7 +228,10 @@ def _train_fold(cfg: TrainConfig, fold: Fold, labels: list[str], pipeline: str, 
         train_ds, steps["steps_per_epoch"] = train_ds.repeat(), -(-splits.sizes()["train"] // global_batch)
         if val_ds is not None:
             val_ds, steps["validation_steps"] = val_ds.repeat(), -(-splits.sizes()["val"] // global_batch)
-    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.max_epochs, callbacks=callbacks, verbose=2,
+    from har.train.progress import with_bar  # imports keras
+
+    callbacks, verbose = with_bar(callbacks, cfg.max_epochs)
+    hist = model.fit(train_ds, validation_data=val_ds, epochs=cfg.max_epochs, callbacks=callbacks, verbose=verbose,
                      shuffle=False, **steps)  # tf.data shuffles itself
     seconds = time.time() - t0
     probs, yte = predict(model, sources["test"], cfg.normalization)
@@ -243,14 +246,17 @@ def _fit_in_memory(cfg: TrainConfig, model, splits: Splits, flips, callbacks):
     n_cls = len(splits.labels)
     onehot = np.eye(n_cls, dtype=np.float32)
     val = (normalize(Xva, cfg.normalization), onehot[yva]) if len(yva) else None
+    from har.train.progress import with_bar  # imports keras
+
+    callbacks, verbose = with_bar(callbacks, cfg.max_epochs)
     if cfg.augment:
         from har.train.augment import augmented_dataset
 
         data = augmented_dataset(Xtr, ytr, n_cls, cfg.batch_size, cfg.normalization, flips, cfg.seed)
-        return model.fit(data, validation_data=val, epochs=cfg.max_epochs, callbacks=callbacks, verbose=2)
+        return model.fit(data, validation_data=val, epochs=cfg.max_epochs, callbacks=callbacks, verbose=verbose)
     return model.fit(normalize(Xtr, cfg.normalization), onehot[ytr], validation_data=val,
                      epochs=cfg.max_epochs, batch_size=cfg.batch_size, shuffle=True,
-                     callbacks=callbacks, verbose=2)
+                     callbacks=callbacks, verbose=verbose)
 
 
 def early_stopping(cfg: TrainConfig, has_val: bool) -> list:

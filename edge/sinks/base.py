@@ -33,6 +33,9 @@ class Sink(ABC):
     def labels_changed(self, labels: list[str]) -> None:  # noqa: B027 - optional hook
         """The action labels changed while running (an enrolment file was reloaded); most sinks need nothing."""
 
+    def snapshot(self, event: Event, frame) -> None:  # noqa: B027 - optional hook
+        """``event`` (action_started) was decided on ``frame`` (BGR). Default: ignore."""
+
     def __enter__(self):
         return self
 
@@ -64,6 +67,10 @@ class MultiSink(Sink):
     def labels_changed(self, labels: list[str]) -> None:
         for sink in self.sinks:
             self._call(sink, "labels_changed", labels)
+
+    def snapshot(self, event: Event, frame) -> None:
+        for sink in self.sinks:
+            self._call(sink, "snapshot", event, frame)
 
     def stop(self) -> None:
         for sink in self.sinks:

@@ -1,11 +1,17 @@
 """Publish events to an MQTT broker without ever blocking the detection loop or losing an event.
 
-Topics, under ``<prefix>/<device_id>/``:
+Topics, under ``<prefix>/<device_id>/`` (the device id made topic-safe, :mod:`.topics`):
 
 * ``events``       every action_started/action_ended, QoS ``qos_events`` (1), never retained;
+                   stamped ``age_s``/``late`` when handed to the broker (:mod:`.late`);
 * ``state``        the latest state event, retained (latest-only, not queued);
 * ``availability`` ``online``/``offline``, retained; the Last Will is ``offline``;
-* ``action/<label>`` ``ON``/``OFF`` retained while that action is active (HA binary sensors).
+* ``action/<label>`` ``ON``/``OFF`` retained while that action is active (HA binary sensors);
+* ``stats``        pipeline metrics as JSON every ``stats_interval_s``, retained;
+* ``detect``       ``ON``/``OFF`` retained; ``detect/set`` turns detection off and on;
+* ``snapshot``     JPEG of the frame that started the latest action (``snapshot = true``), retained.
+
+Home Assistant discovery configs come from :mod:`.homeassistant`.
 
 Delivery contract. Every event is first written to a SQLite :class:`Outbox`.
 A worker thread publishes queued events in order while connected and deletes a
@@ -43,7 +49,10 @@ from typing import Any
 from har.edge.errors import HarError
 from har.edge.events import ACTION_ENDED, ACTION_STARTED, STATE, Event
 from har.edge.sinks.base import Sink
+from har.edge.sinks.homeassistant import discovery_configs, discovery_filter, is_orphan, node_id
+from har.edge.sinks.late import stamp
 from har.edge.sinks.outbox import Outbox
+from har.edge.sinks.topics import Topics, slug
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +93,6 @@ def _import_paho():
     return mqtt
 
 
-def slug(text: str) -> str:
-    """Topic- and Home-Assistant-safe form of a label or device id."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "_"
-
-
 @dataclass
 class MqttConfig:
     """Where and how to connect. Secrets come from the environment (:meth:`from_env`), never CLI flags."""
@@ -112,6 +116,10 @@ class MqttConfig:
     reconnect_min_delay_s: float = 1.0  # first retry delay, doubled up to the max
     reconnect_max_delay_s: float = 60.0
     max_inflight: int = 10  # events sent but not yet acknowledged (order is kept regardless)
+    late_after_s: float = 60.0  # an event delivered later than this after it happened says late: true
+    stats_interval_s: float = 60.0  # publish pipeline stats this often (0 = never)
+    snapshot: bool = False  # JPEG of the frame that started an action, retained on <base>/snapshot
+    configuration_url: str | None = None  # link on the Home Assistant device page
 
     def __post_init__(self) -> None:
         if self.device_id is None:
@@ -152,6 +160,8 @@ class MqttConfig:
             )
         if self.max_inflight < 1:
             raise ValueError(f"max_inflight must be at least 1, got {self.max_inflight}.")
+        if not self.late_after_s >= 0 or not self.stats_interval_s >= 0:
+            raise ValueError("late_after_s and stats_interval_s must be >= 0.")
 
     @classmethod
     def from_env(cls, base: MqttConfig | None = None, environ: Mapping[str, str] | None = None) -> MqttConfig:
@@ -199,6 +209,8 @@ class MqttSink(Sink):
         config: MqttConfig,
         labels: Sequence[str],
         on_availability: AvailabilityHook | None = None,
+        metrics=None,
+        on_detect: Callable[[bool], None] | None = None,
     ):
         mqtt = _import_paho()
         self._mqtt = mqtt
@@ -211,12 +223,15 @@ class MqttSink(Sink):
             if path and not Path(path).expanduser().is_file():
                 raise MqttError(f"MQTT TLS file not found: {path}")
         self.on_availability = on_availability
+        self.metrics = metrics  # a har.edge.metrics.Metrics: its snapshot() goes to the stats topic
+        self.on_detect = on_detect  # called with True/False when <base>/detect/set says ON/OFF
 
-        base = f"{cfg.prefix}/{cfg.device_id}"
-        self.topic_events = f"{base}/events"
-        self.topic_state = f"{base}/state"
-        self.topic_availability = f"{base}/availability"
+        self.topics = Topics(cfg.prefix, cfg.device_id)
+        self.topic_events = self.topics.events
+        self.topic_state = self.topics.state
+        self.topic_availability = self.topics.availability
         self.topic_ha_status = f"{cfg.discovery_prefix}/status"
+        self._configs = self.discovery_configs() if cfg.discovery else {}
 
         self._cond = threading.Condition()
         # Shared with paho callbacks and the caller; guarded by _cond.
@@ -240,6 +255,11 @@ class MqttSink(Sink):
         self._connected_at = 0.0
         self._short_connections = 0  # connections in a row the broker closed right after accepting them
         self._left_at_stop = 0
+        self._detecting = True
+        self._detect_dirty = True
+        self._orphans: set[str] = set()  # retained discovery configs of labels that are gone
+        self._snapshot: bytes | None = None
+        self._stats_at = 0.0
 
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
@@ -286,6 +306,12 @@ class MqttSink(Sink):
         client.loop_start()
 
     # -- metrics -------------------------------------------------------------
+
+    @property
+    def detecting(self) -> bool:
+        """False after ``OFF`` on ``<base>/detect/set``, until ``ON``."""
+        with self._cond:
+            return self._detecting
 
     @property
     def connected(self) -> bool:
@@ -336,11 +362,25 @@ class MqttSink(Sink):
             self._retired |= {t for x in gone for t in (self._discovery_topic(self._slugs[x]), self.topic_action(x))}
             self.labels, self._slugs = labels, slugs
             self._actions = {x: self._actions.get(x, False) for x in labels}
+            self._configs = self.discovery_configs() if self.config.discovery else {}
             self._announce = self._wake = True
             self._cond.notify_all()
 
     def _discovery_topic(self, label_slug: str) -> str:
-        return f"{self.config.discovery_prefix}/binary_sensor/{slug(self.config.device_id)}/action_{label_slug}/config"
+        return f"{self.config.discovery_prefix}/binary_sensor/{node_id(self.config.device_id)}/action_{label_slug}/config"
+
+    def snapshot(self, event: Event, frame) -> None:
+        """Keep a JPEG of the frame that started ``event`` for the retained snapshot topic (opt-in)."""
+        if not self.config.snapshot or event.kind != ACTION_STARTED:
+            return
+        import cv2
+
+        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
+        if ok:
+            with self._cond:
+                self._snapshot = jpeg.tobytes()
+                self._wake = True
+                self._cond.notify_all()
 
     def availability(self, online: bool, reason: str | None = None) -> None:
         log.info("pipeline %s%s", "online" if online else "offline", f": {reason}" if reason else "")
@@ -404,8 +444,10 @@ class MqttSink(Sink):
             return
         self._connect_failures = 0
         self._connected_at = time.monotonic()
+        client.subscribe(self.topics.detect_set, qos=1)
         if self.config.discovery:
             client.subscribe(self.topic_ha_status, qos=1)
+            client.subscribe(discovery_filter(self.config.discovery_prefix, self.config.device_id), qos=1)
         with self._cond:
             self._connected = True
             self._gen += 1
@@ -466,6 +508,24 @@ class MqttSink(Sink):
                 self._announce = True
                 self._wake = True
                 self._cond.notify_all()
+        elif message.topic == self.topics.detect_set:
+            command = message.payload.strip().upper()
+            if command not in (b"ON", b"OFF"):
+                log.warning("ignoring %r on %s (expected ON or OFF)", message.payload[:20], message.topic)
+                return
+            with self._cond:
+                self._detecting = command == b"ON"
+                self._detect_dirty = True
+                self._wake = True
+                self._cond.notify_all()
+            log.info("detection turned %s over MQTT", command.decode().lower())
+            if self.on_detect is not None:
+                self.on_detect(command == b"ON")
+        elif self.config.discovery and is_orphan(message.topic, message.payload, set(self._configs)):
+            with self._cond:
+                self._orphans.add(message.topic)
+                self._wake = True
+                self._cond.notify_all()
 
     # -- worker thread: the only caller of client.publish while running ------
 
@@ -512,9 +572,8 @@ class MqttSink(Sink):
                 room = self.config.max_inflight - len(inflight)
                 if room > 0:
                     for item in self._outbox.peek(room, after_seq=cursor):
-                        info = self._client.publish(
-                            item.topic, item.payload, qos=item.qos, retain=item.retain
-                        )
+                        payload = stamp(item.payload, item.created, time.time(), self.config.late_after_s)
+                        info = self._client.publish(item.topic, payload, qos=item.qos, retain=item.retain)
                         if info.rc != self._mqtt.MQTT_ERR_SUCCESS:
                             break  # connection just dropped; on_disconnect will reset us
                         inflight[info.mid] = (item.seq, item.event_id)
@@ -550,12 +609,14 @@ class MqttSink(Sink):
         for topic in sorted(retired):  # an empty retained payload removes the entity and the stale value
             self._client.publish(topic, b"", qos=0, retain=True)
         if self.config.discovery:
-            for topic, conf in self.discovery_configs().items():
+            for topic, conf in self._configs.items():
                 self._client.publish(topic, json.dumps(conf, separators=(",", ":")), qos=0, retain=True)
         with self._cond:
             self._avail_dirty = True
             self._state_dirty = self._state_payload is not None
             self._actions_dirty = set(self.labels)
+            self._detect_dirty = True
+            self._stats_at = 0.0
         self._publish_latest()
 
     def _publish_latest(self) -> None:
@@ -563,7 +624,10 @@ class MqttSink(Sink):
             avail = ("online" if self._device_online else "offline") if self._avail_dirty else None
             state = self._state_payload if self._state_dirty else None
             actions = {label: self._actions[label] for label in self._actions_dirty}
-            self._avail_dirty = self._state_dirty = False
+            detect = ("ON" if self._detecting else "OFF") if self._detect_dirty else None
+            orphans, self._orphans = self._orphans, set()
+            snapshot, self._snapshot = self._snapshot, None
+            self._avail_dirty = self._state_dirty = self._detect_dirty = False
             self._actions_dirty = set()
         if avail is not None:
             self._client.publish(self.topic_availability, avail, qos=0, retain=True)
@@ -571,11 +635,27 @@ class MqttSink(Sink):
             self._client.publish(self.topic_state, state, qos=0, retain=True)
         for label, on in actions.items():
             self._client.publish(self.topic_action(label), "ON" if on else "OFF", qos=0, retain=True)
+        if detect is not None:
+            self._client.publish(self.topics.detect, detect, qos=0, retain=True)
+        for topic in sorted(orphans):  # an empty retained config removes the entity in Home Assistant
+            log.info("clearing Home Assistant discovery config %s (its label is gone)", topic)
+            self._client.publish(topic, b"", qos=1, retain=True)
+        if snapshot is not None:
+            self._client.publish(self.topics.snapshot, snapshot, qos=0, retain=True)
+        self._publish_stats()
+
+    def _publish_stats(self) -> None:
+        every = self.config.stats_interval_s
+        if self.metrics is None or not every or time.monotonic() - self._stats_at < every:
+            return
+        self._stats_at = time.monotonic()
+        data = {**self.metrics.snapshot(), "mqtt_outbox": len(self._outbox), "detecting": self.detecting}
+        self._client.publish(self.topics.stats, json.dumps(data, separators=(",", ":")), qos=0, retain=True)
 
     # -- topics and payloads -------------------------------------------------
 
     def topic_action(self, label: str) -> str:
-        return f"{self.config.prefix}/{self.config.device_id}/action/{self._slugs[label]}"
+        return self.topics.action(label)
 
     def _payload(self, event: Event) -> bytes:
         data = event.to_dict()
@@ -583,61 +663,10 @@ class MqttSink(Sink):
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
 
     def discovery_configs(self) -> dict[str, dict[str, Any]]:
-        """Home Assistant discovery topic -> config: activity sensor, one binary sensor per label, event entity."""
+        """Home Assistant discovery topic -> config (see :mod:`.homeassistant`)."""
         from har.edge import __version__
 
-        cfg = self.config
-        node = slug(cfg.device_id)
-        dp = cfg.discovery_prefix
-        common = {
-            "availability_topic": self.topic_availability,
-            "device": {
-                "identifiers": [f"har-edge-{node}"],
-                "name": f"HAR {cfg.device_id}",
-                "manufacturer": "har-edge",
-                "model": "activity recognition",
-                "sw_version": __version__,
-            },
-        }
-        configs: dict[str, dict[str, Any]] = {
-            f"{dp}/sensor/{node}/activity/config": {
-                "name": "Activity",
-                "unique_id": f"har_{node}_activity",
-                "state_topic": self.topic_state,
-                "value_template": "{{ value_json.label if value_json.label else 'idle' }}",
-                "json_attributes_topic": self.topic_state,
-                "json_attributes_template": (
-                    "{{ {'confidence': value_json.confidence, 'started_at': value_json.started_at,"
-                    " 'probabilities': value_json.probabilities} | tojson }}"
-                ),
-                "icon": "mdi:human",
-                **common,
-            },
-            f"{dp}/event/{node}/detection/config": {
-                "name": "Detection",
-                "unique_id": f"har_{node}_detection",
-                "state_topic": self.topic_events,
-                "event_types": list(self.labels),
-                # Only action_started fires the entity; "{}" is ignored by Home Assistant.
-                "value_template": (
-                    "{% if value_json.kind == 'action_started' %}"
-                    "{{ {'event_type': value_json.label, 'confidence': value_json.confidence,"
-                    " 'event_id': value_json.event_id} | tojson }}"
-                    "{% else %}{}{% endif %}"
-                ),
-                **common,
-            },
-        }
-        for label, s in self._slugs.items():
-            configs[self._discovery_topic(s)] = {
-                "name": label,
-                "unique_id": f"har_{node}_action_{s}",
-                "state_topic": self.topic_action(label),
-                "payload_on": "ON",
-                "payload_off": "OFF",
-                **common,
-            }
-        return configs
+        return discovery_configs(self.config, self.labels, self.topics, __version__)
 
 
 def _expand(path: str | None) -> str | None:

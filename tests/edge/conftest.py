@@ -214,13 +214,15 @@ def wait_until_fixture():
 def colour_bundle(tmp_path_factory) -> Path:
     """A real TFLite bundle that answers by mean colour (see :mod:`tests.edge.colour`)."""
     from tests.edge.colour import build_colour_bundle
+    from tests.edge.prebuilt import cached
 
-    return build_colour_bundle(tmp_path_factory.mktemp("colour_bundle"))
+    return cached("colour_bundle", build_colour_bundle, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
     """Real TFLite models shaped like a small pixel bundle (see :mod:`tests.edge.tiny_models`)."""
+    from tests.edge.prebuilt import cached
     from tests.edge.tiny_models import build_tiny_models
 
-    return build_tiny_models(tmp_path_factory.mktemp("tiny_models"))
+    return cached("tiny_models", build_tiny_models, tmp_path_factory)
