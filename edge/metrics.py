@@ -33,6 +33,7 @@ class Metrics:
         self.dropped = 0
         self.queue_depth = 0
         self.outages = 0
+        self.extra: dict[str, float] = {}  # numbers other stages report (a pose bundle's mode: har.edge.pose.adapt)
         self._lat_ms: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
 
@@ -63,6 +64,7 @@ class Metrics:
                 "queue_depth": self.queue_depth,
                 "events": self.events,
                 "source_outages": self.outages,
+                **self.extra,
             }
 
     def prometheus_text(self) -> str:

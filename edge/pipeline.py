@@ -83,6 +83,11 @@ class Classifier:
     def classify(self, window: np.ndarray) -> np.ndarray:
         return self._impl.classify(window)
 
+    def attach(self, live: bool, metrics: Metrics) -> None:
+        """A pose bundle on a live source adapts its mode to the device (har.edge.pose.adapt)."""
+        if self.pose:
+            self._impl.attach(live, metrics)
+
 
 @dataclass
 class RunSummary:
@@ -124,6 +129,8 @@ class Pipeline:
     def run(self, source) -> RunSummary:
         m = self.metrics
         self.sampler.set_frame_period(1.0 / getattr(source, "fps", 30.0))
+        if hasattr(self.classifier, "attach"):
+            self.classifier.attach(bool(source.live), m)
         prepare = frame_preprocessor(self.bundle.encoder_kind, self.bundle.frame_size)
         t_live0 = None
         ts = 0.0
