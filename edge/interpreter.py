@@ -372,7 +372,6 @@ class PoseClassifier:
 
     def encode(self, frame_rgb: np.ndarray) -> np.ndarray:
         """One full-size ``(H, W, 3)`` uint8 RGB frame -> its ``(33, 5)`` float32 landmarks (NaN: nobody)."""
-        from har.edge.pose.features import pose_array
 
         h, w = frame_rgb.shape[:2]
         self.aspect = float(np.float32(w / h))  # as training stored it
