@@ -8,7 +8,7 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train seed pose-models pose-default motion export-tflite bench tflite-runtime-venv demo test test-slow test-all lint clean help
+.PHONY: setup data train seed pose-models pose-default motion export-tflite bench tflite-runtime-venv demo test test-slow test-all test-arm64 lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
@@ -19,6 +19,7 @@ help:
 	@echo "make pose-default  generate human motion, train the default pose head, export it into the package"
 	@echo "make export-tflite int8 TFLite bundle of the LRCN into $(ART)/bundle"
 	@echo "make bench         accuracy vs latency for every variant into $(ART)/bench"
+	@echo "make test-arm64    the edge install on emulated arm64 (Debian bookworm root, qemu): tests, agreement with x86"
 	@echo "make lint | clean"
 
 $(STAMP): pyproject.toml
@@ -60,6 +61,10 @@ pose-default: motion
 	cp $(ART)/pose-default/bundle/head.tflite $(ART)/pose-default/bundle/metadata.json $(ART)/pose-default/bundle/report.json \
 	   $(ART)/pose-default/bundle/report.md $(ART)/pose-default/bundle/motion_score.json \
 	   $(ART)/pose-default/pose_lstm/head.weights.npz $(ART)/pose-default/pose_lstm/metrics.json $(DEFAULT_MODEL)/
+
+# The arm64 proof without a Pi: needs root, debootstrap and qemu-user-static; docs/raspberry-pi.md has the last result.
+test-arm64: $(STAMP)
+	deploy/arm64/test-arm64.sh
 
 $(ART)/lrcn/model.keras:
 	$(MAKE) train

@@ -28,6 +28,7 @@ def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
         import json
 
         from har.edge.bundle import BundleError, load_bundle
+        from har.edge.pose.modes import every
         from har.train.motion.score import score_bundle
 
         try:
@@ -36,8 +37,8 @@ def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
         except (BundleError, ValueError, OSError) as e:
             fail(str(e))
         typer.echo(f"accuracy {result['accuracy']:.3f} on {result['test_set']['windows']} windows of {actors} "
-                   f"generated people (first actor {first_actor}, seed {seed}, landmark model on every "
-                   f"{result['test_set']['landmark_every']}. sampled frame)")
+                   f"generated people (first actor {first_actor}, seed {seed}, landmarks on "
+                   f"{every(result['test_set']['landmark_every'])})")
         for lab, r in sorted(result["per_class_recall"].items(), key=lambda kv: kv[1]):
             typer.echo(f"  {lab:16s} {r:.2f}")
         if json_out:

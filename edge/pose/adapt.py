@@ -128,6 +128,25 @@ def bundle_modes(bundle) -> list[PoseMode]:
     return [PoseMode(landmark_every=k) for k in ordered]
 
 
+def measure_landmark_s(bundle, threads: int = 1, runs: int = 5) -> float:
+    """Median seconds of one landmark model run (crop, model, refinement) on this device, after one warm-up."""
+    import numpy as np
+
+    from har.edge.pose.detector import Roi
+    from har.edge.pose.landmarks import PoseLandmarker
+
+    lm = PoseLandmarker(bundle.model_file("pose_landmarks"), threads=threads)
+    frame = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    roi = Roi(320.0, 240.0, 300.0, 0.0)
+    lm.run(frame, roi)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        lm.run(frame, roi)
+        times.append(time.perf_counter() - t0)
+    return float(sorted(times)[len(times) // 2])
+
+
 def sustained_mode(modes: Sequence[PoseMode], landmark_s: float, interval_s: float,
                    budget: float = BUDGET) -> tuple[PoseMode | None, float]:
     """The first of ``modes`` whose mean cost (``landmark_s`` per computed frame) fits the budget, and that cost.

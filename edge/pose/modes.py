@@ -55,12 +55,17 @@ class PoseMode:
 
     @property
     def name(self) -> str:
-        parts = ["every frame" if self.landmark_every == 1 else f"every {self.landmark_every}. frame"]
+        parts = [f"landmarks on {every(self.landmark_every)}"]
         if self.still_threshold is not None:
             parts.append(f"still<{self.still_threshold:g}")
         if self.detect_every_frame:
             parts.append("detector every frame")
         return ", ".join(parts)
+
+
+def every(k: int) -> str:
+    """``"every frame"``, ``"every 2nd frame"``, ... (for logs and tables)."""
+    return "every frame" if k == 1 else f"every {k}{ {2: 'nd', 3: 'rd'}.get(k, 'th')} frame"
 
 
 def skipped_row() -> np.ndarray:

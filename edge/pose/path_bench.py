@@ -30,7 +30,7 @@ import numpy as np
 
 from har.edge.bench import ROW_FIELDS, cpu_name
 from har.edge.bundle import load_bundle
-from har.edge.pose.modes import ModalEstimator, PoseMode
+from har.edge.pose.modes import ModalEstimator, PoseMode, every
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,11 @@ def default_variants(bundle: str | Path, extra_bundles: dict[str, str | Path] | 
     out = [PathVariant("every frame, 2 threads", b, PoseMode(1), 2),
            PathVariant("every frame, detector every frame", b, PoseMode(1, detect_every_frame=True))]
     for k in (1, 2, 3):
-        out.append(PathVariant(f"every {k}. frame" if k > 1 else "every frame", b, PoseMode(k)))
-        out.append(PathVariant(f"every {k}. frame, still skip" if k > 1 else "every frame, still skip", b,
-                               PoseMode(k, still_threshold=2.0)))
+        out.append(PathVariant(every(k), b, PoseMode(k)))
+        out.append(PathVariant(f"{every(k)}, still skip", b, PoseMode(k, still_threshold=2.0)))
     for label, path in (extra_bundles or {}).items():
         for k in (1, 2, 3):
-            out.append(PathVariant(f"{label}, every {k}. frame" if k > 1 else f"{label}, every frame", str(path),
-                                   PoseMode(k)))
+            out.append(PathVariant(f"{label}, {every(k)}", str(path), PoseMode(k)))
     return out
 
 
