@@ -41,6 +41,9 @@ bind() { mount --bind "$1" "$2"; MOUNTS+=("$2"); }
 bind /proc "$ROOT/proc"; bind /dev "$ROOT/dev"; bind /sys "$ROOT/sys"
 bind "$CLIPS" "$W/shared/realclips"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# pip inside the root trusts what pip trusts here (a proxy's own CA, for one)
+HOST_CA=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
+[ -f "$HOST_CA" ] && cp "$HOST_CA" "$ROOT/etc/ssl/certs/host-ca.crt"
 
 say "copy the working tree (tracked and untracked, not ignored) to $W/har"
 rm -rf "$W/har" && mkdir -p "$W/har"
@@ -55,6 +58,7 @@ rm -rf "$OUT"/* && mkdir -p "$OUT/x86" "$OUT/arm64" "$W/tiny"
 "$REPO/.venv/bin/har-edge" run --source "$W/concat.avi" --jsonl "$OUT/x86/events.jsonl" --no-console 2>/dev/null
 
 in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/opt/har/bin:/usr/bin:/bin LANG=C.UTF-8 CI= \
+              PIP_CERT=/etc/ssl/certs/host-ca.crt PIP_DEFAULT_TIMEOUT=180 \
               HAR_TINY_MODELS=/w/tiny PYTHONPATH=/w/har/deploy/arm64 /bin/bash -c "$1"; }
 say "arm64: base install (pip resolves the wheels)"
 in_root "set -e; [ -x /opt/har/bin/python ] || python3 -m venv /opt/har; cd /w/har; \
