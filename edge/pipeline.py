@@ -130,7 +130,7 @@ class Pipeline:
         m = self.metrics
         self.sampler.set_frame_period(1.0 / getattr(source, "fps", 30.0))
         if hasattr(self.classifier, "attach"):
-            self.classifier.attach(bool(source.live), m)
+            self.classifier.attach(bool(source.live or getattr(source, "realtime", False)), m)
         prepare = frame_preprocessor(self.bundle.encoder_kind, self.bundle.frame_size)
         t_live0 = None
         ts = 0.0

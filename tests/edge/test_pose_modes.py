@@ -194,3 +194,30 @@ def test_a_live_pose_classifier_steps_down_and_reports_it_in_the_metrics(walk_fr
     assert snap["pose_mode_switches"] == 1
     clf.attach(live=False, metrics=Metrics())
     assert clf.governor is None  # a file is never adapted: its events do not depend on the machine
+
+
+def test_a_realtime_file_reports_the_pose_mode_in_the_metrics_and_a_plain_file_does_not(realclips):
+    from har.edge.config import load_config
+    from har.edge.default_model import load_default_bundle
+    from har.edge.pipeline import Pipeline
+    from har.edge.sinks.base import Sink
+    from har.edge.sources import FileSource
+
+    class Keep(Sink):
+        def __init__(self):
+            self.events = []
+
+        def publish(self, event):
+            self.events.append(event)
+
+        def stop(self):
+            pass
+
+    clip = realclips / "actions" / "wave_one_hand" / "weizmann_lena_wave1.avi"
+    bundle = load_default_bundle()
+    for realtime in (True, False):
+        summary = Pipeline(load_config(None, {}), bundle, Keep()).run(FileSource(clip, realtime=realtime))
+        assert ("pose_landmark_every" in summary.metrics) is realtime
+        if realtime:
+            assert summary.metrics["pose_landmark_every"] in bundle.metadata["pose"].get("landmark_every", [1])
+            assert summary.metrics["pose_budget_ms"] == pytest.approx(600 * bundle.interval_s)
