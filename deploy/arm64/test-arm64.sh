@@ -10,7 +10,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 ROOT=${ARM64_ROOT:-/var/tmp/har-arm64/root}
 HOST_PY=${HOST_PY:-$REPO/.venv/bin/python}
 CLIPS=${REALCLIPS:-$REPO/../shared/realclips}
-PYTEST_ARM64=${PYTEST_ARM64:--m "not slow"}
+if [ -z "${PYTEST_ARM64+x}" ]; then PYTEST_ARM64='-m "not slow"'; fi
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 say() { printf '== %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
@@ -53,6 +53,8 @@ rm -rf "$ROOT/root/.cache/har/pose" && cp -r "$HOME/.cache/har/pose" "$ROOT/root
 say "x86 reference on this machine"
 rm -rf "$OUT"/* && mkdir -p "$OUT/x86" "$OUT/arm64" "$W/tiny"
 "$HOST_PY" -c "from pathlib import Path; import sys; sys.path.insert(0, '$REPO'); from tests.edge.tiny_models import build_tiny_models; build_tiny_models(Path('$W/tiny'))" 2>/dev/null
+# the same runtime versions as here: agreement compares architectures, not releases
+"$HOST_PY" -c "from importlib.metadata import version as v; print('\n'.join(f'{n}=={v(n)}' for n in ('numpy', 'opencv-python-headless', 'ai-edge-litert')))" > "$W/constraints.txt"
 "$HOST_PY" "$REPO/deploy/arm64/agree.py" dump "$OUT/x86" --clips "$CLIPS/actions"
 "$HOST_PY" "$REPO/deploy/arm64/agree.py" concat "$W/concat.avi" --clips "$CLIPS/actions"
 "$REPO/.venv/bin/har-edge" run --source "$W/concat.avi" --jsonl "$OUT/x86/events.jsonl" --no-console 2>/dev/null
@@ -62,7 +64,7 @@ in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/opt/har/bin:/usr/bin
               HAR_TINY_MODELS=/w/tiny PYTHONPATH=/w/har/deploy/arm64 /bin/bash -c "$1"; }
 say "arm64: base install (pip resolves the wheels)"
 in_root "set -e; [ -x /opt/har/bin/python ] || python3 -m venv /opt/har; cd /w/har; \
-  pip install --quiet --upgrade pip; pip install --quiet . pytest hypothesis pyyaml paho-mqtt; \
+  pip install --quiet --upgrade pip; pip install --quiet -c /w/constraints.txt . pytest hypothesis pyyaml paho-mqtt; \
   python -c 'import platform; print(platform.machine())'; pip list 2>/dev/null | grep -Ei 'numpy|opencv|litert|har-edge'"
 
 say "arm64: edge tests ($PYTEST_ARM64)"

@@ -221,3 +221,14 @@ def test_a_realtime_file_reports_the_pose_mode_in_the_metrics_and_a_plain_file_d
         if realtime:
             assert summary.metrics["pose_landmark_every"] in bundle.metadata["pose"].get("landmark_every", [1])
             assert summary.metrics["pose_budget_ms"] == pytest.approx(600 * bundle.interval_s)
+
+
+def test_doctor_lists_the_declared_modes_and_what_this_device_sustains(real_pose_models):
+    from typer.testing import CliRunner
+
+    from har.edge.cli import app
+
+    res = CliRunner().invoke(app, ["doctor"])
+    line = next(x for x in res.output.splitlines() if "pose modes" in x)
+    assert line.startswith("[ ok ]") and "(default)" in line and "ms per run at 1 thread(s)" in line
+    assert "ms per sampled frame" in line and "0.1 s sampling" in line
