@@ -46,9 +46,9 @@ seed: $(STAMP)
 pose-models: $(STAMP)
 	$(BIN)/har models fetch pose
 
-# The default model: generated motion only, no video. MOTION_ACTORS=12 gives a quick small version.
+# The default model: generated motion only, no video (the shipped head: 200 actors). MOTION_ACTORS=12 gives a quick small version.
 MOTION        ?= data/motion
-MOTION_ACTORS ?= 150
+MOTION_ACTORS ?= 200
 DEFAULT_MODEL ?= edge/default_model
 motion: $(STAMP)
 	$(BIN)/har data motion --out $(MOTION) --actors $(MOTION_ACTORS) --takes 2 --seed 0

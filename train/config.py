@@ -53,10 +53,11 @@ class TrainConfig:
     init: str | None = None  # pose: start from 'default' (the shipped head) or a pose model folder
     mix_motion: float = 0.0  # pose: add generated windows, this many times the real training windows
     min_found_fraction: float = 0.5  # pose: windows with fewer frames with a pose are dropped (device: no action)
-    # pose: train for a device that runs the landmark model on every k-th sampled frame (each window draws a k);
-    # the bundle declares them and the device starts in default_landmark_every (None: the first)
+    # pose: the bundle declares these modes (landmark model on every k-th sampled frame, the rest interpolated);
+    # the device starts in default_landmark_every (None: the first) and may step to larger k when slow
     landmark_every: list[int] = field(default_factory=lambda: [1])
     default_landmark_every: int | None = None
+    train_skipped: bool = False  # pose: train on windows marked for the declared modes (each window draws a k)
 
     def __post_init__(self):
         from har.train.augment import augment_names

@@ -258,7 +258,8 @@ def pose_fold(cfg: TrainConfig, fold: Fold, labels: list[str], models
     for i, name in enumerate(("train", "val", "test")):
         poses, aspects, y, bad = load_keypoints(getattr(fold, name), labels, cfg.sampling, models, cache,
                                                 min_found=cfg.min_found_fraction)
-        poses = mark_windows(poses, tuple(cfg.landmark_every), cfg.seed + i)  # the device's skipped frames
+        if cfg.train_skipped:  # the device's skipped frames, filled as it fills them
+            poses = mark_windows(poses, tuple(cfg.landmark_every), cfg.seed + i)
         raw[name], loaded[name], skipped = (poses, aspects), (window_features(poses, aspects), y), skipped + bad
     if len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
@@ -311,7 +312,8 @@ def train_pose(cfg: TrainConfig) -> Path:
     extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "protocol": cfg.protocol,
              "mirrored_training_windows": mirror, "person_found_rate": found,
              "min_found_fraction": cfg.min_found_fraction, "landmark_every": list(cfg.landmark_every),
-             "default_landmark_every": cfg.default_landmark_every or cfg.landmark_every[0]}
+             "default_landmark_every": cfg.default_landmark_every or cfg.landmark_every[0],
+             "trained_on_skipped_frames": cfg.train_skipped}
     if cfg.protocol != "holdout":
         extra.update(fold_summary(runs))
         extra["evaluated_on"] = (f"held-out fold {first.fold.name} of protocol {cfg.protocol} (group-disjoint); "
@@ -347,10 +349,11 @@ def _fit_head(cfg: TrainConfig, fold: Fold, splits: Splits, raw: dict, mirror: b
         s = cfg.sampling
         mp, ma, my, known = motion_windows(splits.labels, int(round(cfg.mix_motion * len(splits.train[1]))),
                                            s.seq_len, s.interval_s, cfg.min_found_fraction, cfg.seed)
-        if len(my):
+        if len(my) and cfg.train_skipped:
             from har.edge.pose.modes import mark_windows
 
             mp = mark_windows(mp, tuple(cfg.landmark_every), cfg.seed + 3)
+        if len(my):
             Xtr, ytr = np.concatenate([Xtr, window_features(mp, ma)]), np.concatenate([ytr, my])
         extra = {"mix_motion": cfg.mix_motion, "mixed_windows": int(len(my)), "mixed_classes": known}
         log.info("%s: mixed in %d generated windows of %s", cfg.model, len(my), ", ".join(known) or "no class "

@@ -38,7 +38,9 @@ MOUNTS=()
 cleanup() { for ((i=${#MOUNTS[@]}-1; i>=0; i--)); do umount -l "${MOUNTS[$i]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
 bind() { mount --bind "$1" "$2"; MOUNTS+=("$2"); }
-bind /proc "$ROOT/proc"; bind /dev "$ROOT/dev"; bind /sys "$ROOT/sys"
+# No /sys: under qemu-user /proc/cpuinfo is the x86 host's, and XNNPACK's cpuinfo, given the host's
+# /sys/devices/system/cpu beside it, crashes in allocate_tensors (an emulation artifact; a Pi has both).
+bind /proc "$ROOT/proc"; bind /dev "$ROOT/dev"
 bind "$CLIPS" "$W/shared/realclips"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 # pip inside the root trusts what pip trusts here (a proxy's own CA, for one)
