@@ -4,6 +4,8 @@
 # `har-edge run` agree with this x86 machine (landmarks within a pixel, the same events).
 # Needs root, debootstrap and qemu-user-static (apt-get install debootstrap qemu-user-static binfmt-support).
 # ARM64_ROOT: where the root lives (built once, ~10 min; reused). PYTEST_ARM64: extra pytest arguments.
+# AGREE_FRAMES=N: compare only the first N sampled frames of each clip (emulated inference is slow: minutes
+# per frame on a busy 2-core x86 host).
 # Writes $ARM64_ROOT/w/out/result.json and the "Last arm64 run" section of docs/raspberry-pi.md.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -76,7 +78,8 @@ in_root "cd /w/har && python -m pytest tests/edge -q -p no:cacheprovider -p skip
 TESTS_RC=${PIPESTATUS[0]}
 set -e
 say "arm64: pose estimator on the real clips and har-edge run on a file"
-in_root "cd /w/har && python deploy/arm64/agree.py dump /w/out/arm64 --clips /w/shared/realclips/actions && \
+in_root "cd /w/har && python deploy/arm64/agree.py dump /w/out/arm64 --clips /w/shared/realclips/actions \
+  ${AGREE_FRAMES:+--frames $AGREE_FRAMES} && \
   har-edge run --source /w/concat.avi --jsonl /w/out/arm64/events.jsonl --no-console 2>/dev/null"
 set +e
 "$HOST_PY" "$REPO/deploy/arm64/agree.py" compare "$OUT/x86" "$OUT/arm64" --events-x86 "$OUT/x86/events.jsonl" \
