@@ -8,7 +8,7 @@ EXTRAS ?= train,mqtt,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup data train seed pose-models pose-default default-embed motion export-tflite bench tflite-runtime-venv demo test test-slow test-all soak soak-short test-pi dist lint clean help
+.PHONY: setup data train seed pose-models pose-default default-embed motion export-tflite bench tflite-runtime-venv demo test test-slow test-all soak soak-short test-pi test-arm64 dist lint clean help
 
 help:
 	@echo "make demo          set up, make the synthetic dataset, train both models, export int8, run the edge"
@@ -24,6 +24,7 @@ help:
 
 	@echo "make dist          wheel and sdist into dist/ (what a device installs: docs/raspberry-pi.md)"
 	@echo "make test-pi       the edge tests in a venv made with Raspberry Pi OS Bookworm's constraints (numpy 1.24)"
+	@echo "make test-arm64    the edge install on emulated arm64 (Debian bookworm root, qemu): tests, agreement with x86"
 	@echo "make lint | clean"
 
 $(STAMP): pyproject.toml
@@ -50,9 +51,9 @@ seed: $(STAMP)
 pose-models: $(STAMP)
 	$(BIN)/har models fetch pose
 
-# The default model: generated motion only, no video. MOTION_ACTORS=12 gives a quick small version.
+# The default model: generated motion only, no video (the shipped head: 200 actors). MOTION_ACTORS=12 gives a quick small version.
 MOTION        ?= data/motion
-MOTION_ACTORS ?= 150
+MOTION_ACTORS ?= 200
 DEFAULT_MODEL ?= edge/default_model
 motion: $(STAMP)
 	$(BIN)/har data motion --out $(MOTION) --actors $(MOTION_ACTORS) --takes 2 --seed 0
@@ -71,6 +72,10 @@ pose-default: motion
 # head.tflite, labels and scores stay as they are. `make pose-default` exports the embedding itself.
 default-embed: $(STAMP)
 	$(BIN)/python -m har.export.embed $(DEFAULT_MODEL)
+
+# The arm64 proof without a Pi: needs root, debootstrap and qemu-user-static; docs/raspberry-pi.md has the last result.
+test-arm64: $(STAMP)
+	deploy/arm64/test-arm64.sh
 
 $(ART)/lrcn/model.keras:
 	$(MAKE) train

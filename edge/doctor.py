@@ -33,6 +33,26 @@ def _opencv_check() -> str:
     return cv2.__version__
 
 
+def _pose_modes_check(cfg) -> str:
+    """The pose modes the bundle declares and which one this device sustains (a few timed landmark runs)."""
+    from har.edge.default_model import bundle_or_default
+
+    b = bundle_or_default(cfg.bundle)
+    if not b.is_pose:
+        return "not a pose bundle"
+    from har.edge.pose.adapt import bundle_modes, measure_landmark_s, sustained_mode
+
+    modes = bundle_modes(b)
+    landmark_s = measure_landmark_s(b, cfg.inference.threads)
+    mode, cost = sustained_mode(modes, landmark_s, b.interval_s)
+    names = ", ".join(m.name + (" (default)" if i == 0 else "") for i, m in enumerate(modes))
+    verdict = (f"starts in {mode.name}" if mode is modes[0] else
+               f"would step to {mode.name}" if mode is not None else
+               "keeps up in none of them (frames will be dropped)")
+    return (f"{names}; landmark model {landmark_s * 1e3:.1f} ms per run at {cfg.inference.threads} thread(s) "
+            f"-> {cost * 1e3:.1f} ms per sampled frame, {verdict} at {b.interval_s:g} s sampling")
+
+
 def run_checks(config: Path | None, bundle: str | None, camera: int | None, picamera2: bool,
                echo: Callable[[str], None] = print, mqtt: bool = False) -> bool:
     from har.edge.config import check_camera, load_config
@@ -75,6 +95,7 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
                 return dd.libedgetpu_check(dd.libedgetpu_version(), backend_name())
 
             results.append(_check(echo, "libedgetpu", edgetpu_check))
+        results.append(_check(echo, "pose modes", lambda: _pose_modes_check(cfg)))
         if cfg.inference.delegate:
             def delegate_check():
                 from har.edge.interpreter import load_delegate

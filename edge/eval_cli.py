@@ -21,6 +21,9 @@ def register(app: typer.Typer, fail, load) -> None:
         threads: Annotated[int, typer.Option(help="Interpreter threads.")] = 1,
         json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per clip.")] = False,
+        landmark_every: Annotated[int | None, typer.Option(
+            help="Pose bundle: run the landmark model on every k-th sampled frame (default: the bundle's "
+                 "default mode).", min=1, max=4)] = None,
     ) -> None:
         """Zero-shot accuracy on real footage: per window and per clip, restricted to the folder's classes and
         over the bundle's whole vocabulary.
@@ -49,6 +52,12 @@ def register(app: typer.Typer, fail, load) -> None:
             clf = Classifier(bndl, threads, None, "auto")
         except (PipelineError, ValueError, OSError) as e:
             fail(str(e))
+        if landmark_every is not None:
+            if not clf.pose:
+                fail("--landmark-every applies to pose bundles only")
+            from har.edge.pose.modes import PoseMode
+
+            clf._impl.modal.mode = PoseMode(landmark_every)
 
         def windows(path):
             clf.reset()

@@ -28,6 +28,7 @@ import functools
 import importlib
 import logging
 import platform
+import time
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -337,6 +338,11 @@ class PoseClassifier:
     turn into a confident label for an empty room. The smoother then ends the
     running action and enters none (with three or more labels at its default
     thresholds, docs/pose.md).
+
+    The pose models run in the bundle's preferred mode (``pose.landmark_every``:
+    every k-th sampled frame, the rest interpolated, :mod:`har.edge.pose.modes`);
+    ``attach`` with a live source lets :mod:`har.edge.pose.adapt` step to the
+    cheaper mode the bundle declares when the device cannot keep up.
     """
 
     def __init__(self, bundle: Bundle, threads: int = 1):
@@ -349,9 +355,16 @@ class PoseClassifier:
         if bundle.feature_dim != FEATURE_DIM:
             raise BundleError(f"bundle {bundle.path} was exported for {bundle.feature_dim} pose features per frame, "
                               f"but this har-edge computes {FEATURE_DIM}; re-export it with this version of har")
+        from har.edge.pose.adapt import bundle_modes
+        from har.edge.pose.modes import ModalEstimator
+
         models = PoseModels(bundle.model_file("pose_detector"), bundle.model_file("pose_landmarks"))
         self.bundle = bundle
         self.estimator = PoseEstimator(models, threads=threads)
+        self.modes = bundle_modes(bundle)
+        self.modal = ModalEstimator(self.estimator, self.modes[0])
+        self.governor = None
+        self._metrics = None
         self.head = TfliteModel(bundle.model_file("head"), threads=1)
         self.feature_dim = FEATURE_DIM
         self.min_found_fraction = bundle.min_found_fraction
@@ -360,18 +373,34 @@ class PoseClassifier:
 
     def encode(self, frame_rgb: np.ndarray) -> np.ndarray:
         """One full-size ``(H, W, 3)`` uint8 RGB frame -> its ``(33, 5)`` float32 landmarks (NaN: nobody)."""
-        from har.edge.pose.features import pose_array
 
         h, w = frame_rgb.shape[:2]
         self.aspect = float(np.float32(w / h))  # as training stored it
-        self.last_pose = self.estimator.process(frame_rgb)
-        return pose_array([self.last_pose])[0]
+        t0 = time.perf_counter()
+        row = self.modal.step(frame_rgb)
+        self.last_pose = self.modal.last_pose if np.isfinite(row[0, 0]) else None
+        if self.governor is not None:
+            if (mode := self.governor.observe(time.perf_counter() - t0)) is not None:
+                self.modal.mode = mode
+            if self._metrics is not None:
+                self._metrics.extra.update(self.governor.metrics())
+        return row
+
+    def attach(self, live: bool, metrics=None) -> None:
+        """Adapt the pose mode to what the device sustains while a live source runs; numbers go to ``metrics``."""
+        from har.edge.pose.adapt import ModeGovernor
+
+        self.governor = ModeGovernor(self.modes, self.bundle.interval_s) if live and self.bundle.interval_s else None
+        self._metrics = metrics if self.governor is not None else None
+        if self._metrics is not None:
+            self._metrics.extra.update(self.governor.metrics())
 
     def enough_poses(self, landmarks: np.ndarray) -> bool:
         """True when at least ``min_found_fraction`` of the window's frames have a pose."""
         from har.edge.pose.features import found_frames
+        from har.edge.pose.modes import fill_skipped
 
-        return bool(found_frames(landmarks).sum() >= self.min_found_fraction * len(landmarks))
+        return bool(found_frames(fill_skipped(landmarks)).sum() >= self.min_found_fraction * len(landmarks))
 
     def classify(self, landmarks: np.ndarray) -> np.ndarray:
         """``(seq_len, 33, 5)`` landmarks -> float32 class probabilities ``(n_classes,)`` (uniform: nobody)."""
@@ -385,4 +414,4 @@ class PoseClassifier:
 
     def reset(self) -> None:
         """Forget the tracked person (a gap in the stream): the next frame runs the detector."""
-        self.estimator.reset()
+        self.modal.reset()

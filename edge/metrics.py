@@ -38,6 +38,7 @@ class Metrics:
         self.dropped = 0
         self.queue_depth = 0
         self.outages = 0
+        self.extra: dict[str, float] = {}  # numbers other stages report (a pose bundle's mode: har.edge.pose.adapt)
         self._lat_ms: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
         self.gauges: dict[str, Callable[[], float]] = {}  # name -> reader, e.g. the MQTT outbox backlog
@@ -73,6 +74,7 @@ class Metrics:
                 "queue_depth": self.queue_depth,
                 "events": self.events,
                 "source_outages": self.outages,
+                **self.extra,
             }
 
     def report(self) -> dict:

@@ -88,6 +88,11 @@ class Classifier:
         """What the head read in the latest ``classify`` (features); the embedding model reads the same."""
         return getattr(self._impl, "last_input", None)
 
+    def attach(self, live: bool, metrics: Metrics) -> None:
+        """A pose bundle on a live source adapts its mode to the device (har.edge.pose.adapt)."""
+        if self.pose:
+            self._impl.attach(live, metrics)
+
 
 @dataclass
 class RunSummary:
@@ -146,6 +151,8 @@ class Pipeline:
     def run(self, source) -> RunSummary:
         m = self.metrics
         self.sampler.set_frame_period(1.0 / getattr(source, "fps", 30.0))
+        if hasattr(self.classifier, "attach"):
+            self.classifier.attach(bool(source.live or getattr(source, "realtime", False)), m)
         prepare = frame_preprocessor(self.bundle.encoder_kind, self.bundle.frame_size)
         t_live0 = None
         paused = False

@@ -32,6 +32,14 @@ def bench_cmd(
     samples: Annotated[int, typer.Option(help="Training clips used to calibrate int8.")] = 200,
     rounds: Annotated[int, typer.Option(help="Interleaved timing rounds (8 calls per variant each).")] = 7,
     passes: Annotated[int, typer.Option(help="Pipeline passes over the video per variant.")] = 2,
+    pose_path: Annotated[Path | None, typer.Option(
+        help="Instead: the pose path's cost against accuracy for this pose bundle (threads, landmarks every "
+             "k-th frame, still skip, no tracking), on --real-clips and generated people; writes "
+             "pose_path.json and pose_path.md.")] = None,
+    real_clips: Annotated[Path | None, typer.Option(
+        help="With --pose-path: labelled real clips, <dir>/<class>/<video>.")] = None,
+    pose_path_bundle: Annotated[list[str] | None, typer.Option(
+        help="With --pose-path: also NAME=BUNDLE (e.g. a head trained at another interval), every k.")] = None,
 ) -> None:
     """Accuracy, latency, size, memory and pipeline throughput of every model variant, side by side.
 
@@ -45,6 +53,9 @@ def bench_cmd(
     from har.edge.bench import BenchError, parse_threads
     from har.export.bench import run_bench
 
+    if pose_path is not None:
+        _pose_path(pose_path, real_clips, pose_path_bundle or [], out, rounds)
+        return
     try:
         thread_counts = parse_threads(threads)
         for name, value in (("--samples", samples), ("--rounds", rounds), ("--passes", passes)):
@@ -59,6 +70,35 @@ def bench_cmd(
     bad = [r for r in report["rows"] if r["status"] != "ok"]
     typer.echo(f"{len(report['rows'])} rows ({len(bad)} without numbers); wrote {out / 'bench.md'}, "
                f"{out / 'bench.json'} and {out / 'pareto.png'}")
+
+
+def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Path, rounds: int) -> None:
+    import json
+
+    from har.edge.bundle import BundleError
+    from har.edge.pose.path_bench import default_variants, measure, render
+
+    def fail(msg: str):
+        typer.secho(f"error: {msg}", fg="red", err=True)
+        raise typer.Exit(2)
+
+    if real_clips is None or not real_clips.is_dir():
+        fail("--pose-path needs --real-clips DIR, a folder of <class>/<video> clips")
+    named = {}
+    for item in extra:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            fail(f"--pose-path-bundle takes NAME=BUNDLE, not {item!r}")
+        named[name] = path
+    try:
+        report = measure(default_variants(bundle, named), real_clips, rounds=min(rounds, 3), log=typer.echo)
+    except (BundleError, ValueError, OSError) as e:
+        fail(str(e))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pose_path.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "pose_path.md").write_text(render(report))
+    typer.echo(render(report))
+    typer.echo(f"wrote {out / 'pose_path.md'} and {out / 'pose_path.json'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -142,6 +142,20 @@ def min_found_fraction(md: ModelDir) -> float:
     return float(value)
 
 
+def landmark_modes(md: ModelDir) -> dict:
+    """``landmark_every`` (the skip modes the head was trained for) and the default, from ``config.json``.
+
+    A head trained before skip modes existed ran on every frame: ``[1]``.
+    """
+    ks = md.config.get("landmark_every") or [1]
+    default = md.config.get("default_landmark_every") or ks[0]
+    if (not isinstance(ks, list) or not all(isinstance(k, int) and 1 <= k <= 4 for k in ks)
+            or default not in ks):
+        raise ExportError(f"{md.path / 'config.json'}: landmark_every must be a list of integers from 1 to 4 "
+                          f"holding default_landmark_every, not {ks!r} / {default!r}")
+    return {"landmark_every": sorted(ks), "default_landmark_every": int(default)}
+
+
 def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Path, conv: Conversion,
                          models, pose_models: str = "copy", embed_file: Path | None = None,
                          embedding: dict | None = None) -> Path:
@@ -174,6 +188,7 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
             interval_s=sampling.get("interval_s"), quantization=quant, models=entries, encoder_kind="pose",
             pose={"feature_dim": FEATURE_DIM, "features": "har.edge.pose.features.window_features_from_array",
                   "aspect": "frame width / height", "landmarks": 33, "min_found_fraction": min_found_fraction(md),
+                  **landmark_modes(md),
                   "models": {"detector": models.detector.name, "landmarks": models.landmarks.name}},
             **provenance(md, conv, quant),
         )

@@ -53,6 +53,11 @@ class TrainConfig:
     init: str | None = None  # pose: start from 'default' (the shipped head) or a pose model folder
     mix_motion: float = 0.0  # pose: add generated windows, this many times the real training windows
     min_found_fraction: float = 0.5  # pose: windows with fewer frames with a pose are dropped (device: no action)
+    # pose: the bundle declares these modes (landmark model on every k-th sampled frame, the rest interpolated);
+    # the device starts in default_landmark_every (None: the first) and may step to larger k when slow
+    landmark_every: list[int] = field(default_factory=lambda: [1])
+    default_landmark_every: int | None = None
+    train_skipped: bool = False  # pose: train on windows marked for the declared modes (each window draws a k)
 
     def __post_init__(self):
         from har.train.augment import augment_names
@@ -68,6 +73,13 @@ class TrainConfig:
             raise ValueError(f"mix_motion is how many generated windows per real one (0..20), not {self.mix_motion}")
         if not 0.0 <= self.min_found_fraction <= 1.0:
             raise ValueError(f"min_found_fraction is a share of a window's frames (0..1), not {self.min_found_fraction}")
+        ks = self.landmark_every
+        if (not isinstance(ks, list | tuple) or not ks
+                or not all(isinstance(k, int) and not isinstance(k, bool) and 1 <= k <= 4 for k in ks)):
+            raise ValueError(f"landmark_every is a list of integers from 1 to 4 (e.g. [1, 2]), not {ks!r}")
+        if self.default_landmark_every is not None and self.default_landmark_every not in ks:
+            raise ValueError(f"default_landmark_every ({self.default_landmark_every}) must be one of "
+                             f"landmark_every {list(ks)}")
         if self.folds is not None and self.folds < 1:
             raise ValueError(f"folds must be at least 1 (got {self.folds}); leave it out to run every fold")
 

@@ -17,6 +17,9 @@ def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
         first_actor: Annotated[int, typer.Option(help="Index of the first (training never goes this far).")] = 1000,
         seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
         json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+        landmark_every: Annotated[int | None, typer.Option(
+            help="Score as a device running the landmark model on every k-th sampled frame (default: the "
+                 "bundle's default mode).", min=1, max=4)] = None,
     ) -> None:
         """Accuracy of a pose bundle on freshly generated people and cameras (per class, confusion matrix).
 
@@ -25,15 +28,17 @@ def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
         import json
 
         from har.edge.bundle import BundleError, load_bundle
+        from har.edge.pose.modes import every
         from har.train.motion.score import score_bundle
 
         try:
             b = load_bundle(bundle)
-            result = score_bundle(b, actors=actors, seed=seed, first_actor=first_actor)
+            result = score_bundle(b, actors=actors, seed=seed, first_actor=first_actor, landmark_every=landmark_every)
         except (BundleError, ValueError, OSError) as e:
             fail(str(e))
         typer.echo(f"accuracy {result['accuracy']:.3f} on {result['test_set']['windows']} windows of {actors} "
-                   f"generated people (first actor {first_actor}, seed {seed})")
+                   f"generated people (first actor {first_actor}, seed {seed}, landmarks on "
+                   f"{every(result['test_set']['landmark_every'])})")
         for lab, r in sorted(result["per_class_recall"].items(), key=lambda kv: kv[1]):
             typer.echo(f"  {lab:16s} {r:.2f}")
         if json_out:

@@ -251,11 +251,15 @@ def mirrored(poses: np.ndarray, y: np.ndarray, labels: list[str], flip_pairs) ->
 def pose_fold(cfg: TrainConfig, fold: Fold, labels: list[str], models
               ) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """One fold as features (``Splits``) and as raw ``(keypoints, aspects)`` per side."""
+    from har.edge.pose.modes import mark_windows
+
     cache = keypoint_cache_dir(cfg.cache_dir)
     loaded, raw, skipped = {}, {}, []
-    for name in ("train", "val", "test"):
+    for i, name in enumerate(("train", "val", "test")):
         poses, aspects, y, bad = load_keypoints(getattr(fold, name), labels, cfg.sampling, models, cache,
                                                 min_found=cfg.min_found_fraction)
+        if cfg.train_skipped:  # the device's skipped frames, filled as it fills them
+            poses = mark_windows(poses, tuple(cfg.landmark_every), cfg.seed + i)
         raw[name], loaded[name], skipped = (poses, aspects), (window_features(poses, aspects), y), skipped + bad
     if len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
@@ -307,7 +311,9 @@ def train_pose(cfg: TrainConfig) -> Path:
     first = runs[0]
     extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "protocol": cfg.protocol,
              "mirrored_training_windows": mirror, "person_found_rate": found,
-             "min_found_fraction": cfg.min_found_fraction}
+             "min_found_fraction": cfg.min_found_fraction, "landmark_every": list(cfg.landmark_every),
+             "default_landmark_every": cfg.default_landmark_every or cfg.landmark_every[0],
+             "trained_on_skipped_frames": cfg.train_skipped}
     if cfg.protocol != "holdout":
         extra.update(fold_summary(runs))
         extra["evaluated_on"] = (f"held-out fold {first.fold.name} of protocol {cfg.protocol} (group-disjoint); "
@@ -343,6 +349,10 @@ def _fit_head(cfg: TrainConfig, fold: Fold, splits: Splits, raw: dict, mirror: b
         s = cfg.sampling
         mp, ma, my, known = motion_windows(splits.labels, int(round(cfg.mix_motion * len(splits.train[1]))),
                                            s.seq_len, s.interval_s, cfg.min_found_fraction, cfg.seed)
+        if len(my) and cfg.train_skipped:
+            from har.edge.pose.modes import mark_windows
+
+            mp = mark_windows(mp, tuple(cfg.landmark_every), cfg.seed + 3)
         if len(my):
             Xtr, ytr = np.concatenate([Xtr, window_features(mp, ma)]), np.concatenate([ytr, my])
         extra = {"mix_motion": cfg.mix_motion, "mixed_windows": int(len(my)), "mixed_classes": known}

@@ -16,7 +16,10 @@ frame. Per frame (``FEATURE_DIM`` = 104 values, in this order)::
 
 Frames without a pose are filled by linear interpolation between the nearest
 frames with one (before the first and after the last: copied from the
-nearest); a window with no pose at all is zeros with the flag 0.
+nearest); a window with no pose at all is zeros with the flag 0. Frames the
+device skipped on purpose (``landmark_every``, :mod:`har.edge.pose.modes`)
+are filled first by :func:`har.edge.pose.modes.fill_skipped` and count as
+found.
 
 Raw keypoints are the cache format (:func:`pose_array`, NaN where no pose),
 so training can estimate poses once per video and compute features, mirrored
@@ -37,6 +40,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from har.edge.pose.estimator import NUM_LANDMARKS, Pose
+from har.edge.pose.modes import fill_skipped
 
 LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_HIP, RIGHT_HIP = 11, 12, 23, 24
 #: Landmark index -> its mirror image (left <-> right), BlazePose's 33-point topology.
@@ -72,6 +76,7 @@ def window_features_from_array(landmarks: np.ndarray, aspect: float = 1.0) -> np
     arr = np.asarray(landmarks, dtype=np.float32)
     if arr.ndim != 3 or arr.shape[1] != NUM_LANDMARKS or arr.shape[2] < 4:
         raise ValueError(f"pose landmarks must have shape (T, {NUM_LANDMARKS}, 5), not {list(arr.shape)}")
+    arr = fill_skipped(arr)
     if not aspect > 0:
         raise ValueError(f"aspect is the frames' width / height and must be positive, not {aspect}")
     n = arr.shape[0]

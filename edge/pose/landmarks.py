@@ -111,17 +111,26 @@ def refine_from_heatmap(xy: np.ndarray, heatmap: np.ndarray, kernel: int = HEATM
     hm_h, hm_w, _ = heatmap.shape
     out = xy.astype(np.float32)
     half = (kernel - 1) // 2
-    for i in range(len(xy)):
-        col, row = int(xy[i, 0] * hm_w), int(xy[i, 1] * hm_h)
-        if not (0 <= col < hm_w and 0 <= row < hm_h):
-            continue
-        r0, r1 = max(0, row - half), min(hm_h, row + half + 1)
-        c0, c1 = max(0, col - half), min(hm_w, col + half + 1)
-        conf = _sigmoid(heatmap[r0:r1, c0:c1, i])
-        total = conf.sum()
-        if conf.max() < min_confidence or total <= 0:
-            continue
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        out[i, 0] = (cols * conf).sum() / total / hm_w
-        out[i, 1] = (rows * conf).sum() / total / hm_h
+    n = len(xy)
+    col = np.trunc(xy[:, 0] * hm_w).astype(np.int64)  # as int(): towards zero
+    row = np.trunc(xy[:, 1] * hm_h).astype(np.int64)
+    inside = (col >= 0) & (col < hm_w) & (row >= 0) & (row < hm_h)
+    if not inside.any():
+        return out
+    # All windows at once: the heatmap padded with -inf (sigmoid 0) is the same as clipping each window.
+    padded = np.pad(heatmap[:, :, :n], ((half, half), (half, half), (0, 0)), constant_values=-np.inf)
+    idx = np.flatnonzero(inside)
+    offsets = np.arange(kernel)
+    rr = row[idx, None] + offsets  # padded coordinates: window row r0 - half + half
+    cc = col[idx, None] + offsets
+    windows = padded[rr[:, :, None], cc[:, None, :], idx[:, None, None]]  # (m, kernel, kernel)
+    conf = 1.0 / (1.0 + np.exp(-np.clip(windows, -80.0, 80.0)))
+    total = conf.sum(axis=(1, 2))
+    ok = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    rows = (rr - half).astype(np.float64)
+    cols = (cc - half).astype(np.float64)
+    x = (conf.sum(axis=1) * cols).sum(axis=1) / np.maximum(total, 1e-30) / hm_w
+    y = (conf.sum(axis=2) * rows).sum(axis=1) / np.maximum(total, 1e-30) / hm_h
+    out[idx[ok], 0] = x[ok]
+    out[idx[ok], 1] = y[ok]
     return out

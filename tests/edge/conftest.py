@@ -221,8 +221,17 @@ def colour_bundle(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    """Real TFLite models shaped like a small pixel bundle (see :mod:`tests.edge.tiny_models`)."""
-    from tests.edge.prebuilt import cached
-    from tests.edge.tiny_models import build_tiny_models
+    """Real TFLite models shaped like a small pixel bundle (see :mod:`tests.edge.tiny_models`).
 
+    ``HAR_TINY_MODELS`` names a folder where they were already built (the arm64
+    proof builds them on the host: an edge install has no TensorFlow, and a
+    .tflite file is the same on every architecture).
+    """
+    from tests.edge.prebuilt import cached
+    from tests.edge.tiny_models import TINY_NAMES, build_tiny_models
+
+    if prebuilt := os.environ.get("HAR_TINY_MODELS"):
+        paths = {name: Path(prebuilt) / f"{name}.tflite" for name in TINY_NAMES}
+        assert all(p.is_file() for p in paths.values()), f"HAR_TINY_MODELS={prebuilt} lacks {TINY_NAMES}"
+        return paths
     return cached("tiny_models", build_tiny_models, tmp_path_factory)

@@ -17,6 +17,7 @@ from har.edge.interpreter import model_tensors
 
 SEQ, SIZE, FEATURES, CLASSES, POSE_FEATURES = 20, 64, 64, 3, 104
 LABELS = ["idle", "wave", "jump"]
+TINY_NAMES = ("window", "encoder", "head", "pose_head")
 
 
 def _convert(model, int8: bool = False) -> bytes:

@@ -42,6 +42,7 @@ def test_pose_bundle_holds_the_head_and_both_pose_models(trained, real_pose_mode
     assert b.model_file("pose_landmarks").read_bytes() == real_pose_models.landmarks.read_bytes()
     assert b.model_file("pose_detector").read_bytes() == real_pose_models.detector.read_bytes()
     assert b.metadata["calibration"]["split"] == "train"
+    assert b.metadata["pose"]["landmark_every"] == [1] and b.metadata["pose"]["default_landmark_every"] == 1
     assert "Apache License 2.0" in (trained["bundle"] / "NOTICE-pose-models.txt").read_text()
     rows = {r["name"]: r for r in trained["report"]["variants"]}
     assert set(rows) == {"keras", "fp32", "int8"}
@@ -129,3 +130,17 @@ def test_export_without_the_pose_models_says_how_to_fetch_them(trained, tmp_path
     res = CliRunner().invoke(app, ["export", "--model", str(trained["model_dir"]), "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "har models fetch pose" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("pose_fields", [{"landmark_every": [0]}, {"landmark_every": [1, 2], "default_landmark_every": 3},
+                                         {"landmark_every": "2"}])
+def test_a_bundle_declaring_impossible_pose_modes_is_refused_in_one_sentence(trained, tmp_path, pose_fields):
+    from har.edge.bundle import BundleError
+
+    copy = tmp_path / "b"
+    shutil.copytree(trained["bundle"], copy)
+    meta = json.loads((copy / "metadata.json").read_text())
+    meta["pose"].update(pose_fields)
+    (copy / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="landmark_every"):
+        load_bundle(copy)

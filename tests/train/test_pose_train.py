@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from har.train.cli import app
@@ -72,3 +73,13 @@ def test_har_predict_points_a_pose_model_to_its_bundle(tmp_path):
 def test_pose_training_refuses_a_distribution_strategy(tmp_path):
     res = CliRunner().invoke(app, ["train", "--encoder", "pose", "--strategy", "mirrored", "--data", str(tmp_path)])
     assert res.exit_code == 2 and "not with strategy 'mirrored'" in res.output and "Traceback" not in res.output
+
+
+def test_skip_modes_in_the_training_config_are_checked():
+    from har.train.config import TrainConfig
+
+    assert TrainConfig(encoder="pose", landmark_every=[1, 2, 3], default_landmark_every=2).landmark_every == [1, 2, 3]
+    with pytest.raises(ValueError, match="landmark_every"):
+        TrainConfig(encoder="pose", landmark_every=[5])
+    with pytest.raises(ValueError, match="default_landmark_every"):
+        TrainConfig(encoder="pose", landmark_every=[1, 2], default_landmark_every=3)

@@ -46,14 +46,24 @@ def test_windows(labels: list[str], seq_len: int, interval_s: float, min_found: 
     return np.concatenate(xs), np.asarray(aspects, np.float32), np.asarray(ys, np.int32)
 
 
-def score_bundle(bundle, actors: int = 24, seed: int = 0, first_actor: int = TEST_FIRST_ACTOR) -> dict:
-    """Accuracy, per-class recall and the confusion matrix of ``bundle``'s head on generated test people."""
+def score_bundle(bundle, actors: int = 24, seed: int = 0, first_actor: int = TEST_FIRST_ACTOR,
+                 landmark_every: int | None = None) -> dict:
+    """Accuracy, per-class recall and the confusion matrix of ``bundle``'s head on generated test people.
+
+    ``landmark_every`` scores the windows as a device running the landmark
+    model on every k-th sampled frame shows them to the head (skipped frames
+    interpolated, every phase of the pattern); None: the bundle's default mode.
+    """
     from har.edge.interpreter import TfliteModel
+    from har.edge.pose.adapt import bundle_modes
     from har.edge.pose.features import window_features_from_array
+    from har.edge.pose.modes import mark_windows
 
     min_found = float(bundle.metadata.get("pose", {}).get("min_found_fraction", 0.5))
+    k = landmark_every or bundle_modes(bundle)[0].landmark_every
     poses, aspects, y = test_windows(bundle.labels, bundle.seq_len, bundle.interval_s, min_found, actors, seed,
                                      first_actor)
+    poses = mark_windows(poses, (k,), seed)
     head = TfliteModel(bundle.model_file("head"))
     pred = np.array([int(np.argmax(head.run(window_features_from_array(p, float(a)))))
                      for p, a in zip(poses, aspects, strict=True)])
@@ -61,6 +71,7 @@ def score_bundle(bundle, actors: int = 24, seed: int = 0, first_actor: int = TES
     confusion = np.zeros((n, n), int)
     np.add.at(confusion, (y, pred), 1)
     recall = {lab: round(float(confusion[i, i] / max(confusion[i].sum(), 1)), 4) for i, lab in enumerate(bundle.labels)}
-    return {"test_set": {"seed": seed, "first_actor": first_actor, "actors": actors, "windows": int(len(y))},
+    return {"test_set": {"seed": seed, "first_actor": first_actor, "actors": actors, "windows": int(len(y)),
+                         "landmark_every": k},
             "accuracy": round(float((pred == y).mean()), 4), "per_class_recall": recall,
             "confusion": confusion.tolist(), "labels": list(bundle.labels)}

@@ -1,0 +1,208 @@
+"""The pose path's cost against its accuracy, every variant side by side in one run (``har bench --pose-path``).
+
+Why one run: a shared machine's slow moments must hit every variant alike,
+so each real clip is decoded and sampled once, and the variants take turns
+on it, clip by clip and round by round. What is measured per variant:
+
+* **cost**: wall and CPU (``time.process_time``, all threads of the process)
+  milliseconds per *sampled* frame for the pose work (detector, landmark
+  model, the skip bookkeeping), plus the head once per window at stride 1,
+  on the real clips; the share of sampled frames that ran the landmark model
+  and the detector;
+* **accuracy on real clips**: :func:`har.edge.evaluate.evaluate` (what
+  ``har-edge eval`` reports) over the windows this variant produced;
+* **accuracy on generated people**: :func:`har.train.motion.score.score_bundle`
+  with the variant's ``landmark_every`` (generated people are keypoints, not
+  pixels: variants that decide on pixels, the still skip and the detector on
+  every frame, have no figure there).
+
+Rows use ``har bench``'s fields (``har.edge.bench.ROW_FIELDS``) with the
+pose path's details in ``pose``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from har.edge.bench import ROW_FIELDS, cpu_name
+from har.edge.bundle import load_bundle
+from har.edge.pose.modes import ModalEstimator, PoseMode, every
+
+
+@dataclass(frozen=True)
+class PathVariant:
+    name: str
+    bundle: str
+    mode: PoseMode = field(default_factory=PoseMode)
+    threads: int = 1
+
+
+def default_variants(bundle: str | Path, extra_bundles: dict[str, str | Path] | None = None) -> list[PathVariant]:
+    """Threads, skip modes, the still skip and no tracking for ``bundle``; every mode of ``extra_bundles`` too."""
+    b = str(bundle)
+    out = [PathVariant("every frame, 2 threads", b, PoseMode(1), 2),
+           PathVariant("every frame, detector every frame", b, PoseMode(1, detect_every_frame=True))]
+    for k in (1, 2, 3):
+        out.append(PathVariant(every(k), b, PoseMode(k)))
+        out.append(PathVariant(f"{every(k)}, still skip", b, PoseMode(k, still_threshold=2.0)))
+    for label, path in (extra_bundles or {}).items():
+        for k in (1, 2, 3):
+            out.append(PathVariant(f"{label}, {every(k)}", str(path), PoseMode(k)))
+    return out
+
+
+def sampled_clips(root: Path, interval_s: float) -> dict[Path, list[np.ndarray]]:
+    """RGB frames the device's sampler keeps from every labelled clip under ``root`` (decoded once)."""
+    from har.edge.evaluate import list_labelled
+    from har.edge.preprocess import rgb_frame
+    from har.edge.sampler import IntervalSampler
+    from har.edge.sources import FileSource
+
+    out = {}
+    for path, _ in list_labelled(root):
+        src = FileSource(path)
+        sampler = IntervalSampler(interval_s)
+        sampler.set_frame_period(1.0 / src.fps)
+        out[path] = [rgb_frame(f) for ts, f in src if sampler.accept(ts)]
+    return out
+
+
+def _windows(rows: np.ndarray, seq_len: int) -> list[np.ndarray]:
+    """Stride-1 windows of a clip's rows; a clip shorter than one window gives one padded at its start."""
+    from har.edge.predict import pad_missing
+
+    if len(rows) < seq_len:
+        return [pad_missing(rows, seq_len)] if len(rows) else []
+    return [rows[i - seq_len:i] for i in range(seq_len, len(rows) + 1)]
+
+
+def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_actors: int = 24,
+            log=print) -> dict:
+    """Run every variant over the real clips under ``root``, interleaved; score each on both test sets."""
+    from har.edge.evaluate import evaluate
+    from har.edge.interpreter import PoseClassifier
+
+    bundles = {v.bundle: load_bundle(v.bundle) for v in variants}
+    clips_by_interval = {}
+    for b in bundles.values():
+        if b.interval_s not in clips_by_interval:
+            clips_by_interval[b.interval_s] = sampled_clips(root, b.interval_s)
+    classifiers = {(v.bundle, v.threads): PoseClassifier(bundles[v.bundle], threads=v.threads) for v in variants}
+    stats = {v.name: {"wall": 0.0, "cpu": 0.0, "frames": 0, "landmark_runs": 0, "detector_runs": 0, "head": 0.0,
+                      "windows": 0} for v in variants}
+    rows: dict[str, dict[Path, np.ndarray]] = {v.name: {} for v in variants}
+    for r in range(rounds):
+        for path in next(iter(clips_by_interval.values())):
+            for v in variants:
+                b, clf = bundles[v.bundle], classifiers[(v.bundle, v.threads)]
+                frames = clips_by_interval[b.interval_s][path]
+                modal = ModalEstimator(clf.estimator, v.mode)
+                modal.reset()
+                est = clf.estimator
+                lm0, det0 = est.landmark_runs, est.detector_runs
+                c0, w0 = time.process_time(), time.perf_counter()
+                out = np.stack([modal.step(f) for f in frames]) if frames else np.zeros((0, 33, 5), np.float32)
+                w1, c1 = time.perf_counter(), time.process_time()
+                windows = _windows(out, b.seq_len)
+                h0 = time.perf_counter()
+                for w in windows:
+                    clf.classify(w)
+                h1 = time.perf_counter()
+                s = stats[v.name]
+                s["wall"] += w1 - w0
+                s["cpu"] += c1 - c0
+                s["head"] += h1 - h0
+                s["frames"] += len(frames)
+                s["windows"] += len(windows)
+                s["landmark_runs"] += est.landmark_runs - lm0
+                s["detector_runs"] += est.detector_runs - det0
+                rows[v.name][path] = out
+        log(f"pose path: round {r + 1} of {rounds} done")
+    motion_cache: dict[tuple[str, int], float | None] = {}
+    result_rows = []
+    for v in variants:
+        b, clf = bundles[v.bundle], classifiers[(v.bundle, v.threads)]
+        real = evaluate(b, root, clf, lambda p, _v=v, _b=b: _windows(rows[_v.name][p], _b.seq_len))
+        key = (v.bundle, v.mode.landmark_every)
+        pixel_only = v.mode.still_threshold is not None or v.mode.detect_every_frame
+        if not pixel_only and key not in motion_cache:
+            motion_cache[key] = _motion_accuracy(b, v.mode.landmark_every, motion_actors)
+        s = stats[v.name]
+        n = max(s["frames"], 1)
+        result_rows.append(_row(v, b, {  # the head runs once per sampled frame at stride 1: counted in
+            "ms_per_sampled_frame": round(1e3 * (s["wall"] + s["head"]) / n, 2),
+            "cpu_ms_per_sampled_frame": round(1e3 * (s["cpu"] + s["head"]) / n, 2),
+            "head_ms_per_window": round(1e3 * s["head"] / max(s["windows"], 1), 3),
+            "landmark_share": round(s["landmark_runs"] / n, 3), "detector_share": round(s["detector_runs"] / n, 3),
+            "sampled_frames": s["frames"] // rounds, "windows": s["windows"] // rounds,
+            "real_window_accuracy_open": real["window_accuracy_open"],
+            "real_window_accuracy_restricted": real["window_accuracy_restricted"],
+            "real_clip_accuracy_open": real["clip_accuracy_open"],
+            "real_windows_without_pose": real["windows_without_pose"],
+            "motion_accuracy": None if pixel_only else motion_cache[key],
+        }))
+    return {"created_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_name(),
+            "real_clips": str(root), "clips": len(next(iter(clips_by_interval.values()))), "rounds": rounds,
+            "motion_actors": motion_actors, "rows": result_rows}
+
+
+def _motion_accuracy(bundle, k: int, actors: int) -> float | None:
+    try:
+        from har.train.motion.score import score_bundle
+    except ImportError:  # an edge-only install has no generator
+        return None
+    return score_bundle(bundle, actors=actors, landmark_every=k)["accuracy"]
+
+
+def _row(v: PathVariant, bundle, pose: dict) -> dict:
+    row = dict.fromkeys(ROW_FIELDS)
+    row.update(model="pose path", variant=v.name, backend="ai-edge-litert", status="ok",
+               files=[str(bundle.path)], test_accuracy=pose["motion_accuracy"],
+               accuracy_source="generated test people (har eval-motion); real clips in pose",
+               latency_frame_ms={str(v.threads): {"p50": pose["ms_per_sampled_frame"]}},
+               pose={**pose, "threads": v.threads, "interval_s": bundle.interval_s, "seq_len": bundle.seq_len,
+                     "landmark_every": v.mode.landmark_every, "still_threshold": v.mode.still_threshold,
+                     "detect_every_frame": v.mode.detect_every_frame})
+    return row
+
+
+def pareto(rows: list[dict]) -> set[str]:
+    """Variants no other variant beats on both CPU cost and real-clip window accuracy (then generated accuracy)."""
+    def key(r):
+        p = r["pose"]
+        return p["cpu_ms_per_sampled_frame"], -(p["real_window_accuracy_open"] or 0), -(p["motion_accuracy"] or 0)
+
+    front = set()
+    for r in rows:
+        c, a, m = key(r)
+        if not any((key(o)[0] <= c and key(o)[1] <= a and key(o)[2] <= m) and key(o) != (c, a, m) for o in rows):
+            front.add(r["variant"])
+    return front
+
+
+def render(report: dict) -> str:
+    """The rows as a Markdown table, the Pareto front marked."""
+    front = pareto(report["rows"])
+    lines = [f"Run {report['created_at']} on {report['cpu']}: {report['clips']} real clips under "
+             f"{report['real_clips']}, {report['rounds']} interleaved rounds; generated test people: "
+             f"{report['motion_actors']} actors (har eval-motion).", "",
+             "| variant | interval x window | threads | ms / sampled frame | CPU ms / sampled frame | landmark model on "
+             "| detector on | real clips: window acc (open / restricted) | generated people: acc | front |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+    for r in sorted(report["rows"], key=lambda r: r["pose"]["cpu_ms_per_sampled_frame"]):
+        p = r["pose"]
+        motion = "n/a (pixels)" if p["motion_accuracy"] is None else f"{p['motion_accuracy']:.3f}"
+        lines.append(f"| {r['variant']} | {p['interval_s']:g} s x {p['seq_len']} | {p['threads']} | "
+                     f"{p['ms_per_sampled_frame']:.1f} | {p['cpu_ms_per_sampled_frame']:.1f} | "
+                     f"{p['landmark_share']:.0%} | {p['detector_share']:.0%} | "
+                     f"{_acc(p['real_window_accuracy_open'])} / {_acc(p['real_window_accuracy_restricted'])} | "
+                     f"{motion} | {'*' if r['variant'] in front else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def _acc(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
