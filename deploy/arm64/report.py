@@ -23,7 +23,8 @@ def tests_line(out: Path, rc: str, args: str) -> str:
     for case in suite.iter("testcase"):
         s = case.find("skipped")
         if s is not None:
-            msg = (s.get("message") or "").split(":")[0] if "needs" not in (s.get("message") or "") else "needs TensorFlow"
+            text = s.get("message") or ""
+            msg = "need TensorFlow" if "tensorflow" in text.lower() else text.split(" (")[0].split(":")[0]
             reasons[msg] = reasons.get(msg, 0) + 1
     why = "; ".join(f"{v} {k}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
     return (f"edge tests (`pytest tests/edge {args}`): {n - fail - err - skip} passed, {fail} failed, {err} errors, "
