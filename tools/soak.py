@@ -238,6 +238,7 @@ def plot(rows: list[dict], restarts: list[float], warmup_s: float, path: Path) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    rows = [r for r in rows if r["t_s"] > 0]  # the first sample is taken while the process starts
     t = [r["t_s"] / 60 for r in rows]
     fig, ax = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
     panels = [(ax[0, 0], [("rss_kb", "RSS (MB)", 1 / 1024)]),
@@ -252,6 +253,8 @@ def plot(rows: list[dict], restarts: list[float], warmup_s: float, path: Path) -
         a.axvspan(0, warmup_s / 60, color="orange", alpha=0.08)
         a.legend(loc="upper left", fontsize=8)
         a.grid(alpha=0.3)
+    settled = [r["rss_kb"] / 1024 for r in rows if r["t_s"] >= warmup_s] or [r["rss_kb"] / 1024 for r in rows]
+    ax[0, 0].set_ylim(min(settled) - 2, max(settled) + 2)  # growth, not the start-up, is the question
     for a in ax[1]:
         a.set_xlabel("minutes (grey: broker restarts, shaded: warm-up)")
     fig.suptitle("har-edge soak")
