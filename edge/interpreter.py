@@ -142,11 +142,13 @@ def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]
     Allocating the tensors and reading every op is what :class:`TfliteModel`
     does; a damaged graph that the runtime's flatbuffer check lets through
     fails there, so here it fails when the bundle is loaded, not at the first
-    frame. Raises ValueError or RuntimeError for a file the runtime cannot use.
+    frame. It loads with the runtime's default CPU delegate (XNNPACK), as the
+    device will: a graph XNNPACK refuses (an int8 tensor with an impossible
+    zero point) is refused here too. Raises ValueError or RuntimeError for a
+    file the runtime cannot use.
     """
     module, _ = _runtime()
-    interpreter = module.Interpreter(
-        model_path=str(path), experimental_op_resolver_type=module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter = module.Interpreter(model_path=str(path), num_threads=1)
     interpreter.allocate_tensors()
     interpreter._get_ops_details()
     return ([_tensor(d).info for d in interpreter.get_input_details()],

@@ -40,7 +40,10 @@ PROFILES = ["dev", pytest.param("ci-long", marks=pytest.mark.slow)]
 
 def _check(prop, profile: str, **args) -> None:
     """Run the @given property ``prop`` under ``profile``; fixtures arrive as ``args``."""
-    settings(settings.get_profile(profile), suppress_health_check=[HealthCheck.too_slow])(prop)(**args)
+    # Set, not decorate: the same @given function runs under both profiles in one session (`make test-all`).
+    prop._hypothesis_internal_use_settings = settings(settings.get_profile(profile),
+                                                      suppress_health_check=[HealthCheck.too_slow])
+    prop(**args)
 
 
 def _one_sentence(e: HarError) -> None:
