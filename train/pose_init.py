@@ -94,28 +94,18 @@ def motion_windows(labels: list[str], n: int, seq_len: int, interval_s: float, m
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """About ``n`` generated windows for the classes of ``labels`` the vocabulary knows: (poses, aspects, y, map)."""
     from har.edge.vocabulary import map_class
-    from har.train.motion import ACTIONS, actor, take
-    from har.train.motion.dataset import sample_frames
-    from har.train.pose import found_fraction
+    from har.train.motion import ACTIONS
+    from har.train.motion.windows import generated_windows
 
     known = {lab: a for lab in labels if (a := map_class(lab, sorted(ACTIONS))) is not None}
     if not known or n < 1:
         return np.zeros((0, seq_len, 33, 5), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), known
-    xs, aspects, ys = [], [], []
-    per_take = 4
-    g = MIX_FIRST_ACTOR
-    while sum(len(x) for x in xs) < n:
-        who = actor(seed, g)
-        for lab, action in known.items():
-            tk = take(action, who, seed, g, 0, window_s=seq_len * interval_s)
-            track = sample_frames(tk.poses, tk.fps, interval_s)
-            if len(track) < seq_len:
-                continue
-            starts = np.unique(np.linspace(0, len(track) - seq_len, per_take).round().astype(int))
-            w = np.stack([track[a:a + seq_len] for a in starts])
-            w = w[found_fraction(w) >= min_found]
-            xs.append(w)
-            aspects += [tk.aspect] * len(w)
-            ys += [labels.index(lab)] * len(w)
+    index = np.array([labels.index(lab) for lab in known])  # action order -> the user's class index
+    parts, g = [], MIX_FIRST_ACTOR
+    while sum(len(p.y) for p in parts) < n:  # one generated person at a time until there are enough windows
+        parts.append(generated_windows(list(known.values()), range(g, g + 1), seed, seq_len, interval_s,
+                                       per_take=4, min_found=min_found))
         g += 1
-    return (np.concatenate(xs)[:n], np.asarray(aspects, np.float32)[:n], np.asarray(ys, np.int32)[:n], known)
+    poses = np.concatenate([p.landmarks for p in parts])[:n]
+    aspects = np.concatenate([p.aspects for p in parts])[:n]
+    return poses, aspects, index[np.concatenate([p.y for p in parts])][:n].astype(np.int32), known

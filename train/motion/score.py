@@ -14,8 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from har.train.motion.actions import ACTIONS
-from har.train.motion.dataset import sample_frames
-from har.train.motion.generate import actor, take
 
 TEST_FIRST_ACTOR = 1000
 
@@ -23,27 +21,15 @@ TEST_FIRST_ACTOR = 1000
 def test_windows(labels: list[str], seq_len: int, interval_s: float, min_found: float, actors: int = 24,
                  seed: int = 0, first_actor: int = TEST_FIRST_ACTOR, per_take: int = 4):
     """``(poses (N, T, 33, 5), aspects (N,), y (N,))`` of generated test takes of every label the vocabulary has."""
-    from har.train.pose import found_fraction
+    from har.train.motion.windows import generated_windows
 
     missing = [lab for lab in labels if lab not in ACTIONS]
     if missing:
         raise ValueError(f"labels {', '.join(missing)} are not generated actions; only a head trained on the "
                          "motion vocabulary can be scored on generated people")
-    xs, aspects, ys = [], [], []
-    for g in range(first_actor, first_actor + actors):
-        who = actor(seed, g)
-        for k, lab in enumerate(labels):
-            tk = take(lab, who, seed, g, 0, window_s=seq_len * interval_s)
-            track = sample_frames(tk.poses, tk.fps, interval_s)
-            if len(track) < seq_len:
-                continue
-            starts = np.unique(np.linspace(0, len(track) - seq_len, per_take).round().astype(int))
-            w = np.stack([track[a:a + seq_len] for a in starts])
-            w = w[found_fraction(w) >= min_found]
-            xs.append(w)
-            aspects += [tk.aspect] * len(w)
-            ys += [k] * len(w)
-    return np.concatenate(xs), np.asarray(aspects, np.float32), np.asarray(ys, np.int32)
+    w = generated_windows(list(labels), range(first_actor, first_actor + actors), seed, seq_len, interval_s,
+                          per_take=per_take, min_found=min_found)
+    return w.landmarks, w.aspects, w.y
 
 
 def score_bundle(bundle, actors: int = 24, seed: int = 0, first_actor: int = TEST_FIRST_ACTOR,
