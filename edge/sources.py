@@ -37,6 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from har.edge.capture import open_video
 from har.edge.errors import HarError
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class FileSource:
         self.loop = loop  # start again at the end of the file
         if "://" not in self.path and not Path(self.path).is_file():
             raise SourceError(f"video file {self.path} does not exist")
-        self._cap = cv2.VideoCapture(self.path)
+        self._cap = open_video(self.path)
         if not self._cap.isOpened():
             raise SourceError(f"cannot open {self.path} as a video (corrupt file or unsupported codec)")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
@@ -86,7 +87,7 @@ class FileSource:
                         return
                     pass_start = self.frames_read
                     self._cap.release()
-                    self._cap = cv2.VideoCapture(self.path)
+                    self._cap = open_video(self.path)
                     continue
                 ts = self.frames_read / self.fps
                 if self.realtime:

@@ -204,7 +204,9 @@ def video_info(path: Path) -> dict:
     """Size, fps and length of the video the pipeline rows were timed on."""
     import cv2
 
-    cap = cv2.VideoCapture(str(path))
+    from har.edge.capture import open_video
+
+    cap = open_video(path)
     try:
         w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fps, n = cap.get(cv2.CAP_PROP_FPS) or 0.0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))

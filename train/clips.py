@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from har.edge.cache import cache_root
+from har.edge.capture import open_video
 from har.edge.errors import HarError
 from har.edge.preprocess import preprocess_frame
 
@@ -61,7 +62,7 @@ def read_frames(path: Path, size: int) -> tuple[np.ndarray, float]:
     """Decode every frame of ``path``, preprocessed to uint8 RGB; returns (frames, fps)."""
     if not Path(path).is_file():
         raise VideoError(f"{path}: no such file")
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     if not cap.isOpened():
         raise VideoError(f"{path}: cannot be opened as a video")
     fps = cap.get(cv2.CAP_PROP_FPS)

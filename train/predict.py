@@ -86,9 +86,10 @@ def write_annotated(video: Path, out: Path, pred: Prediction, labels: list[str])
     """Copy ``video`` to ``out`` with each frame's latest window label drawn on it."""
     import cv2
 
+    from har.edge.capture import open_video
     from har.edge.sinks.video import VideoSink
 
-    cap = cv2.VideoCapture(str(video))
+    cap = open_video(video)
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     sink = VideoSink(out, fps)
     j, n = -1, 0

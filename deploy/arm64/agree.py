@@ -83,9 +83,11 @@ def dump(root: Path, out: Path, frames: int | None = None) -> None:
 def concat(root: Path, out: Path) -> None:
     import cv2
 
+    from har.edge.capture import open_video
+
     writer = None
     for path in clips(root):
-        cap = cv2.VideoCapture(str(path))
+        cap = open_video(path)
         while True:
             ok, frame = cap.read()
             if not ok:

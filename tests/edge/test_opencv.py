@@ -1,21 +1,29 @@
 """OpenCV: the versions har-edge supports, proven on every real clip in ../shared/realclips.
 
-OpenCV 5.0 aborts the process (``malloc_consolidate(): invalid chunk size``,
-exit 134) on uncompressed AVI such as the Weizmann clips, and segfaults on
-camera index -1, so pyproject.toml pins ``<5``. Each clip is decoded in its own
-process: an abort then fails this test instead of killing the test run.
+OpenCV 4.13, 4.14 and 5.0 abort the process (``malloc_consolidate(): invalid
+chunk size``, exit 134) on uncompressed AVI such as the Weizmann clips, so
+har.edge.capture reads those files itself; 5.0 also segfaults on camera index
+-1, so pyproject.toml pins ``<5``. Each clip is decoded in its own process: an
+abort then fails this test instead of killing the test run.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
+import cv2
+import numpy as np
+import pytest
 from packaging.requirements import Requirement
+
+from har.edge.capture import RawAvi, open_video
+from har.edge.sources import FileSource, SourceError
 
 ROOT = Path(__file__).resolve().parents[2]
 VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
@@ -64,3 +72,57 @@ def test_predict_on_an_uncompressed_avi(realclips, colour_bundle):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-1000:])
     assert "Action Predicted:" in proc.stdout
+
+
+def _chunk(cid: bytes, body: bytes) -> bytes:
+    return cid + struct.pack("<I", len(body)) + body + b"\0" * (len(body) & 1)
+
+
+def _raw_avi(path: Path, frames: list[np.ndarray], fps: float = 12.5) -> Path:
+    """A BI_RGB 24-bit AVI as the Weizmann clips are stored (OpenCV's writer cannot make one)."""
+    h, w = frames[0].shape[:2]
+    row = (w * 3 + 3) & ~3
+    avih = struct.pack("<14I", int(1e6 / fps), 0, 0, 0x10, len(frames), 0, 1, row * h, w, h, 0, 0, 0, 0)
+    strh = b"vids" + b"\0" * 16 + struct.pack("<II", 2, int(fps * 2)) + b"\0" * 28
+    strf = struct.pack("<IiiHHI", 40, w, h, 1, 24, 0) + b"\0" * 20
+    pad = bytes(row - w * 3)
+    movi = b"".join(_chunk(b"00db", b"".join(r.tobytes() + pad for r in f[::-1])) for f in frames)
+    hdrl = _chunk(b"avih", avih) + _chunk(b"LIST", b"strl" + _chunk(b"strh", strh) + _chunk(b"strf", strf))
+    body = b"AVI " + _chunk(b"LIST", b"hdrl" + hdrl) + _chunk(b"LIST", b"movi" + movi)
+    path.write_bytes(_chunk(b"RIFF", body) + bytes(64))  # trailing zeros, as in the Weizmann files
+    return path
+
+
+def test_uncompressed_avi_is_read_without_ffmpeg_frame_for_frame(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (30, 42, 3), np.uint8) for _ in range(7)]  # odd width: padded rows
+    cap = open_video(_raw_avi(tmp_path / "raw.avi", frames))
+    assert isinstance(cap, RawAvi) and cap.get(cv2.CAP_PROP_FPS) == 12.5
+    assert cap.get(cv2.CAP_PROP_FRAME_COUNT) == 7 and cap.get(cv2.CAP_PROP_FRAME_WIDTH) == 42
+    got = []
+    while (frame := cap.read())[0]:
+        got.append(frame[1])
+    cap.release()
+    assert len(got) == 7 and all(np.array_equal(a, b) for a, b in zip(got, frames))
+
+
+def test_a_truncated_or_fake_avi_ends_cleanly_or_is_refused_in_one_sentence(tmp_path):
+    frames = [np.full((16, 16, 3), i * 30, np.uint8) for i in range(6)]
+    data = _raw_avi(tmp_path / "full.avi", frames).read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert 1 <= sum(1 for _ in FileSource(cut)) < 6
+    fake = tmp_path / "fake.avi"
+    fake.write_bytes(b"RIFF\x10\x00\x00\x00AVI LIST" + bytes(40))
+    assert RawAvi.probe(fake) is None
+    with pytest.raises(SourceError, match="cannot open"):
+        FileSource(fake)
+
+
+def test_compressed_avi_still_goes_to_opencv(tmp_path):
+    path = tmp_path / "mjpg.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (32, 32))
+    for _ in range(3):
+        writer.write(np.zeros((32, 32, 3), np.uint8))
+    writer.release()
+    assert RawAvi.probe(path) is None and sum(1 for _ in FileSource(path)) == 3
