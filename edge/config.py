@@ -9,30 +9,18 @@ environment variables, never from the command line.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from har.edge.errors import HarError
-from har.edge.sinks.mqtt import MqttConfig
+from har.edge.mqtt_config import MqttConfig
+from har.edge.records import MAX_CONFIG_BYTES, ConfigError, apply_overrides, from_mapping, read_file  # noqa: F401
 from har.edge.smoother import SmootherConfig
-
-
-class ConfigError(HarError, ValueError):
-    """A config the device cannot run with; the message names the key."""
-
 
 #: Interpreter threads: more than a board has cores only slows it, and LiteRT crashes at exit with ~100000.
 MAX_THREADS = 64
 #: OpenCV reads an index of 100 or more as "backend * 100 + index", and a negative one crashes OpenCV 5.
 MAX_CAMERA_INDEX = 99
-#: A config is a few hundred bytes; anything far larger is the wrong file.
-MAX_CONFIG_BYTES = 1 << 20
 
 
 def check_camera(index: int | None, key: str = "source.camera") -> int | None:
@@ -120,113 +108,10 @@ class EdgeConfig:
         return d
 
 
-def _check_type(value: Any, hint: Any, key: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        errors = []
-        for arm in typing.get_args(hint):
-            if arm is type(None) and value is None:
-                return None
-            try:
-                return _check_type(value, arm, key)
-            except ConfigError as e:
-                errors.append(e)
-        raise errors[-1] if errors else ConfigError(f"{key}: bad value {value!r}")
-    if origin is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"{key} must be a list, got {value!r}")
-        return [_check_type(v, typing.get_args(hint)[0], f"{key}[{i}]") for i, v in enumerate(value)]
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value) if abs(value) < 1e300 else math.inf
-    if hint is float and isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{key} must be a finite number, got {value!r}")
-    if hint in (int, float, str, bool):
-        if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-            raise ConfigError(f"{key} must be {hint.__name__}, got {value!r}")
-    return value
-
-
-def from_mapping(cls, data: dict, where: str = ""):
-    """Build dataclass ``cls`` from ``data``, refusing unknown keys and wrong types."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"[{where}] must be a table of options")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = [k for k in data if k not in fields]  # YAML keys need not be strings, so no sorting
-    if unknown:
-        raise ConfigError(f"unknown option {where + '.' if where else ''}{unknown[0]} "
-                          f"(valid here: {', '.join(fields)})")
-    kwargs = {}
-    for name, value in data.items():
-        key = f"{where}.{name}" if where else name
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint):
-            kwargs[name] = from_mapping(hint, value, key)
-        else:
-            kwargs[name] = _check_type(value, hint, key)
-    try:
-        return cls(**kwargs)
-    except ConfigError:
-        raise
-    except (ValueError, TypeError) as e:
-        raise ConfigError(f"[{where or 'config'}] {e}") from e
-
-
-def read_file(path: str | Path) -> dict:
-    """The file's options as a dict; a file that is not a readable, UTF-8 table of options is a ConfigError."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file {p} does not exist")
-    try:
-        if p.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"config file {p} is over {MAX_CONFIG_BYTES // 1024} KiB: not a config file")
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {p} is not text (UTF-8 TOML, YAML or JSON)") from None
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {p}: {e.strerror or e}") from None
-    data = _parse_text(p, text)
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {p} must hold a table of options at its top level, not a "
-                          f"{type(data).__name__}")
-    return data
-
-
-def _parse_text(p: Path, text: str):
-    try:
-        if p.suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError as e:
-                raise ConfigError("YAML configs need PyYAML (pip install pyyaml), or use TOML") from e
-            return yaml.safe_load(text) or {}
-        if p.suffix == ".json":
-            return json.loads(text)
-        return tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{p} is not valid {p.suffix.lstrip('.') or 'TOML'}: {e}") from e
-    except RecursionError:
-        raise ConfigError(f"{p} nests too deeply to be a config file") from None
-    except Exception as e:
-        if type(e).__module__.startswith("yaml"):  # its messages span lines: keep one
-            raise ConfigError(f"{p} is not valid YAML: {' '.join(str(e).split())}") from e
-        raise
-
-
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None,
                 environ: dict[str, str] | None = None) -> EdgeConfig:
     """File, then dotted ``overrides`` such as ``{"inference.threads": 2}``, then HAR_MQTT_* env."""
-    data: dict = read_file(path) if path else {}
-    for dotted, value in (overrides or {}).items():
-        if value is None:
-            continue
-        node = data
-        *parents, leaf = dotted.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"[{p}] must be a table of options, not {node!r}")
-        node[leaf] = value
+    data = apply_overrides(read_file(path) if path else {}, overrides)
     cfg = from_mapping(EdgeConfig, data)
     check_camera(cfg.source.camera)
     try:
