@@ -58,6 +58,7 @@ from har.edge.errors import HarError
 from har.edge.interpreter import TfliteModel, backend_name
 from har.edge.pipeline import Classifier, Pipeline
 from har.edge.predict import windows_of_file
+from har.edge.records import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,13 @@ class Variant:
 
 
 def parse_threads(text: str) -> tuple[int, ...]:
-    """``"1,2"`` -> ``(1, 2)``; ValueError with one sentence otherwise."""
+    """``"1,2"`` -> ``(1, 2)``; a ConfigError (a ValueError) with one sentence otherwise."""
     try:
         threads = tuple(int(t) for t in text.split(",") if t.strip())
     except ValueError:
         threads = ()
     if not threads or min(threads) < 1 or max(threads) > MAX_THREADS:
-        raise ValueError(f"--threads must be comma-separated positive integers (at most {MAX_THREADS}) such as "
+        raise ConfigError(f"--threads must be comma-separated positive integers (at most {MAX_THREADS}) such as "
                          f"1,2, not {text!r}")
     return threads
 

@@ -52,23 +52,19 @@ from har.edge.bench import (
     write_test_video,
 )
 from har.edge.bundle import load_bundle
+from har.export.assemble import assemble_bundle
+from har.export.checks import load_model_dir
+from har.export.data import calibration_clips, load_splits
+from har.export.errors import ExportError
 from har.export.report import compare
-from har.export.tflite import (
-    Conversion,
-    ExportError,
-    ModelDir,
-    assemble_bundle,
-    bundle_files,
-    calibration_clips,
-    convert_models,
-    load_model_dir,
-    load_splits,
-    targets_for,
-)
+from har.export.worker import Conversion, bundle_files, convert_models, targets_for
+from har.models.folder import SPLIT_FILE, ModelFolder
+from har.models.registry import get_entry, list_models
 
 log = logging.getLogger(__name__)
 
-FAMILIES = ("convlstm", "lrcn")
+#: The pixel families the bench compares (the pose head is measured by `har export`'s report and `har-edge bench`).
+FAMILIES = tuple(n for n in list_models("pixels") if get_entry(n).exportable)
 #: Window variants in table order; the streaming pair is benchmarked in int8, the mode a device runs.
 WINDOW_QUANTS = ("fp32", "dynamic", "fp16", "int8")
 STREAMING_QUANTS = ("int8",)
@@ -81,7 +77,7 @@ GENERATED_VIDEO = "video-640x480.mp4"  # written when no --video is given
 class Family:
     """One trained model prepared for the bench: its test split, Keras reference and converted bundles."""
 
-    md: ModelDir  # the private copy the run works on
+    md: ModelFolder  # the private copy the run works on
     origin: Path  # the model directory it was copied from
     test_y: np.ndarray
     test_clips: Path
@@ -98,7 +94,7 @@ class Family:
         return self.md.metrics.get("num_params")
 
 
-def find_models(root: Path) -> list[ModelDir]:
+def find_models(root: Path) -> list[ModelFolder]:
     """The trained model directories under ``root`` (``lrcn``, ``convlstm``); ExportError if there is none."""
     found = [load_model_dir(root / f) for f in FAMILIES if (root / f / "model.keras").is_file()]
     if not found:
@@ -107,7 +103,7 @@ def find_models(root: Path) -> list[ModelDir]:
     return found
 
 
-def snapshot(md: ModelDir, work: Path, data: Path | None) -> ModelDir:
+def snapshot(md: ModelFolder, work: Path, data: Path | None) -> ModelFolder:
     """A private copy of ``md`` (with ``data`` as its dataset root, if given) for the whole run.
 
     A retrain that replaces ``artifacts/`` while the bench runs would
@@ -116,14 +112,14 @@ def snapshot(md: ModelDir, work: Path, data: Path | None) -> ModelDir:
     """
     copy = work / "models" / md.family
     copy.mkdir(parents=True)
-    for name in ("model.keras", "labels.json", "config.json", "metrics.json"):
+    for name in ("model.keras", "labels.json", "config.json", "metrics.json", SPLIT_FILE):
         if (md.path / name).is_file():
             shutil.copy2(md.path / name, copy / name)
     md = load_model_dir(copy)
     return dataclasses.replace(md, config={**md.config, "data": str(data)}) if data is not None else md
 
 
-def convert_variants(md: ModelDir, work: Path, train_x: np.ndarray, test_x: np.ndarray, samples: int,
+def convert_variants(md: ModelFolder, work: Path, train_x: np.ndarray, test_x: np.ndarray, samples: int,
                      log: Callable[[str], None]) -> tuple[Conversion, dict[str, str]]:
     """Every variant in one conversion run; if that fails, one run per quantization so one failure costs one row."""
     calibration = calibration_clips(md, train_x, samples)
@@ -147,7 +143,7 @@ def convert_variants(md: ModelDir, work: Path, train_x: np.ndarray, test_x: np.n
     return conv, errors
 
 
-def prepare_family(md: ModelDir, origin: Path, splits, work: Path, samples: int,
+def prepare_family(md: ModelFolder, origin: Path, splits, work: Path, samples: int,
                    log: Callable[[str], None]) -> Family:
     """Convert every variant of ``md`` and assemble one bundle per quantization.
 
@@ -367,7 +363,7 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
     if video is not None:
         info = video_info(Path(video)) if Path(video).is_file() else None
         if not info or not info["fps"] or info["fps"] <= 0 or info["size"] in ("0x0", "-1x-1"):
-            raise ValueError(f"--video {video}: no such file, or not a video OpenCV can read")
+            raise ExportError(f"--video {video}: no such file, or not a video OpenCV can read")
     tflrt, skip_reason = tflite_runtime_python(tflite_runtime)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -427,7 +423,7 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
     return report
 
 
-def _splits(md: ModelDir, origin: Path):
+def _splits(md: ModelFolder, origin: Path):
     try:
         return load_splits(md, test=True)
     except ExportError as e:  # name the user's model directory, not the private copy

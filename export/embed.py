@@ -25,8 +25,9 @@ import numpy as np
 
 from har.edge.bundle import MODEL_FILES, load_bundle, model_entry, write_metadata
 from har.edge.interpreter import TfliteModel
-from har.export.pose import section_for
-from har.export.tflite import ExportError, check_builtin_only, run_worker
+from har.export.assemble import check_builtin_only, section_for
+from har.export.errors import ExportError
+from har.export.worker import run_worker
 
 CALIBRATION_ACTORS = range(0, 12)
 CALIBRATION_SEED = 0  # `make motion` generates the default model's training people with seed 0

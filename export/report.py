@@ -33,22 +33,13 @@ import numpy as np
 
 from har.edge.bench import time_interleaved
 from har.edge.interpreter import TfliteModel, backend_name
-from har.export.tflite import (
-    Conversion,
-    ModelDir,
-    assemble_bundle,
-    bundle_files,
-    calibration_clips,
-    check_out_dir,
-    check_quant,
-    export_all_variants,
-    float_ops,
-    graph_quant,
-    load_model_dir,
-    load_splits,
-    pixel_embedding_section,
-)
-from har.train.metrics import classification_metrics
+from har.export.assemble import assemble_bundle, check_out_dir, float_ops, pixel_embedding_section
+from har.export.checks import check_quant, load_model_dir
+from har.export.data import calibration_clips, load_splits
+from har.export.tflite import export_all_variants
+from har.export.worker import Conversion, bundle_files, graph_quant
+from har.models.folder import ModelFolder
+from har.models.metrics import classification_metrics
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +107,7 @@ def measure_latency(runners: dict[str, Callable[[], object]], rounds: int = 7, p
     return {k: v["p50"] for k, v in time_interleaved(runners, rounds, per_round, warmup).items()}
 
 
-def build_report(md: ModelDir, conv: Conversion, test: tuple[np.ndarray, np.ndarray], bundle_quant: str,
+def build_report(md: ModelFolder, conv: Conversion, test: tuple[np.ndarray, np.ndarray], bundle_quant: str,
                  threads: tuple[int, ...] = (1, 2), rounds: int = 7, per_round: int = 15) -> dict:
     """Evaluate and time every converted variant in ``conv`` against Keras on ``test``."""
     x, y = test
@@ -175,7 +166,7 @@ def _tflite_row(name: str, kind: str, parts: dict[str, tuple[Path, str]], probs,
             "float_ops": sorted({op for p in int8 for op in float_ops(p)}) if int8 else None}
 
 
-def _time_rows(rows: list[dict], conv: Conversion, x: np.ndarray, md: ModelDir, threads, rounds, per_round) -> None:
+def _time_rows(rows: list[dict], conv: Conversion, x: np.ndarray, md: ModelFolder, threads, rounds, per_round) -> None:
     clip = x[0] if len(x) else np.zeros((md.seq_len, md.size, md.size, 3), np.uint8)
     runners: dict[str, Callable[[], object]] = {}
     for row in rows:

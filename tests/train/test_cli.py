@@ -7,7 +7,7 @@ import shutil
 import cv2
 from typer.testing import CliRunner
 
-from har.train.cli import app
+from har.cli.main import app
 
 runner = CliRunner()
 
