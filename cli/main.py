@@ -14,8 +14,16 @@ from har.export.bench_cli import register as register_bench
 from har.export.cli import register as register_export
 from har.train.cli import app
 
+
+def motion_accuracy(bundle, landmark_every: int, actors: int) -> float:
+    """A pose bundle's accuracy on generated people (``har eval-motion``), for ``har bench --pose-path``."""
+    from har.train.motion.score import score_bundle
+
+    return score_bundle(bundle, actors=actors, landmark_every=landmark_every)["accuracy"]
+
+
 register_export(app)
-register_bench(app)
+register_bench(app, motion_accuracy)
 
 
 def main() -> None:

@@ -71,6 +71,8 @@ def bench_cmd(
 
 
 def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Path, rounds: int) -> None:
+    """``--pose-path``: the pose path's variants on real clips (and, when :func:`register` was given a scorer,
+    on generated people)."""
     import json
 
     from har.edge.bundle import BundleError
@@ -85,7 +87,8 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
             raise ExportError(f"--pose-path-bundle takes NAME=BUNDLE, not {item!r}")
         named[name] = path
     try:
-        report = measure(default_variants(bundle, named), real_clips, rounds=min(rounds, 3), log=typer.echo)
+        report = measure(default_variants(bundle, named), real_clips, rounds=min(rounds, 3), log=typer.echo,
+                         motion_accuracy=_MOTION_ACCURACY[0])
     except (BundleError, ValueError, OSError) as e:
         raise ExportError(str(e)) from None
     out.mkdir(parents=True, exist_ok=True)
@@ -95,6 +98,11 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
     typer.echo(f"wrote {out / 'pose_path.md'} and {out / 'pose_path.json'}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``bench`` command to the ``har`` app."""
+#: Scores a pose bundle on generated people: ``(bundle, landmark_every, actors) -> accuracy`` (set by register).
+_MOTION_ACCURACY: list = [None]
+
+
+def register(app: typer.Typer, motion_accuracy=None) -> None:
+    """Add the ``bench`` command to the ``har`` app; ``motion_accuracy`` fills ``--pose-path``'s generated column."""
+    _MOTION_ACCURACY[0] = motion_accuracy
     app.command("bench")(bench_cmd)

@@ -211,7 +211,7 @@ def pose_report(md: ModelFolder, conv: Conversion, test_x: np.ndarray, test_y: n
                 bundle_quant: str) -> dict:
     """Accuracy of Keras and each TFLite head on the test split's features, agreement, size, head latency."""
     from har.edge.bench import time_interleaved
-    from har.export.report import compare
+    from har.models.metrics import compare
 
     keras_probs = conv.keras_probs
     rows = [{"name": "keras", "files": ["model.keras"], "bytes": (md.path / "model.keras").stat().st_size,

@@ -39,7 +39,7 @@ from har.export.data import calibration_clips, load_splits
 from har.export.tflite import export_all_variants
 from har.export.worker import Conversion, bundle_files, graph_quant
 from har.models.folder import ModelFolder
-from har.models.metrics import classification_metrics
+from har.models.metrics import compare
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +87,6 @@ def predict_streaming(encoder: TfliteModel, head: TfliteModel, clips: np.ndarray
     if not len(clips):
         return np.zeros((0, head.output.shape[-1]), np.float32)
     return np.stack([head.run(f) for f in encode_clips(encoder, clips)])
-
-
-def compare(probs: np.ndarray, reference: np.ndarray | None, y: np.ndarray, labels: list[str]) -> dict:
-    """Accuracy and macro-F1 on ``y``; agreement and max |diff| against ``reference`` probabilities."""
-    if not len(y):
-        return {"test_accuracy": None, "macro_f1": None, "agreement_with_keras": None, "max_abs_diff": None}
-    m = classification_metrics(y, probs.argmax(-1), labels)
-    out = {"test_accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
-    if reference is not None:
-        out["agreement_with_keras"] = float((probs.argmax(-1) == reference.argmax(-1)).mean())
-        out["max_abs_diff"] = float(np.abs(probs - reference).max())
-    return out
 
 
 def measure_latency(runners: dict[str, Callable[[], object]], rounds: int = 7, per_round: int = 15,

@@ -30,3 +30,15 @@ def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
         },
         "confusion": m.tolist(),
     }
+
+
+def compare(probs: np.ndarray, reference: np.ndarray | None, y: np.ndarray, labels: list[str]) -> dict:
+    """Accuracy and macro-F1 on ``y``; agreement and max |diff| against ``reference`` probabilities."""
+    if not len(y):
+        return {"test_accuracy": None, "macro_f1": None, "agreement_with_keras": None, "max_abs_diff": None}
+    m = classification_metrics(y, probs.argmax(-1), labels)
+    out = {"test_accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
+    if reference is not None:
+        out["agreement_with_keras"] = float((probs.argmax(-1) == reference.argmax(-1)).mean())
+        out["max_abs_diff"] = float(np.abs(probs - reference).max())
+    return out

@@ -1,0 +1,7 @@
+"""``python -m har.export.bench SPEC.json OUT.json``: the Keras benchmark child (:mod:`har.export.bench.keras`)."""
+
+import sys
+
+from har.export.bench.keras import main
+
+sys.exit(main())
