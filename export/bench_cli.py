@@ -75,7 +75,6 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
     on generated people)."""
     import json
 
-    from har.edge.bundle import BundleError
     from har.edge.pose.path_bench import default_variants, measure, render
 
     if real_clips is None or not real_clips.is_dir():
@@ -89,7 +88,7 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
     try:
         report = measure(default_variants(bundle, named), real_clips, rounds=min(rounds, 3), log=typer.echo,
                          motion_accuracy=_MOTION_ACCURACY[0])
-    except (BundleError, ValueError, OSError) as e:
+    except (ValueError, OSError) as e:
         raise ExportError(str(e)) from None
     out.mkdir(parents=True, exist_ok=True)
     (out / "pose_path.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -40,7 +40,7 @@ def register(data_app: typer.Typer) -> None:
           har data download --preset seed --dir data
           har data download ucf101 --dir data
         """
-        from har.train.datasets import DATASETS, DatasetDownloadError, download_dataset
+        from har.train.datasets import DATASETS, download_dataset
         from har.train.presets import PRESETS
 
         wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
@@ -55,7 +55,7 @@ def register(data_app: typer.Typer) -> None:
             raise TrainError(f"name a dataset ({', '.join(DATASETS)}) or use --preset seed")
         try:
             res = download_dataset(name, dir, wanted, base_url, progress=False if quiet else None)
-        except (DatasetDownloadError, OSError) as e:
+        except OSError as e:  # a full disk, a lost connection (DatasetDownloadError is a HarError)
             raise TrainError(str(e)) from None
         spec = DATASETS.get(name.lower())
         how = "already there" if res.reused else "ready"

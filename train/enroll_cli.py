@@ -52,7 +52,6 @@ def register(app: typer.Typer) -> None:
         import json
 
         from har.edge.default_model import bundle_or_default
-        from har.edge.errors import HarError
         from har.train.enroll_eval import embed_folder, embed_motion, few_shot, fit_timing
 
         try:
@@ -72,7 +71,7 @@ def register(app: typer.Typer) -> None:
                 d = embed_folder(b, data, log=typer.echo)
                 where = str(data)
             rows = [few_shot(d, b, k, draws, seed) for k in ks]
-        except (HarError, ValueError, OSError) as e:  # a missing folder, a bundle without embedding
+        except (ValueError, OSError) as e:  # a missing folder, a bundle without embedding
             raise TrainError(str(e)) from None
         result = {"bundle": str(b.path), "data": where, "windows": int(len(d.y)), "classes": len(d.classes),
                   "rows": rows, "timing": fit_timing(d, b)}

@@ -29,14 +29,14 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         """
         import json
 
-        from har.edge.bundle import BundleError, load_bundle
+        from har.edge.bundle import load_bundle
         from har.edge.pose.modes import every
         from har.train.motion.score import score_bundle
 
         try:
             b = load_bundle(bundle)
             result = score_bundle(b, actors=actors, seed=seed, first_actor=first_actor, landmark_every=landmark_every)
-        except (BundleError, ValueError, OSError) as e:
+        except (ValueError, OSError) as e:
             raise TrainError(str(e)) from None
         typer.echo(f"accuracy {result['accuracy']:.3f} on {result['test_set']['windows']} windows of {actors} "
                    f"generated people (first actor {first_actor}, seed {seed}, landmarks on "
