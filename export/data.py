@@ -54,7 +54,7 @@ def pose_features(md: ModelFolder):
 
     split = own_split(md)
     cfg = md.config
-    models = pose_models()  # the bundle copies or refers to them even when the takes hold keypoints already
+    models = find_pose_models()  # the bundle copies or refers to them even when the takes hold keypoints already
     marked = tuple(cfg.get("landmark_every") or [1]) if cfg.get("train_skipped") else None
     out = {}
     for i, side in enumerate(("train", "val", "test")):
@@ -69,7 +69,7 @@ def pose_features(md: ModelFolder):
     return out["train"][0], out["test"], models
 
 
-def pose_models():
+def find_pose_models():
     """The verified BlazePose models; their absence is an ExportError saying how to fetch them."""
     from har.edge.pose.assets import PoseModelsError
     from har.edge.pose.assets import pose_models as find

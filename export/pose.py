@@ -184,7 +184,7 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
     if features is None:
         train_x, (test_x, test_y), models = pose_features(md)
     else:
-        (train_x, (test_x, test_y)), models = features, pose_models()
+        (train_x, (test_x, test_y)), models = features, find_pose_models()
     quants = sorted({quant, *REPORT_QUANTS}) if report else [quant]
     calibration = calibration_clips(md, train_x, representative_samples) if "int8" in quants else None
     work = Path(tempfile.mkdtemp(prefix="har-export-"))

@@ -5,7 +5,7 @@ folder, :mod:`har.export.data` reloads its calibration and test data from the
 recorded split, :mod:`har.export.worker` runs the TensorFlow conversion in a
 subprocess, :mod:`har.export.assemble` writes the bundle, and
 :mod:`har.export.report` adds the short parity check. A pose model folder is
-handed to :mod:`har.export.pose`.
+handed to :mod:`har.export.pose` by ``har export`` (:mod:`har.export.cli`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from har.edge.bundle import QUANT_MODES
 from har.export.assemble import assemble_bundle, check_out_dir, pixel_embedding_section
 from har.export.checks import check_quant, load_model_dir
 from har.export.data import calibration_clips, load_splits
+from har.export.errors import ExportError
 from har.export.worker import Conversion, bundle_files, convert_models, targets_for
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,13 @@ def export_bundle(model_dir: str | Path, out_dir: str | Path, quant: str = "int8
                   log: Callable[[str], None] = log.info) -> Path:
     """Export ``model_dir`` as a bundle in ``out_dir`` (window model, streaming pair for LRCN, metadata).
 
-    int8 calibrates on up to ``representative_samples`` training clips. A pose
-    model directory becomes a pose bundle (:func:`har.export.pose.export_pose`).
+    int8 calibrates on up to ``representative_samples`` training clips. Pose
+    model folders go to :func:`har.export.pose.export_pose` (``har export`` dispatches).
     """
     md = load_model_dir(model_dir)
     if md.is_pose:
-        from har.export.pose import export_pose
-
-        return export_pose(model_dir, out_dir, quant, representative_samples, report=False, log=log)[0]
+        raise ExportError(f"{md.path} is a pose model: export it with har.export.pose.export_pose (`har export` "
+                          "picks it by itself)")
     check_quant(quant)
     check_out_dir(out_dir)
     calibration = None
