@@ -26,7 +26,7 @@ import numpy as np
 
 from har.edge.bundle import MODEL_FILES, load_bundle, model_entry, write_metadata
 from har.edge.interpreter import TfliteModel
-from har.export.assemble import check_builtin_only, section_for
+from har.export.bundle import check_builtin_only, section_for
 from har.export.errors import ExportError
 from har.export.worker import run_worker
 

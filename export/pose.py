@@ -51,7 +51,7 @@ from har.edge.bundle import (
     write_metadata,
 )
 from har.edge.interpreter import TfliteModel, graph_ops, load_interpreter
-from har.export.assemble import check_builtin_only, check_out_dir, provenance, section_for, staged_bundle
+from har.export.bundle import check_builtin_only, check_out_dir, provenance, section_for, staged_bundle
 from har.export.checks import check_quant, load_model_dir
 from har.export.data import calibration_clips, find_pose_models, pose_features
 from har.export.errors import ExportError

@@ -33,7 +33,7 @@ import numpy as np
 
 from har.edge.bench import time_interleaved
 from har.edge.interpreter import TfliteModel, backend_name
-from har.export.assemble import assemble_bundle, check_out_dir, float_ops, pixel_embedding_section
+from har.export.bundle import assemble_bundle, check_out_dir, float_ops, pixel_embedding_section
 from har.export.checks import check_quant, load_model_dir
 from har.export.data import calibration_clips, load_splits
 from har.export.tflite import export_all_variants

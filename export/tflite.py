@@ -3,7 +3,7 @@
 The stages, each in its own module: :mod:`har.models.folder` reads the model
 folder, :mod:`har.export.data` reloads its calibration and test data from the
 recorded split, :mod:`har.export.worker` runs the TensorFlow conversion in a
-subprocess, :mod:`har.export.assemble` writes the bundle, and
+subprocess, :mod:`har.export.bundle` writes the bundle, and
 :mod:`har.export.report` adds the short parity check. A pose model folder is
 handed to :mod:`har.export.pose` by ``har export`` (:mod:`har.export.cli`).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from har.edge.bundle import QUANT_MODES
-from har.export.assemble import assemble_bundle, check_out_dir, pixel_embedding_section
+from har.export.bundle import assemble_bundle, check_out_dir, pixel_embedding_section
 from har.export.checks import check_quant, load_model_dir
 from har.export.data import calibration_clips, load_splits
 from har.export.errors import ExportError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from har.export.assemble import assemble_bundle
+from har.export.bundle import assemble_bundle
 from har.export.checks import load_model_dir
 from har.export.data import calibration_clips, load_splits
 from har.export.errors import ExportError

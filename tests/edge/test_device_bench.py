@@ -42,7 +42,7 @@ def bundle(tmp_path_factory) -> Path:
     pytest.importorskip("tensorflow")
     import keras
 
-    from har.export.assemble import assemble_bundle
+    from har.export.bundle import assemble_bundle
     from har.export.worker import bundle_files, convert_models, targets_for
     from har.models.folder import ModelFolder as ModelDir
     from har.models.lrcn import build_lrcn

@@ -137,7 +137,7 @@ def test_every_quant_mode_round_trips(exported, tmp_path):
     """fp32, dynamic, fp16 and int8 bundles of the model, with [-1, 1] input (as `make train` uses)."""
     import keras
 
-    from har.export.assemble import assemble_bundle
+    from har.export.bundle import assemble_bundle
     from har.export.checks import load_model_dir
     from har.export.data import calibration_clips, load_splits
     from har.export.worker import bundle_files, convert_models, targets_for

@@ -6,7 +6,7 @@ import pytest
 
 from har.models import get_entry, list_models
 from har.models.clips import Sampling
-from har.models.registry import ExportSpec, InputSpec, _REGISTRY, register_model
+from har.models.registry import _REGISTRY, ExportSpec, InputSpec, register_model
 
 SEED_EPOCHS = {"convlstm": 50, "lrcn": 70, "pose_lstm": 50}
 
