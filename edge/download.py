@@ -50,6 +50,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from har.edge.cache import cache_root
+from har.edge.digest import file_digests
 from har.edge.errors import HarError
 from har.edge.progress import ByteBar
 
@@ -150,20 +151,6 @@ def _content_range_start(value: str | None) -> tuple[int, int | None] | None:
     if not m:
         return None
     return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
-
-
-def file_digests(path: str | Path, *names: str) -> dict[str, str]:
-    """Hex digests of one file in one read, e.g. ``file_digests(p, "sha256", "md5")``.
-
-    md5 is made with ``usedforsecurity=False``: it only checks a transfer
-    against a published md5, and FIPS builds refuse md5 otherwise.
-    """
-    hashers = {n: hashlib.new(n, usedforsecurity=n != "md5") for n in names}
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            for h in hashers.values():
-                h.update(chunk)
-    return {n: h.hexdigest() for n, h in hashers.items()}
 
 
 def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str | None = None,
