@@ -124,9 +124,9 @@ def predict(
     """
     import numpy as np
 
-    from har.edge.download import local_video
     from har.edge.pipeline import Classifier
     from har.edge.predict import cuts_of_file, padding_text
+    from har.edge.videourl import local_video
 
     cfg, bndl = _load(config, {"bundle": bundle, "inference.threads": threads, "inference.streaming": streaming})
     clf = Classifier(bndl, cfg.inference.threads, None, cfg.inference.streaming)

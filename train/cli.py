@@ -295,7 +295,8 @@ def predict_cmd(
 
     Example: har predict clip.mp4 --model artifacts/lrcn --output annotated.mp4
     """
-    from har.edge.download import DownloadError, local_video
+    from har.edge.download import DownloadError
+    from har.edge.videourl import local_video
     from har.train.clips import VideoError
     from har.train.predict import ModelDirError, load_model_dir, predict_video, write_annotated
 

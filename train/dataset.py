@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from har.edge.capture import VIDEO_EXTS
 from har.edge.errors import HarError
 
-VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
 #: Generated pose takes (``har data motion``): keypoints instead of frames, for the pose encoder.
 TRACK_SUFFIX = ".pose.npz"
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)

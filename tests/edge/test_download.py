@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from har.edge.capture import open_video
-from har.edge.download import DownloadError, _network_reason, download, fetch_video, is_video_url, local_video
+from har.edge.download import DownloadError, _network_reason, download
+from har.edge.videourl import fetch_video, is_video_url, local_video
 from tests.helpers import write_video
 from tests.http_server import FileServer
 
@@ -222,7 +223,8 @@ def test_local_video_refuses_streams_and_missing_files(tmp_path):
 
 def _run_fetch(code_before: str, url: str, cache: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     code = textwrap.dedent(code_before) + textwrap.dedent(f"""
-        from har.edge.download import DownloadError, fetch_video
+        from har.edge.download import DownloadError
+        from har.edge.videourl import fetch_video
         try:
             fetch_video({url!r}, {str(cache)!r}, progress=False)
         except DownloadError as e:

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from har.edge.capture import open_video
+from har.edge.draw import annotate, overlay_lines
 from har.edge.events import Event
 from har.edge.sinks.base import MultiSink, Sink
 from har.edge.sinks.console import ConsoleSink
 from har.edge.sinks.jsonl import JsonlSink
 from har.edge.sinks.outbox import Outbox, OutboxError
-from har.edge.sinks.video import VideoSink, annotate, overlay_lines
+from har.edge.sinks.video import VideoSink
 
 
 def sample_events():
@@ -255,7 +256,7 @@ def test_video_sink_resizes_to_requested_size_and_rejects_bad_paths(tmp_path):
 
 
 def test_draw_skeleton_draws_visible_bones_only():
-    from har.edge.sinks.video import draw_skeleton
+    from har.edge.draw import draw_skeleton
 
     frame = np.zeros((240, 320, 3), np.uint8)
     lm = np.full((33, 5), np.nan, np.float32)

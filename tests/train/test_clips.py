@@ -95,8 +95,8 @@ def test_real_clips_decode_in_every_container(realclips, name):
 
 
 def test_every_cache_shares_one_root_and_an_empty_xdg_means_unset(monkeypatch, tmp_path):
-    from har.edge.download import default_cache_dir as video_cache
     from har.edge.pose.assets import default_cache_dir as pose_cache
+    from har.edge.videourl import default_cache_dir as video_cache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert [clips_mod.default_cache_dir(), video_cache(), pose_cache()] == \
