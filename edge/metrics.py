@@ -18,13 +18,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from har.edge.errors import HarError
+from har.edge.prometheus import LatencyHistogram
 
 log = logging.getLogger(__name__)
-
-
-class MetricsError(HarError, OSError):
-    """The metrics endpoint cannot be served (port in use, no such address)."""
 
 
 class Metrics:
@@ -41,7 +37,6 @@ class Metrics:
         self._lat_ms: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
         self.gauges: dict[str, Callable[[], float]] = {}  # name -> reader, e.g. the MQTT outbox backlog
-        from har.edge.prometheus import LatencyHistogram  # here: prometheus imports this module
 
         self.latency_hist = LatencyHistogram()  # raw counts for /metrics (har.edge.prometheus)
 
