@@ -48,7 +48,7 @@ def keypoint_cache_dir(cache_dir: str | Path | None) -> Path:
 
 def models_digest(models) -> str:
     """A short digest of the pose model files: other models, other keypoints, another cache entry."""
-    from har.edge.bundle import sha256_file
+    from har.edge.digest import sha256_file
 
     return hashlib.sha256((sha256_file(models.detector) + sha256_file(models.landmarks)).encode()).hexdigest()[:16]
 

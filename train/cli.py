@@ -266,7 +266,7 @@ def predict_cmd(
 
     Example: har predict clip.mp4 --model artifacts/lrcn --output annotated.mp4
     """
-    from har.edge.download import local_video
+    from har.edge.videourl import local_video
     from har.train.predict import load_model_dir, predict_video, write_annotated
 
     try:

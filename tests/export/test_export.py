@@ -184,7 +184,8 @@ def test_int8_bundle_runs_where_tensorflow_cannot_be_imported(exported, tmp_path
 
         sys.meta_path.insert(0, NoTensorFlow())
         import numpy as np
-        from har.edge.bundle import describe, load_bundle
+        from har.edge.bundle import load_bundle
+        from har.edge.bundle.describe import describe
         from har.edge.interpreter import StreamingClassifier, WindowClassifier, backend_name
 
         b = load_bundle({str(exported.bundle)!r})

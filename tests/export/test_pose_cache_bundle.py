@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from har.edge import __version__
 from har.edge.bundle import load_bundle
+from har.edge.capture import open_video
 from har.edge.cli import app
 from tests.helpers import write_video
 from tests.pose_data import LABELS
@@ -28,7 +28,7 @@ WALK = "actions/walk/weizmann_ido_walk.avi"  # 43 frames at 25 fps: 18 sampled f
 
 
 def _bgr_frames(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     frames = []
     while (got := cap.read())[0]:
         frames.append(got[1])
