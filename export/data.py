@@ -52,9 +52,9 @@ def pose_features(md: ModelFolder):
     from har.edge.bundle import DEFAULT_MIN_FOUND_FRACTION
     from har.models.keypoints import keypoint_cache_dir, side_windows, window_features
 
+    models = find_pose_models()  # the bundle copies or refers to them even when the takes hold keypoints already
     split = own_split(md)
     cfg = md.config
-    models = find_pose_models()  # the bundle copies or refers to them even when the takes hold keypoints already
     marked = tuple(cfg.get("landmark_every") or [1]) if cfg.get("train_skipped") else None
     out = {}
     for i, side in enumerate(("train", "val", "test")):

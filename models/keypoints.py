@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from har.edge.preprocess import rgb_frame
+from har.edge.records import ConfigError
 from har.models.clips import Sampling, VideoError, default_cache_dir, read_cache, write_cache
 from har.models.tracks import TRACK_SUFFIX
 
@@ -118,7 +119,7 @@ def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = No
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
     if s.mode != "interval":
-        raise ValueError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
+        raise ConfigError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
     if path.name.endswith(TRACK_SUFFIX):
         from har.models.tracks import MotionError, sampled_track
 
