@@ -18,7 +18,6 @@ import typer
 
 from har.edge.cliutil import setup_logging, version_option
 from har.edge.records import ConfigError
-from har.models.registry import list_models
 from har.train.errors import TrainError
 from har.train.extras import TrainGroup
 
@@ -175,50 +174,18 @@ def train_cmd(
              har train --encoder pose --data data/ucf50 --classes TaiChi,Swing
              har train --encoder pose --data data/kth --init default --mix-motion 0.5
     """
-    from har.train.config import TrainConfig, load_config
+    from har.train import runner
+    from har.train.distribute import task_name
 
-    if encoder not in (None, "pixels", "pose"):
-        raise ConfigError(f"unknown encoder {encoder!r}; choose pixels or pose")
-    if (init or mix_motion) and encoder != "pose":
-        raise ConfigError("--init and --mix-motion fine-tune the pose head; add --encoder pose")
-    names = (list_models("pose") if encoder == "pose" else list_models("pixels") if model == "all"
-             else [model or TrainConfig.model])
-    base, p = None, None
-    if preset is not None:
-        from har.train.presets import get_preset
-
-        p = get_preset(preset)
-        if encoder == "pose":
-            raise TrainError(f"the {preset} preset trains the pixel models; for the pose encoder run `har data "
-                             f"download --preset {preset}` and then `har train --encoder pose --data data/{p.dataset}`")
-        names = p.models if model is None else names
-        base = {**p.settings, "data": f"data/{p.dataset}", "classes": p.classes}  # file and flags override
-    configs = []
-    for name in names:
-        overrides = dict(model=name, encoder=encoder, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
-                         out=out, cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
-                         classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
-                         input_pipeline=input_pipeline, strategy=strategy, init=init, mix_motion=mix_motion)
-        configs.append(load_config(config, overrides, base))  # every option is checked before anything runs
-    if p is not None:
-        from har.train.presets import preset_data
-
-        root = str(preset_data(p, configs[0].data, configs[0].classes))
-        for cfg in configs:
-            cfg.data = root
-    for name, cfg in zip(names, configs, strict=True):
-        if cfg.encoder == "pose":
-            from har.train.pose import train_pose as train
-        else:
-            from har.train.fit import train
-
-        path = train(cfg)
-        from har.train.distribute import is_chief, task_name
-
-        if not is_chief():
-            typer.echo(f"{name}: {task_name()} done; the chief writes the artifacts")
+    overrides = dict(data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, out=out,
+                     cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
+                     classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
+                     input_pipeline=input_pipeline, strategy=strategy, init=init, mix_motion=mix_motion)
+    for cfg, path in runner.run(runner.plan(model, encoder, preset, config, overrides)):
+        if path is None:
+            typer.echo(f"{cfg.model}: {task_name()} done; the chief writes the artifacts")
             continue
-        _echo_metrics(name, path)
+        _echo_metrics(cfg.model, path)
 
 
 def _num(x: float | None) -> str:
