@@ -21,9 +21,8 @@ import numpy as np
 
 from har.edge.capture import VIDEO_EXTS
 from har.edge.errors import HarError
+from har.models.tracks import TRACK_SUFFIX
 
-#: Generated pose takes (``har data motion``): keypoints instead of frames, for the pose encoder.
-TRACK_SUFFIX = ".pose.npz"
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
 # HMDB51's names end in its quality tag and the clip's index within one source video.
 _HMDB_CLIP = re.compile(r"(_(?:goo|med|bad))_\d+$")

@@ -257,7 +257,7 @@ def test_youtube_unreachable_network_is_clear(tmp_path):
 def test_har_predict_downloads_a_url_before_loading_the_model(serve, tmp_path):
     from typer.testing import CliRunner
 
-    from har.train.cli import app
+    from har.cli.main import app
 
     frames = [np.full((32, 48, 3), i * 10, np.uint8) for i in range(12)]
     mp4 = write_video(tmp_path / "src.mp4", frames, 10.0).read_bytes()
@@ -275,7 +275,7 @@ def test_har_predict_downloads_a_url_before_loading_the_model(serve, tmp_path):
 def test_har_predict_downloads_a_url_and_gives_the_local_answer(serve, tiny_model_dir, tiny_synth, tmp_path):
     from typer.testing import CliRunner
 
-    from har.train.cli import app
+    from har.cli.main import app
 
     video = sorted(tiny_synth.rglob("*.mp4"))[0]
     srv = serve({"/v/clip.mp4": video.read_bytes()})

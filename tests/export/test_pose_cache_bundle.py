@@ -74,7 +74,7 @@ def test_cache_bundle_is_head_embedding_metadata_and_report_only(cache_bundle, t
 
 
 def test_export_refuses_an_unknown_pose_models_mode_and_cache_for_a_pixel_model(trained, tmp_path):
-    from har.train.cli import app as har
+    from har.cli.main import app as har
 
     res = CliRunner().invoke(har, ["export", "--model", str(trained["model_dir"]), "--pose-models", "fetch",
                                    "--out", str(tmp_path / "b")])

@@ -7,8 +7,8 @@ import shutil
 import cv2
 from typer.testing import CliRunner
 
+from har.cli.main import app
 from har.edge.capture import open_video
-from har.train.cli import app
 
 runner = CliRunner()
 

@@ -6,8 +6,8 @@ import pytest
 
 from har.edge.capture import open_video
 from har.edge.preprocess import normalize, preprocess_frame
-from har.train import clips as clips_mod
-from har.train.clips import Sampling, VideoError, clip_indices, load_clips, read_frames, video_clips
+from har.models import clips as clips_mod
+from har.models.clips import Sampling, VideoError, clip_indices, load_clips, read_frames, video_clips
 from har.train.dataset import Video
 from tests.helpers import write_video
 
