@@ -118,13 +118,17 @@ def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]
     fails there, so here it fails when the bundle is loaded, not at the first
     frame. It loads with the runtime's default CPU delegate (XNNPACK), as the
     device will: a graph XNNPACK refuses (an int8 tensor with an impossible
-    zero point) is refused here too. Raises ValueError or RuntimeError for a
-    file the runtime cannot use.
+    zero point) is refused here too. And it runs once on zeros: an op whose
+    constant input lost its data allocates fine and fails only when invoked.
+    Raises ValueError or RuntimeError for a file the runtime cannot use.
     """
     module, _ = _runtime()
     interpreter = module.Interpreter(model_path=str(path), num_threads=1)
     interpreter.allocate_tensors()
     interpreter._get_ops_details()
+    for d in interpreter.get_input_details():
+        interpreter.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+    interpreter.invoke()
     return ([_tensor(d).info for d in interpreter.get_input_details()],
             [_tensor(d).info for d in interpreter.get_output_details()])
 

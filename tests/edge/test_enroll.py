@@ -45,8 +45,9 @@ def clip(path: Path, segments: list[tuple[str, float]], fps: float = 20.0) -> Pa
 @pytest.fixture(scope="session")
 def enroll_bundle_master(tmp_path_factory) -> Path:
     from tests.edge.enroll_bundle import build_enroll_bundle
+    from tests.edge.prebuilt import cached
 
-    return build_enroll_bundle(tmp_path_factory.mktemp("enroll_bundle"))
+    return cached("enroll_bundle", build_enroll_bundle, tmp_path_factory)
 
 
 @pytest.fixture
