@@ -4,9 +4,10 @@ A bundle is a directory::
 
     model.tflite     whole-window model: (1, seq_len, H, W, 3) -> class probabilities
     encoder.tflite   streaming encoder: one (1, H, W, 3) frame -> its feature vector
-    head.tflite      streaming head: (1, seq_len, F) features -> class probabilities
-    embed.tflite     optional: (1, seq_len, F) features -> the head's penultimate layer (its LSTM state),
-                     the embedding ``har-edge enroll`` compares windows with (har.edge.enroll)
+    head.tflite      streaming head: (1, seq_len, F) features -> class probabilities, and (bundles exported
+                     since the head carries it) a second output named ``embedding``: the head's penultimate
+                     layer (its LSTM state), which ``har-edge enroll`` compares windows with (har.edge.enroll)
+    embed.tflite     older bundles only: the same embedding as a model of its own, a second pass over the window
     metadata.json    everything the device must do exactly as training did
 
 A *pose* bundle (``"encoder": "pose"``, schema version 2) has no pixel model:
@@ -64,6 +65,8 @@ READABLE_VERSIONS = (1, 2)  # 2 added pose bundles; pixel bundles are still writ
 PIXEL_SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
 #: Logical model name -> file name inside the bundle.
+#: Tensor name of the head's second output, its penultimate layer (``models.head.embedding`` in the metadata).
+EMBEDDING_OUTPUT = "embedding"
 MODEL_FILES = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite",
                "embed": "embed.tflite", "pose_detector": "pose_detector.tflite", "pose_landmarks": "pose_landmarks.tflite"}
 #: Models a pose bundle must have; it has no pixel model (window, encoder).
@@ -123,6 +126,7 @@ class ModelInfo:
     ops: tuple[str, ...]
     quantization: str | None = None  # per model: an int8 bundle keeps its LSTM head in fp32
     source: str = "bundle"  # "pose-cache": the pinned file in the pose cache, not in the bundle folder
+    embedding: TensorInfo | None = None  # the head's second output (EMBEDDING_OUTPUT), when it has one
 
 
 @dataclass(frozen=True)
@@ -186,8 +190,15 @@ class Bundle:
         return self.models["encoder"].output.shape[-1] if self.has_streaming else None
 
     @property
+    def head_embeds(self) -> bool:
+        """True when the head's own invocation gives the window embedding (its second output)."""
+        return "head" in self.models and self.models["head"].embedding is not None
+
+    @property
     def embedding_dim(self) -> int | None:
-        """Length of the window embedding that ``har-edge enroll`` compares (None: no ``embed`` model)."""
+        """Length of the window embedding that ``har-edge enroll`` compares (None: the bundle has none)."""
+        if self.head_embeds:
+            return self.models["head"].embedding.shape[-1]
         return self.models["embed"].output.shape[-1] if "embed" in self.models else None
 
     def model_file(self, name: str, delegate: str | None = None) -> Path:
@@ -308,6 +319,8 @@ def _parse(path: Path, meta: dict) -> Bundle:
         if base not in MODEL_FILES or (base != name and base not in models):
             raise BundleError(f"{where}: unknown model {name!r} (known: {', '.join(MODEL_FILES)} and their "
                               f"{EDGETPU_SUFFIX} copies)")
+        if info.embedding is not None and name != "head":
+            raise BundleError(f"{where}: only the head has an embedding output, not model {name!r}")
         if info.source == POSE_CACHE and POSE_CACHE_FILES.get(name) != info.file:
             raise BundleError(f"{where}: only the pose models can come from the pose cache, as "
                               f"{' and '.join(POSE_CACHE_FILES.values())}, not model {name!r} as {info.file!r}")
@@ -374,8 +387,16 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
 
 
 def _check_embed(models: dict[str, ModelInfo], head_input: tuple[int, ...], where: str) -> None:
-    """The optional embedding model reads exactly what the head reads and gives one ``(1, D)`` vector."""
-    embed = models.get("embed")
+    """The embedding (the head's second output, or an older bundle's model) is one ``(1, D)`` vector."""
+    embed, head = models.get("embed"), models.get("head")
+    if head is not None and head.embedding is not None:
+        if embed is not None:
+            raise BundleError(f"{where}: the head has an embedding output and embed.tflite is listed too; a bundle "
+                              "has one of them, re-export it")
+        shape = head.embedding.shape
+        if len(shape) != 2 or shape[0] != 1:
+            raise BundleError(f"{where}: model 'head' gives an embedding of shape {list(shape)}, but it must be one "
+                              "vector [1, D]; re-export the bundle")
     if embed is None:
         return
     if embed.input.shape != head_input or len(embed.output.shape) != 2 or embed.output.shape[0] != 1:
@@ -394,8 +415,9 @@ def _check_shapes(models: dict[str, ModelInfo], n_classes: int, seq_len: int, si
     if "encoder" in models:
         expected["head"] = ((1, seq_len, models["encoder"].output.shape[-1]), n_classes)
     for name, info in models.items():
-        if name == "embed":
+        if name in ("embed", "head"):
             _check_embed(models, expected["head"][0], where)
+        if name == "embed":
             continue
         want_in, want_classes = expected[name.removesuffix(EDGETPU_SUFFIX)]
         if info.input.shape != want_in:
@@ -425,8 +447,9 @@ def _model_info(name: str, entry: Any, where: str) -> ModelInfo:
     source = entry.get("source", "bundle")
     if source not in MODEL_SOURCES:
         raise BundleError(f"{where}: models.{name}.source {source!r} is not one of {', '.join(MODEL_SOURCES)}")
+    embedding = _tensor(entry, "embedding", name, where) if "embedding" in entry else None
     return ModelInfo(name, file, sha, size, _tensor(entry, "input", name, where),
-                     _tensor(entry, "output", name, where), tuple(str(o) for o in ops), quant, source)
+                     _tensor(entry, "output", name, where), tuple(str(o) for o in ops), quant, source, embedding)
 
 
 def _tensor(entry: dict, key: str, name: str, where: str) -> TensorInfo:
@@ -499,10 +522,15 @@ def _check_tensors(bundle_dir: Path, info: ModelInfo) -> None:
         raise BundleError(f"model {info.name!r} ({p}) is not a TFLite model this runtime can load "
                           f"({first_line(e)}); re-export the bundle") from None
     single = info.name in ("window", "encoder", "head", "embed")
-    if not inputs or not outputs or (single and (len(inputs), len(outputs)) != (1, 1)):
+    n_out = 1 if info.embedding is None else 2  # model_tensors puts the head's embedding output last
+    if not inputs or not outputs or (single and (len(inputs), len(outputs)) != (1, n_out)):
+        want = "one input and two outputs (probabilities, embedding)" if n_out == 2 else "one of each"
         raise BundleError(f"model {info.name!r} ({p}) has {len(inputs)} inputs and {len(outputs)} outputs, "
-                          f"not the one of each a {info.name} model has; re-export the bundle")
-    for side, real, recorded in (("input", inputs[0], info.input), ("output", outputs[0], info.output)):
+                          f"not the {want} that {METADATA_FILE} lists for it; re-export the bundle")
+    pairs = [("input", inputs[0], info.input), ("output", outputs[0], info.output)]
+    if info.embedding is not None:
+        pairs.append((f"{EMBEDDING_OUTPUT!r} output", outputs[1], info.embedding))
+    for side, real, recorded in pairs:
         if not _same_tensor(real, recorded):
             raise BundleError(f"model {info.name!r} ({info.file}) {side} is {_tensor_text(real)} but "
                               f"{METADATA_FILE} says {_tensor_text(recorded)}; the metadata does not describe "
@@ -520,16 +548,17 @@ def _same_tensor(real: TensorInfo, recorded: TensorInfo) -> bool:
 
 
 def model_entry(path: Path, input: TensorInfo, output: TensorInfo, ops: list[str],
-                quantization: str | None = None, source: str = "bundle") -> dict:
+                quantization: str | None = None, source: str = "bundle", embedding: TensorInfo | None = None) -> dict:
     """The ``models.<name>`` entry of ``metadata.json`` for the file at ``path``.
 
     ``source="pose-cache"`` records a pose model that stays in the pose cache
     (``path`` is the cached file); the entry then says so and the bundle
-    folder holds no copy.
+    folder holds no copy. ``embedding`` records a head's second output.
     """
     path = Path(path)
     return {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
             "quantization": quantization, "input": input.to_dict(), "output": output.to_dict(),
+            **({"embedding": embedding.to_dict()} if embedding is not None else {}),
             "ops": list(dict.fromkeys(ops)), **({"source": source} if source != "bundle" else {})}
 
 
@@ -649,6 +678,7 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
         info = b.models[name + EDGETPU_SUFFIX if on_tpu else name]
         lines.append(f"  {name:<14} {info.file:<22} {info.bytes / 1024:7.1f} KiB  "
                      f"in {_tensor_text(info.input)} -> out {_tensor_text(info.output)}"
+                     + (f" + {EMBEDDING_OUTPUT} {_tensor_text(info.embedding)}" if info.embedding else "")
                      + ("  (from the pose cache)" if info.source == POSE_CACHE else ""))
         if name in POSE_MODELS[1:]:  # several outputs: run by har.edge.pose, not TfliteModel
             lines.append(f"           ops: {_counts(info.ops)}")

@@ -36,7 +36,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from har.edge.bundle import Bundle, BundleError, TensorInfo
+from har.edge.bundle import EMBEDDING_OUTPUT, Bundle, BundleError, TensorInfo
 from har.edge.config import MAX_THREADS, ConfigError
 from har.edge.errors import HarError, first_line
 from har.edge.preprocess import normalize
@@ -152,7 +152,12 @@ def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]
     interpreter.allocate_tensors()
     interpreter._get_ops_details()
     return ([_tensor(d).info for d in interpreter.get_input_details()],
-            [_tensor(d).info for d in interpreter.get_output_details()])
+            [_tensor(d).info for d in _outputs(interpreter.get_output_details())])
+
+
+def _outputs(details: list[dict]) -> list[dict]:
+    """Output details in file order, except that a head's embedding output (``EMBEDDING_OUTPUT``) comes last."""
+    return sorted(details, key=lambda d: d["name"] == EMBEDDING_OUTPUT)
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,10 @@ def _tensor(detail: dict) -> _Tensor:
 
 class TfliteModel:
     """One single-input, single-output TFLite model with float in, float out.
+
+    A head may have a second output named ``embedding`` (its penultimate
+    layer, har.edge.enroll): ``run`` returns the probabilities as always, and
+    :meth:`embedding` reads the embedding the same invocation computed.
 
     ``run(x)`` takes ``x`` shaped like the model input, with or without its
     leading batch axis of 1:
@@ -189,11 +198,13 @@ class TfliteModel:
         self.threads = threads
         self.delegate = delegate
         self.interpreter = load_interpreter(self.path, threads, delegate)
-        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
+        inputs, outputs = self.interpreter.get_input_details(), _outputs(self.interpreter.get_output_details())
+        embeds = len(outputs) == 2 and outputs[0]["name"] != EMBEDDING_OUTPUT == outputs[1]["name"]
+        if len(inputs) != 1 or not (len(outputs) == 1 or embeds):
             raise ValueError(f"{self.path} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                             "har-edge models have one of each")
+                             f"har-edge models have one of each (a head may add one named {EMBEDDING_OUTPUT!r})")
         self._in, self._out = _tensor(inputs[0]), _tensor(outputs[0])
+        self._emb = _tensor(outputs[1]) if embeds else None
         try:
             self._ops = [op.name for op in graph_ops(self.path)]
         except (ValueError, RuntimeError) as e:  # a graph damaged past the runtime's own checks
@@ -212,6 +223,17 @@ class TfliteModel:
     @property
     def output(self) -> TensorInfo:
         return self._out.info
+
+    @property
+    def embedding_output(self) -> TensorInfo | None:
+        """The head's second output, its penultimate layer (None: the model has no such output)."""
+        return self._emb.info if self._emb else None
+
+    def embedding(self) -> np.ndarray:
+        """The embedding output of the latest :meth:`run`, float32 without the batch axis (no second pass)."""
+        if self._emb is None:
+            raise ValueError(f"{self.path} has no {EMBEDDING_OUTPUT!r} output")
+        return self._read(self._emb)
 
     def ops(self) -> list[str]:
         """Op names of the graph, in execution order."""
@@ -275,8 +297,11 @@ class TfliteModel:
             it.reset_all_variables()
         it.set_tensor(self._in.index, self.prepare(x))
         it.invoke()
-        y = it.get_tensor(self._out.index)[0]
-        o = self._out.info
+        return self._read(self._out)
+
+    def _read(self, t: _Tensor) -> np.ndarray:
+        y = self.interpreter.get_tensor(t.index)[0]
+        o = t.info
         if o.quantized:
             return (y.astype(np.float32) - np.float32(o.zero_point)) * np.float32(o.scale)
         return y.astype(np.float32, copy=False)

@@ -24,12 +24,12 @@ Export graphs (same weights as training, a different layout):
   ``UNIDIRECTIONAL_SEQUENCE_LSTM`` (an unrolled LSTM costs ~400 small ops and
   ~90 KB of graph, more than the int8 weights themselves).
 * LRCN ``encoder`` (one frame -> 64 features) and ``head`` (features -> probs)
-  for streaming.
+  for streaming. Every converted ``head`` also gives its penultimate layer,
+  the LSTM's last state over the window, as a second output named
+  ``embedding``: what ``har-edge enroll`` compares windows with
+  (:mod:`har.export.head_embedding`).
 * ConvLSTM ``window``: ``build_convlstm(export_graph=True)``, whose
   TimeDistributed(MaxPooling2D) replaces MaxPool3D (no TFLite builtin).
-* ``embed`` (LRCN and pose head): the head without its softmax layer, the
-  LSTM's last state over the window: the embedding ``har-edge enroll``
-  compares windows with.
 * Pose head (``pose_lstm``) ``head``: the same fused-LSTM head as the LRCN's,
   on keypoint features. Its calibration and test inputs are features, used
   as they are (no pixel normalization, no pixel-range anchoring).
@@ -146,8 +146,7 @@ def build_lrcn_graphs(src, seq_len: int, size: int) -> dict:
     window = keras.Model(frames, dense(x), name="lrcn_window")
     dense.set_weights(src_dense.get_weights())
 
-    return {"window": window, "encoder": encoder, "head": _lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head"),
-            "embed": lstm_embed(src_lstm, seq_len, features, "lrcn_embed")}
+    return {"window": window, "encoder": encoder, "head": _lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head")}
 
 
 def _lstm_head(src_lstm, src_dense, seq_len: int, features: int, name: str):
@@ -161,14 +160,6 @@ def _lstm_head(src_lstm, src_dense, seq_len: int, features: int, name: str):
     return head
 
 
-def lstm_embed(src_lstm, seq_len: int, features: int, name: str):
-    """``(1, seq_len, features)`` -> the LSTM's last state: the head's penultimate layer, as its own graph."""
-    import keras
-
-    feats = keras.Input((seq_len, features), batch_size=1, name="features")
-    return keras.Model(feats, _fused_lstm_layer(src_lstm)(feats), name=name)
-
-
 #: Model families whose input is per-frame features, not pixels.
 FEATURE_FAMILIES = ("pose_lstm",)
 
@@ -176,8 +167,7 @@ FEATURE_FAMILIES = ("pose_lstm",)
 def build_pose_graphs(src, seq_len: int) -> dict:
     """The pose head's ``head`` graph (batch 1, fused LSTM); dropout is an identity at inference."""
     features = int(src.input_shape[-1])
-    return {"head": _lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len, features, "pose_head"),
-            "embed": lstm_embed(src.get_layer("lstm"), seq_len, features, "pose_embed")}
+    return {"head": _lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len, features, "pose_head")}
 
 
 def build_convlstm_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
@@ -300,7 +290,12 @@ def run(spec: dict) -> None:
                     reps[graph] = ([c[None].astype(np.float32) for c in clips] if family in FEATURE_FAMILIES
                                    else _representative(graph, clips, normalization, graphs.get("encoder")))
                 rep = reps[graph]
-            Path(t["path"]).write_bytes(convert(graphs[graph], quant, rep))
+            data = convert(graphs[graph], quant, rep)
+            if graph == "head":
+                from har.export.head_embedding import add_embedding_output
+
+                data = add_embedding_output(data)
+            Path(t["path"]).write_bytes(data)
             _emit(progress, event="done", target=f"{graph}:{quant}", seconds=round(time.perf_counter() - t0, 2))
     if spec.get("evaluate"):
         ev = spec["evaluate"]

@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Graphs each model family exports: LRCN also gets the streaming pair.
 #: The pose head (``har train --encoder pose``) exports its head only; see har.export.pose.
-FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head", "embed"), "convlstm": ("window",),
-                 "pose_lstm": ("head", "embed")}
+#: Every ``head`` has the window embedding as its second output (har.export.head_embedding).
+FAMILY_GRAPHS = {"lrcn": ("window", "encoder", "head"), "convlstm": ("window",), "pose_lstm": ("head",)}
 #: The streaming head of an int8 bundle stays float: LiteRT's integer LSTM kernel ran the head ~10x slower
 #: than the float one (0.19 vs 0.017 ms on x86), the head runs on the CPU even with an Edge TPU, and its
 #: fp32 file is 54 KB. Every other mode quantizes the head like the rest.
@@ -54,7 +54,7 @@ HEAD_QUANT = {"int8": "fp32"}
 
 def graph_quant(graph: str, quant: str) -> str:
     """The quantization a graph gets in a bundle of mode ``quant``."""
-    return HEAD_QUANT.get(quant, quant) if graph in ("head", "embed") else quant
+    return HEAD_QUANT.get(quant, quant) if graph == "head" else quant
 FLOAT_DTYPES = ("float32", "float16")
 
 
@@ -349,13 +349,13 @@ def check_out_dir(out_dir: str | Path) -> Path:
 
 def pixel_embedding_section(md: ModelDir, files: dict[str, Path], clips: np.ndarray) -> dict | None:
     """The ``embedding`` section (har.edge.enroll.references) of an LRCN bundle, from its calibration clips."""
-    if "embed" not in files:
+    if "head" not in files:
         return None
     from har.export.pose import section_for
 
     encoder = TfliteModel(files["encoder"], normalization=md.normalization)
     feats = np.stack([np.stack([encoder.run(f) for f in clip]) for clip in clips])
-    return section_for(files["head"], files["embed"], feats, md.labels)
+    return section_for(files["head"], feats, md.labels)
 
 
 def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Path], conv: Conversion,
@@ -368,7 +368,8 @@ def assemble_bundle(md: ModelDir, out_dir: Path, quant: str, files: dict[str, Pa
             shutil.copyfile(src, dst)
             ops = check_builtin_only(dst)
             model = TfliteModel(dst)
-            entries[graph] = model_entry(dst, model.input, model.output, ops, graph_quant(graph, quant))
+            entries[graph] = model_entry(dst, model.input, model.output, ops, graph_quant(graph, quant),
+                                         embedding=model.embedding_output)
             if graph_quant(graph, quant) == "int8" and (left := float_ops(dst)):
                 log.warning("%s: ops left in float by the converter: %s", MODEL_FILES[graph], ", ".join(left))
         sampling = md.sampling
