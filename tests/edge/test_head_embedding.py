@@ -150,3 +150,15 @@ def test_outputs_that_do_not_match_the_metadata_are_refused_in_one_sentence(buil
     meta["models"]["embed"] = json.loads((built["old"] / "metadata.json").read_text())["models"]["embed"]
     with pytest.raises(BundleError, match="the head has an embedding output and embed.tflite is listed too"):
         write_metadata(both, meta)
+
+
+def test_the_enrolment_bench_times_both_kinds_of_bundle_in_one_run(built):
+    from har.edge.enroll.bench import enroll_lines, enroll_timings
+
+    rows = enroll_timings([built["new"], built["old"]], rounds=2, per_round=3)
+    assert [r["embedding_from"] for r in rows] == ["head output", "embed.tflite"]
+    for r in rows:
+        assert {"head_ms", "head_embed_ms", "head_embed_match_ms", "match_ms", "fit_ms"} <= set(r)
+        assert all(r[k]["p50"] > 0 for k in ("head_ms", "head_embed_ms", "head_embed_match_ms"))
+    lines = enroll_lines(rows + [None])
+    assert len(lines) == 4 and "| head output (3) |" in lines[2] and "| embed.tflite (3) |" in lines[3]
