@@ -64,9 +64,9 @@ SCHEMA_VERSION = 2  # the newest this har-edge writes and reads
 READABLE_VERSIONS = (1, 2)  # 2 added pose bundles; pixel bundles are still written as 1
 PIXEL_SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
-#: Logical model name -> file name inside the bundle.
 #: Tensor name of the head's second output, its penultimate layer (``models.head.embedding`` in the metadata).
 EMBEDDING_OUTPUT = "embedding"
+#: Logical model name -> file name inside the bundle.
 MODEL_FILES = {"window": "model.tflite", "encoder": "encoder.tflite", "head": "head.tflite",
                "embed": "embed.tflite", "pose_detector": "pose_detector.tflite", "pose_landmarks": "pose_landmarks.tflite"}
 #: Models a pose bundle must have; it has no pixel model (window, encoder).
@@ -535,6 +535,14 @@ def _check_tensors(bundle_dir: Path, info: ModelInfo) -> None:
             raise BundleError(f"model {info.name!r} ({info.file}) {side} is {_tensor_text(real)} but "
                               f"{METADATA_FILE} says {_tensor_text(recorded)}; the metadata does not describe "
                               "this model, re-export the bundle")
+    if info.embedding is not None:  # the device takes the embedding by its name: the shapes alone do not say which
+        from har.edge.interpreter import TfliteModel
+
+        try:
+            TfliteModel(p)
+        except ValueError:
+            raise BundleError(f"model {info.name!r} ({info.file}) has two outputs but none named "
+                              f"{EMBEDDING_OUTPUT!r}, so the embedding cannot be told apart; re-export the bundle") from None
 
 
 def _same_tensor(real: TensorInfo, recorded: TensorInfo) -> bool:

@@ -144,6 +144,10 @@ def test_outputs_that_do_not_match_the_metadata_are_refused_in_one_sentence(buil
     _rewrite_head(unnamed, _two_output_head((1, FEATURES), name="other"), False)
     _refused(unnamed, "has 1 inputs and 2 outputs, not the one of each")
 
+    listed = _copy(built["new"], tmp_path / "listed")  # the metadata lists an embedding, the file names none
+    _rewrite_head(listed, _two_output_head((1, FEATURES), name="other"), True)
+    _refused(listed, "has two outputs but none named 'embedding'")
+
     both = _copy(built["new"], tmp_path / "both")  # the head's output and embed.tflite: one too many
     shutil.copyfile(built["old"] / "embed.tflite", both / "embed.tflite")
     meta = json.loads((both / "metadata.json").read_text())
