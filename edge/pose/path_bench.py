@@ -14,7 +14,14 @@ on it, clip by clip and round by round. What is measured per variant:
 * **accuracy on generated people**: :func:`har.train.motion.score.score_bundle`
   with the variant's ``landmark_every`` (generated people are keypoints, not
   pixels: variants that decide on pixels, the still skip and the detector on
-  every frame, have no figure there).
+  every frame, have no figure there, and a variant that only changes the
+  landmark model, the lite one, has the head's figure at its ``k``);
+* **agreement with the reference** (the bundle's own landmark model, whole
+  graph, every frame): median pixel distance of the body landmarks on frames
+  where both found the person, and the share of frames where exactly one of
+  them did (``landmark_px_median``, ``found_disagreement``), so that a
+  cheaper landmark model shows what it changes where the generated people
+  cannot.
 
 Rows use ``har bench``'s fields (``har.edge.bench.ROW_FIELDS``) with the
 pose path's details in ``pose``.
@@ -32,6 +39,9 @@ from har.edge.bench import ROW_FIELDS, cpu_name
 from har.edge.bundle import load_bundle
 from har.edge.pose.modes import ModalEstimator, PoseMode, every
 
+#: The variant the others are compared with: the bundle's landmark model, whole graph, every frame.
+REFERENCE = "every frame, whole landmark graph"
+
 
 @dataclass(frozen=True)
 class PathVariant:
@@ -39,16 +49,29 @@ class PathVariant:
     bundle: str
     mode: PoseMode = field(default_factory=PoseMode)
     threads: int = 1
+    landmarks: str | None = None
+    """Another BlazePose landmark model file instead of the bundle's (e.g. ``pose_landmark_lite.tflite``)."""
+    prune: bool = True
+    """Run the landmark graph without its unused outputs (:mod:`har.edge.pose.prune`)."""
 
 
-def default_variants(bundle: str | Path, extra_bundles: dict[str, str | Path] | None = None) -> list[PathVariant]:
-    """Threads, skip modes, the still skip and no tracking for ``bundle``; every mode of ``extra_bundles`` too."""
+def default_variants(bundle: str | Path, extra_bundles: dict[str, str | Path] | None = None,
+                     lite: str | Path | None = None) -> list[PathVariant]:
+    """Threads, skip modes, the still skip, no tracking and the whole graph for ``bundle``; ``lite`` as landmark
+    model at every k; every mode of ``extra_bundles`` too."""
     b = str(bundle)
-    out = [PathVariant("every frame, 2 threads", b, PoseMode(1), 2),
+    out = [PathVariant(REFERENCE, b, PoseMode(1), prune=False),
+           PathVariant("every 2nd frame, whole landmark graph", b, PoseMode(2), prune=False),
+           PathVariant("every frame, 2 threads", b, PoseMode(1), 2),
            PathVariant("every frame, detector every frame", b, PoseMode(1, detect_every_frame=True))]
     for k in (1, 2, 3):
         out.append(PathVariant(every(k), b, PoseMode(k)))
         out.append(PathVariant(f"{every(k)}, still skip", b, PoseMode(k, still_threshold=2.0)))
+    if lite is not None:
+        for k in (1, 2, 3):
+            out.append(PathVariant(f"lite landmarks, {every(k)}", b, PoseMode(k), landmarks=str(lite)))
+        out.append(PathVariant("lite landmarks, every frame, whole graph", b, PoseMode(1), landmarks=str(lite),
+                               prune=False))
     for label, path in (extra_bundles or {}).items():
         for k in (1, 2, 3):
             out.append(PathVariant(f"{label}, {every(k)}", str(path), PoseMode(k)))
@@ -85,6 +108,8 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
     """Run every variant over the real clips under ``root``, interleaved; score each on both test sets."""
     from har.edge.evaluate import evaluate
     from har.edge.interpreter import PoseClassifier
+    from har.edge.pose.assets import PoseModels
+    from har.edge.pose.estimator import PoseEstimator
 
     bundles = {v.bundle: load_bundle(v.bundle) for v in variants}
     clips_by_interval = {}
@@ -92,6 +117,13 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
         if b.interval_s not in clips_by_interval:
             clips_by_interval[b.interval_s] = sampled_clips(root, b.interval_s)
     classifiers = {(v.bundle, v.threads): PoseClassifier(bundles[v.bundle], threads=v.threads) for v in variants}
+    estimators = {}
+    for v in variants:
+        key = (v.bundle, v.threads, v.landmarks, v.prune)
+        if key not in estimators:
+            b = bundles[v.bundle]
+            models = PoseModels(b.model_file("pose_detector"), Path(v.landmarks or b.model_file("pose_landmarks")))
+            estimators[key] = PoseEstimator(models, threads=v.threads, prune=v.prune)
     stats = {v.name: {"wall": 0.0, "cpu": 0.0, "frames": 0, "landmark_runs": 0, "detector_runs": 0, "head": 0.0,
                       "windows": 0} for v in variants}
     rows: dict[str, dict[Path, np.ndarray]] = {v.name: {} for v in variants}
@@ -100,9 +132,9 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
             for v in variants:
                 b, clf = bundles[v.bundle], classifiers[(v.bundle, v.threads)]
                 frames = clips_by_interval[b.interval_s][path]
-                modal = ModalEstimator(clf.estimator, v.mode)
+                est = estimators[(v.bundle, v.threads, v.landmarks, v.prune)]
+                modal = ModalEstimator(est, v.mode)
                 modal.reset()
-                est = clf.estimator
                 lm0, det0 = est.landmark_runs, est.detector_runs
                 c0, w0 = time.process_time(), time.perf_counter()
                 out = np.stack([modal.step(f) for f in frames]) if frames else np.zeros((0, 33, 5), np.float32)
@@ -123,6 +155,8 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
                 rows[v.name][path] = out
         log(f"pose path: round {r + 1} of {rounds} done")
     motion_cache: dict[tuple[str, int], float | None] = {}
+    reference = rows.get(REFERENCE)
+    sizes = {p: f[0].shape[:2] for clips in clips_by_interval.values() for p, f in clips.items() if f}
     result_rows = []
     for v in variants:
         b, clf = bundles[v.bundle], classifiers[(v.bundle, v.threads)]
@@ -144,10 +178,42 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
             "real_clip_accuracy_open": real["clip_accuracy_open"],
             "real_windows_without_pose": real["windows_without_pose"],
             "motion_accuracy": None if pixel_only else motion_cache[key],
+            **agreement(rows[v.name], reference, sizes),
         }))
     return {"created_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_name(),
             "real_clips": str(root), "clips": len(next(iter(clips_by_interval.values()))), "rounds": rounds,
             "motion_actors": motion_actors, "rows": result_rows}
+
+
+def agreement(rows: dict[Path, np.ndarray], reference: dict[Path, np.ndarray] | None,
+              sizes: dict[Path, tuple[int, int]]) -> dict:
+    """How far a variant's landmarks are from the reference's on the same frames (skipped frames filled).
+
+    ``landmark_px_median``: median distance in pixels of the 33 body landmarks
+    over frames where both found a pose; ``found_disagreement``: share of
+    frames where one found a pose and the other did not. ``sizes``: each
+    clip's frame (height, width). None without a reference in the run.
+    """
+    from har.edge.pose.modes import fill_skipped
+
+    none = {"landmark_px_median": None, "found_disagreement": None}
+    if reference is None or any(rows[p].shape != r.shape for p, r in reference.items()):
+        return none  # no reference, or another sampling interval: not the same frames
+    dists, disagree, n = [], 0, 0
+    for path, ref in reference.items():
+        mine = fill_skipped(rows[path])
+        ref = fill_skipped(ref)
+        h, w = sizes[path]
+        found_a = np.isfinite(mine[:, :, :2]).all(axis=(1, 2))
+        found_b = np.isfinite(ref[:, :, :2]).all(axis=(1, 2))
+        both = found_a & found_b
+        d = (mine[both, :, :2] - ref[both, :, :2]) * np.array([w, h], np.float32)
+        dists.append(np.hypot(d[..., 0], d[..., 1]).ravel())
+        disagree += int((found_a != found_b).sum())
+        n += len(ref)
+    alld = np.concatenate(dists) if dists else np.zeros(0)
+    return {"landmark_px_median": round(float(np.median(alld)), 2) if alld.size else None,
+            "found_disagreement": round(disagree / max(n, 1), 3)}
 
 
 def _motion_accuracy(bundle, k: int, actors: int) -> float | None:
@@ -191,8 +257,9 @@ def render(report: dict) -> str:
              f"{report['real_clips']}, {report['rounds']} interleaved rounds; generated test people: "
              f"{report['motion_actors']} actors (har eval-motion).", "",
              "| variant | interval x window | threads | ms / sampled frame | CPU ms / sampled frame | landmark model on "
-             "| detector on | real clips: window acc (open / restricted) | generated people: acc | front |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+             "| detector on | real clips: window acc (open / restricted) | generated people: acc "
+             "| landmarks vs reference: median px / found differs | front |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in sorted(report["rows"], key=lambda r: r["pose"]["cpu_ms_per_sampled_frame"]):
         p = r["pose"]
         motion = "n/a (pixels)" if p["motion_accuracy"] is None else f"{p['motion_accuracy']:.3f}"
@@ -200,8 +267,14 @@ def render(report: dict) -> str:
                      f"{p['ms_per_sampled_frame']:.1f} | {p['cpu_ms_per_sampled_frame']:.1f} | "
                      f"{p['landmark_share']:.0%} | {p['detector_share']:.0%} | "
                      f"{_acc(p['real_window_accuracy_open'])} / {_acc(p['real_window_accuracy_restricted'])} | "
-                     f"{motion} | {'*' if r['variant'] in front else ''} |")
+                     f"{motion} | {_agree(p)} | {'*' if r['variant'] in front else ''} |")
     return "\n".join(lines) + "\n"
+
+
+def _agree(p: dict) -> str:
+    if p.get("landmark_px_median") is None:
+        return "-"
+    return f"{p['landmark_px_median']:.2f} / {p['found_disagreement']:.1%}"
 
 
 def _acc(v) -> str:

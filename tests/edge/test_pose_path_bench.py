@@ -8,7 +8,7 @@ import pytest
 
 from har.edge.bench import ROW_FIELDS
 from har.edge.pose.modes import PoseMode
-from har.edge.pose.path_bench import PathVariant, default_variants, measure, pareto, render
+from har.edge.pose.path_bench import REFERENCE, PathVariant, default_variants, measure, pareto, render
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,15 @@ def test_skipping_frames_runs_the_landmark_model_less_and_rows_have_the_bench_fi
 
 def test_the_default_variants_cover_threads_modes_still_skip_and_no_tracking():
     names = [v.name for v in default_variants("b", {"0.2 s x 10": "c"})]
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 13
     assert "every frame, 2 threads" in names and "every frame, detector every frame" in names
     assert "0.2 s x 10, every 2nd frame" in names
+    assert REFERENCE in names and not any("lite" in n for n in names)
+
+
+def test_a_lite_model_adds_its_own_rows_and_the_reference_runs_the_whole_graph():
+    variants = {v.name: v for v in default_variants("b", lite="lite.tflite")}
+    lite = [v for v in variants.values() if v.landmarks == "lite.tflite"]
+    assert sorted(v.mode.landmark_every for v in lite) == [1, 1, 2, 3]
+    assert variants[REFERENCE].prune is False and variants[REFERENCE].landmarks is None
+    assert variants["every frame"].prune is True
