@@ -6,9 +6,11 @@ on it, clip by clip and round by round. What is measured per variant:
 
 * **cost**: wall and CPU (``time.process_time``, all threads of the process)
   milliseconds per *sampled* frame for the pose work (detector, landmark
-  model, the skip bookkeeping), plus the head once per window at stride 1,
-  on the real clips; the share of sampled frames that ran the landmark model
-  and the detector;
+  model, the skip bookkeeping) on the real clips, plus the head once: a
+  stream classifies a window at every sampled frame (stride 1), so the
+  head's mean cost per window (features, filling, the head model) is added
+  once per sampled frame, whatever number of windows the short clips give;
+  the share of sampled frames that ran the landmark model and the detector;
 * **accuracy on real clips**: :func:`har.edge.evaluate.evaluate` (what
   ``har-edge eval`` reports) over the windows this variant produced;
 * **accuracy on generated people**: :func:`har.train.motion.score.score_bundle`
@@ -16,6 +18,13 @@ on it, clip by clip and round by round. What is measured per variant:
   pixels: variants that decide on pixels, the still skip and the detector on
   every frame, have no figure there, and a variant that only changes the
   landmark model, the lite one, has the head's figure at its ``k``);
+* **jitter of steady points**: frame-to-frame movement of the face
+  landmarks relative to the shoulders, in torso lengths (median), on the
+  variants that compute every frame: how the generator's estimator model
+  was calibrated (:mod:`har.train.motion.noise`). A variant with another
+  landmark model is scored on generated people seen through that model's
+  noise: the estimator model scaled by its jitter over the reference's
+  (``motion_noise_scale``, never below 1);
 * **agreement with the reference** (the bundle's own landmark model, whole
   graph, every frame): median pixel distance of the body landmarks on frames
   where both found the person, and the share of frames where exactly one of
@@ -125,7 +134,7 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
             models = PoseModels(b.model_file("pose_detector"), Path(v.landmarks or b.model_file("pose_landmarks")))
             estimators[key] = PoseEstimator(models, threads=v.threads, prune=v.prune)
     stats = {v.name: {"wall": 0.0, "cpu": 0.0, "frames": 0, "landmark_runs": 0, "detector_runs": 0, "head": 0.0,
-                      "windows": 0} for v in variants}
+                      "head_cpu": 0.0, "windows": 0} for v in variants}
     rows: dict[str, dict[Path, np.ndarray]] = {v.name: {} for v in variants}
     for r in range(rounds):
         for path in next(iter(clips_by_interval.values())):
@@ -140,37 +149,42 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
                 out = np.stack([modal.step(f) for f in frames]) if frames else np.zeros((0, 33, 5), np.float32)
                 w1, c1 = time.perf_counter(), time.process_time()
                 windows = _windows(out, b.seq_len)
-                h0 = time.perf_counter()
+                h0, hc0 = time.perf_counter(), time.process_time()
                 for w in windows:
                     clf.classify(w)
-                h1 = time.perf_counter()
+                h1, hc1 = time.perf_counter(), time.process_time()
                 s = stats[v.name]
                 s["wall"] += w1 - w0
                 s["cpu"] += c1 - c0
                 s["head"] += h1 - h0
+                s["head_cpu"] += hc1 - hc0
                 s["frames"] += len(frames)
                 s["windows"] += len(windows)
                 s["landmark_runs"] += est.landmark_runs - lm0
                 s["detector_runs"] += est.detector_runs - det0
                 rows[v.name][path] = out
         log(f"pose path: round {r + 1} of {rounds} done")
-    motion_cache: dict[tuple[str, int], float | None] = {}
+    motion_cache: dict[tuple[str, int, float], float | None] = {}
     reference = rows.get(REFERENCE)
     sizes = {p: f[0].shape[:2] for clips in clips_by_interval.values() for p, f in clips.items() if f}
+    jitter = {v.name: steady_jitter(rows[v.name]) if _every_frame(v) else None for v in variants}
+    scales = noise_scales(variants, jitter)
     result_rows = []
     for v in variants:
         b, clf = bundles[v.bundle], classifiers[(v.bundle, v.threads)]
         real = evaluate(b, root, clf, lambda p, _v=v, _b=b: _windows(rows[_v.name][p], _b.seq_len))
-        key = (v.bundle, v.mode.landmark_every)
+        key = (v.bundle, v.mode.landmark_every, scales.get(v.landmarks, 1.0))
         pixel_only = v.mode.still_threshold is not None or v.mode.detect_every_frame
         if not pixel_only and key not in motion_cache:
-            motion_cache[key] = _motion_accuracy(b, v.mode.landmark_every, motion_actors)
+            motion_cache[key] = _motion_accuracy(b, v.mode.landmark_every, motion_actors, key[2])
         s = stats[v.name]
         n = max(s["frames"], 1)
+        nw = max(s["windows"], 1)
         result_rows.append(_row(v, b, {  # the head runs once per sampled frame at stride 1: counted in
-            "ms_per_sampled_frame": round(1e3 * (s["wall"] + s["head"]) / n, 2),
-            "cpu_ms_per_sampled_frame": round(1e3 * (s["cpu"] + s["head"]) / n, 2),
-            "head_ms_per_window": round(1e3 * s["head"] / max(s["windows"], 1), 3),
+            "ms_per_sampled_frame": round(1e3 * (s["wall"] / n + s["head"] / nw), 2),
+            "cpu_ms_per_sampled_frame": round(1e3 * (s["cpu"] / n + s["head_cpu"] / nw), 2),
+            "head_ms_per_window": round(1e3 * s["head"] / nw, 3),
+            "head_cpu_ms_per_window": round(1e3 * s["head_cpu"] / nw, 3),
             "landmark_share": round(s["landmark_runs"] / n, 3), "detector_share": round(s["detector_runs"] / n, 3),
             "sampled_frames": s["frames"] // rounds, "windows": s["windows"] // rounds,
             "real_window_accuracy_open": real["window_accuracy_open"],
@@ -178,6 +192,7 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
             "real_clip_accuracy_open": real["clip_accuracy_open"],
             "real_windows_without_pose": real["windows_without_pose"],
             "motion_accuracy": None if pixel_only else motion_cache[key],
+            "motion_noise_scale": None if pixel_only else key[2], "steady_jitter": jitter[v.name],
             **agreement(rows[v.name], reference, sizes),
         }))
     return {"created_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_name(),
@@ -216,12 +231,54 @@ def agreement(rows: dict[Path, np.ndarray], reference: dict[Path, np.ndarray] | 
             "found_disagreement": round(disagree / max(n, 1), 3)}
 
 
-def _motion_accuracy(bundle, k: int, actors: int) -> float | None:
+#: Face landmarks (nose to mouth) and the shoulders: a rigid part of the body in every action of the vocabulary.
+_FACE, _SHOULDERS, _HIPS = np.arange(11), (11, 12), (23, 24)
+
+
+def steady_jitter(rows: dict[Path, np.ndarray]) -> float | None:
+    """Median frame-to-frame movement of the face relative to the shoulder centre, in torso lengths.
+
+    Over consecutive frames where both have a pose. The face moves little
+    against the shoulders in every action here, so what is left is mostly
+    the landmark model's own jitter: the quantity the generator's estimator
+    model was calibrated on. None when no two consecutive frames have a pose.
+    """
+    moves = []
+    for track in rows.values():
+        arr = np.asarray(track, np.float64)
+        if len(arr) < 2:
+            continue
+        shoulders = arr[:, _SHOULDERS, :2].mean(axis=1)
+        torso = np.linalg.norm(shoulders - arr[:, _HIPS, :2].mean(axis=1), axis=-1)
+        rel = (arr[:, _FACE, :2] - shoulders[:, None]) / np.maximum(torso, 1e-6)[:, None, None]
+        step = np.linalg.norm(rel[1:] - rel[:-1], axis=-1)  # (T-1, 11); NaN where a frame has no pose
+        moves.append(step[np.isfinite(step).all(axis=1)].ravel())
+    allm = np.concatenate(moves) if moves else np.zeros(0)
+    return round(float(np.median(allm)), 5) if allm.size else None
+
+
+def noise_scales(variants: list[PathVariant], jitter: dict[str, float | None]) -> dict[str | None, float]:
+    """Landmark model file -> its steady jitter over the reference's (at least 1); the bundle's own model: 1."""
+    ref = jitter.get(REFERENCE)
+    out: dict[str | None, float] = {None: 1.0}
+    for v in variants:
+        if v.landmarks is None or v.landmarks in out or not _every_frame(v) or not v.prune:
+            continue
+        mine = jitter.get(v.name)
+        out[v.landmarks] = round(max(1.0, mine / ref), 2) if ref and mine else 1.0
+    return out
+
+
+def _every_frame(v: PathVariant) -> bool:
+    return v.mode.landmark_every == 1 and v.mode.still_threshold is None and not v.mode.detect_every_frame
+
+
+def _motion_accuracy(bundle, k: int, actors: int, noise: float = 1.0) -> float | None:
     try:
         from har.train.motion.score import score_bundle
     except ImportError:  # an edge-only install has no generator
         return None
-    return score_bundle(bundle, actors=actors, landmark_every=k)["accuracy"]
+    return score_bundle(bundle, actors=actors, landmark_every=k, noise=noise)["accuracy"]
 
 
 def _row(v: PathVariant, bundle, pose: dict) -> dict:
@@ -258,16 +315,19 @@ def render(report: dict) -> str:
              f"{report['motion_actors']} actors (har eval-motion).", "",
              "| variant | interval x window | threads | ms / sampled frame | CPU ms / sampled frame | landmark model on "
              "| detector on | real clips: window acc (open / restricted) | generated people: acc "
-             "| landmarks vs reference: median px / found differs | front |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+             "| landmarks vs reference: median px / found differs | steady jitter (torso) | front |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in sorted(report["rows"], key=lambda r: r["pose"]["cpu_ms_per_sampled_frame"]):
         p = r["pose"]
         motion = "n/a (pixels)" if p["motion_accuracy"] is None else f"{p['motion_accuracy']:.3f}"
+        if p.get("motion_noise_scale") not in (None, 1.0):
+            motion += f" (noise x{p['motion_noise_scale']:g})"
+        jit = "-" if p.get("steady_jitter") is None else f"{p['steady_jitter']:.4f}"
         lines.append(f"| {r['variant']} | {p['interval_s']:g} s x {p['seq_len']} | {p['threads']} | "
                      f"{p['ms_per_sampled_frame']:.1f} | {p['cpu_ms_per_sampled_frame']:.1f} | "
                      f"{p['landmark_share']:.0%} | {p['detector_share']:.0%} | "
                      f"{_acc(p['real_window_accuracy_open'])} / {_acc(p['real_window_accuracy_restricted'])} | "
-                     f"{motion} | {_agree(p)} | {'*' if r['variant'] in front else ''} |")
+                     f"{motion} | {_agree(p)} | {jit} | {'*' if r['variant'] in front else ''} |")
     return "\n".join(lines) + "\n"
 
 

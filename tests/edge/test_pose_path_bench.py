@@ -23,8 +23,8 @@ def test_skipping_frames_runs_the_landmark_model_less_and_rows_have_the_bench_fi
     from har.edge.default_model import default_bundle_path
 
     b = str(default_bundle_path())
-    variants = [PathVariant("every frame", b, PoseMode(1)), PathVariant("every 3rd frame", b, PoseMode(3)),
-                PathVariant("still", b, PoseMode(1, still_threshold=2.0))]
+    variants = [PathVariant(REFERENCE, b, PoseMode(1), prune=False), PathVariant("every frame", b, PoseMode(1)),
+                PathVariant("every 3rd frame", b, PoseMode(3)), PathVariant("still", b, PoseMode(1, still_threshold=2.0))]
     report = measure(variants, one_clip, rounds=1, motion_actors=1, log=lambda _: None)
     rows = {r["variant"]: r for r in report["rows"]}
     assert all(set(r) == set(ROW_FIELDS) for r in rows.values())
@@ -34,6 +34,12 @@ def test_skipping_frames_runs_the_landmark_model_less_and_rows_have_the_bench_fi
     assert every["real_window_accuracy_open"] is not None and 0 <= every["motion_accuracy"] <= 1
     assert rows["still"]["pose"]["motion_accuracy"] is None  # decided on pixels: no generated figure
     assert pareto(report["rows"]) and "| every 3rd frame |" in render(report)
+    # the pruned graph gives the reference's landmarks exactly; skipping frames moves them, and costs less
+    assert every["landmark_px_median"] == 0.0 and every["found_disagreement"] == 0.0
+    assert third["landmark_px_median"] > 0 and third["steady_jitter"] is None
+    assert every["steady_jitter"] == rows[REFERENCE]["pose"]["steady_jitter"] > 0
+    assert every["motion_noise_scale"] == 1.0 and rows["still"]["pose"]["motion_noise_scale"] is None
+    assert every["cpu_ms_per_sampled_frame"] > every["head_cpu_ms_per_window"] > 0
 
 
 def test_the_default_variants_cover_threads_modes_still_skip_and_no_tracking():
