@@ -11,8 +11,10 @@ file out of the tarball and keeps it in the pose cache beside the other two.
 
 It is the pose path's cheaper landmark model: same input, same outputs,
 about half the work of the full one once both are pruned of the outputs the
-pose path never reads (docs/pose.md, "Cost against accuracy"). Nothing uses
-it unless asked (``har bench --pose-path`` measures it when it is cached).
+pose path never reads (docs/pose.md, "Cost against accuracy"). A bundle
+whose head takes its keypoints (``pose.lite_landmarks: true``, the default
+model among them) runs it when it is cached (:func:`choose_landmarks`);
+``har bench --pose-path`` measures it beside the full one.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ LITE = _Asset("package/pose_landmark_lite.tflite",
               "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2_819_824)
 NPM_TIMEOUT_S = 600
 FETCH_HINT = "run `har models fetch pose-lite` (needs npm)"
+_told_missing = False  # the "lite model not cached" note is logged once per process
 
 
 def _verify(path: Path) -> None:
@@ -131,3 +134,42 @@ def _extract(tarball: Path, folder: Path) -> None:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def check_lite_declaration(pose: dict) -> str | None:
+    """What is wrong with a bundle's ``pose.lite_landmarks``, or None (absent means false)."""
+    value = pose.get("lite_landmarks", False)
+    if not isinstance(value, bool):
+        return f"pose.lite_landmarks must be true or false, not {value!r}"
+    return None
+
+
+def choose_landmarks(bundle, prefer: str | None = None) -> tuple[Path, str]:
+    """The landmark model a pose bundle runs with here, and its name (``"lite"`` or ``"full"``).
+
+    A bundle whose head does not depend on the full model's exact keypoints
+    (one trained on generated motion, whose estimator model covers both)
+    declares ``pose.lite_landmarks: true``; it then runs the lite model when
+    the pose cache holds a verified copy, and the full model, pruned, when
+    not (logged once). A cached lite file that fails its hash is refused, as
+    the other pose models are. ``prefer="full"`` (or ``"lite"``) overrides
+    the choice, e.g. to compare the two.
+    """
+    full = bundle.model_file("pose_landmarks")
+    declared = bool((bundle.metadata.get("pose") or {}).get("lite_landmarks", False))
+    if prefer not in (None, "lite", "full"):
+        raise ValueError(f"landmark model must be 'lite' or 'full', not {prefer!r}")
+    if prefer == "full" or (prefer is None and not declared):
+        return full, "full"
+    folder = bundle.pose_cache or default_cache_dir()
+    try:
+        return lite_landmarks(folder), "lite"
+    except PoseModelsError:
+        if prefer == "lite" or (folder / LITE_FILE).is_file():
+            raise
+    global _told_missing
+    if not _told_missing:
+        log.info("the lite pose landmark model is not in %s: running the full one (about 1.6x the CPU per "
+                 "frame); `har-edge models fetch pose-lite` gets it", folder)
+        _told_missing = True
+    return full, "full"

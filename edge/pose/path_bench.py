@@ -125,7 +125,8 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
     for b in bundles.values():
         if b.interval_s not in clips_by_interval:
             clips_by_interval[b.interval_s] = sampled_clips(root, b.interval_s)
-    classifiers = {(v.bundle, v.threads): PoseClassifier(bundles[v.bundle], threads=v.threads) for v in variants}
+    classifiers = {(v.bundle, v.threads): PoseClassifier(bundles[v.bundle], threads=v.threads, landmarks="full")
+                   for v in variants}  # for the head; each variant runs its own estimator
     estimators = {}
     for v in variants:
         key = (v.bundle, v.threads, v.landmarks, v.prune)
