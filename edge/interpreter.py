@@ -416,7 +416,9 @@ class PoseClassifier:
     def classify(self, landmarks: np.ndarray) -> np.ndarray:
         """``(seq_len, 33, 5)`` landmarks -> float32 class probabilities ``(n_classes,)`` (uniform: nobody)."""
         from har.edge.pose.features import window_features_from_array
+        from har.edge.pose.modes import fill_skipped
 
+        landmarks = fill_skipped(landmarks)  # once: the pose count and the features would each fill it again
         if not self.enough_poses(landmarks):
             n = self.bundle.num_classes
             return np.full(n, 1.0 / n, np.float32)
