@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from har.edge.bundle import sha256_file
+from har.edge.digest import sha256_file
 from har.edge.pose.assets import PoseModelsError, _Asset, default_cache_dir
 
 log = logging.getLogger(__name__)
