@@ -54,7 +54,11 @@ def test_one_head_run_gives_probabilities_and_the_penultimate_layer(built):
         old_head.embedding()
 
 
+NEEDS_TF = "rewriting or building a .tflite here uses TensorFlow's flatbuffer schema or Keras (workstation only)"
+
+
 def test_upgrading_an_older_bundle_keeps_its_probabilities_bit_for_bit(built, tmp_path):
+    pytest.importorskip("tensorflow", reason=NEEDS_TF)
     from har.export.embed import add_embedding
 
     path = _copy(built["old"], tmp_path / "b")
@@ -122,6 +126,7 @@ def _refused(path: Path, match: str) -> str:
 
 
 def test_an_embedding_output_of_the_wrong_shape_is_refused_in_one_sentence(built, tmp_path):
+    pytest.importorskip("tensorflow", reason=NEEDS_TF)
     path = _copy(built["new"], tmp_path / "b")
     _rewrite_head(path, _two_output_head((1, 1, FEATURES)))
     _refused(path, r"model 'head' gives an embedding of shape \[1, 1, 3\], but it must be one vector \[1, D\]")
@@ -134,6 +139,7 @@ def test_an_embedding_output_of_the_wrong_shape_is_refused_in_one_sentence(built
 
 
 def test_outputs_that_do_not_match_the_metadata_are_refused_in_one_sentence(built, tmp_path):
+    pytest.importorskip("tensorflow", reason=NEEDS_TF)
     old_head = (built["old"] / "head.tflite").read_bytes()
     emb = {"shape": [1, FEATURES], "dtype": "float32", "scale": 0.0, "zero_point": 0}
 
