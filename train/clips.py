@@ -156,9 +156,19 @@ def load_clips(videos, labels: list[str], s: Sampling, cache_dir: Path | None = 
 
     Returns ``(X uint8, y int32, skipped)``; one warning lists every skipped file.
     """
-    xs, ys, skipped = [], [], []
+    X, y, _, skipped = load_clips_by_video(videos, labels, s, cache_dir, progress)
+    return X, y, skipped
+
+
+def load_clips_by_video(videos, labels: list[str], s: Sampling, cache_dir: Path | None = None,
+                        progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """:func:`load_clips` plus, per clip, the index in ``videos`` of the video it came from.
+
+    Why: a video's clips are scored together when results are pooled per video.
+    """
+    xs, ys, src, skipped = [], [], [], []
     index = {name: i for i, name in enumerate(labels)}
-    for v in videos:
+    for i, v in enumerate(videos):
         try:
             clips = video_clips(v.path, s, cache_dir)
         except VideoError as e:
@@ -166,11 +176,12 @@ def load_clips(videos, labels: list[str], s: Sampling, cache_dir: Path | None = 
             continue
         xs.append(clips)
         ys += [index[v.label]] * len(clips)
+        src += [i] * len(clips)
         if progress:
             progress()
     if skipped:
         log.warning("skipped %d unusable video(s):\n  %s", len(skipped), "\n  ".join(skipped))
     if not xs:
         shape = (0, s.seq_len, s.size, s.size, 3)
-        return np.zeros(shape, np.uint8), np.zeros((0,), np.int32), skipped
-    return np.concatenate(xs), np.asarray(ys, np.int32), skipped
+        return np.zeros(shape, np.uint8), np.zeros((0,), np.int32), np.zeros((0,), np.int32), skipped
+    return np.concatenate(xs), np.asarray(ys, np.int32), np.asarray(src, np.int32), skipped

@@ -28,8 +28,9 @@ direction class must be paired, or left without ``augment``.
 
 Splits follow ``cfg.protocol`` exactly as for the pixel models
 (:func:`har.train.protocols.make_folds`: holdout, kfold, logo or the official
-lists), fold protocols report every fold and the mean and standard
-deviation, and the artifacts are written by
+lists), fold protocols report every fold, the mean and standard deviation
+and the folds pooled, and then train the saved head on every video; the
+artifacts are written by
 :func:`har.train.fit.write_artifacts`, so a pose model directory looks like
 any other to ``har export``.
 """
@@ -48,9 +49,10 @@ import numpy as np
 from har.edge.preprocess import rgb_frame
 from har.train.clips import Sampling, VideoError, default_cache_dir, read_cache, write_cache
 from har.train.config import TrainConfig
+from har.train.crossval import crossval_metrics, write_crossval_report
 from har.train.dataset import TRACK_SUFFIX, DatasetError, Video, list_videos
-from har.train.fit import FoldRun, Splits, early_stopping, fold_summary, write_artifacts
-from har.train.protocols import Fold, make_folds
+from har.train.fit import FoldRun, Splits, early_stopping, write_artifacts
+from har.train.protocols import Fold, make_folds, saved_fold
 
 log = logging.getLogger(__name__)
 KEYPOINT_CACHE_VERSION = 3
@@ -179,9 +181,10 @@ def found_fraction(poses: np.ndarray) -> np.ndarray:
 
 
 def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, cache_dir: Path | None = None,
-                   threads: int = 1, min_found: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+                   threads: int = 1, min_found: float = 0.0, sources: list[int] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """Raw keypoint windows ``(N, seq_len, 33, 5)``, their frames' aspect ratios ``(N,)``, integer labels
-    and the skipped files (one warning).
+    and the skipped files (one warning); ``sources``, when given, gets each window's index in ``videos``.
 
     Windows in which fewer than ``min_found`` of the frames have a pose are
     left out: the device gives them no label (nobody there is no action), so
@@ -190,7 +193,7 @@ def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, 
     digest = models_digest(models) if models is not None else None
     xs, aspects, ys, skipped = [], [], [], []
     index = {name: i for i, name in enumerate(labels)}
-    for v in videos:
+    for i, v in enumerate(videos):
         try:
             poses, aspect = video_keypoints(v.path, s, models, cache_dir, digest, threads)
         except VideoError as e:
@@ -202,6 +205,8 @@ def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, 
         xs.append(poses)
         aspects += [aspect] * len(poses)
         ys += [index[v.label]] * len(poses)
+        if sources is not None:
+            sources += [i] * len(poses)
     if skipped:
         log.warning("skipped %d unusable video(s):\n  %s", len(skipped), "\n  ".join(skipped))
     if not xs:
@@ -254,22 +259,23 @@ def pose_fold(cfg: TrainConfig, fold: Fold, labels: list[str], models
     from har.edge.pose.modes import mark_windows
 
     cache = keypoint_cache_dir(cfg.cache_dir)
-    loaded, raw, skipped = {}, {}, []
+    loaded, raw, skipped, src = {}, {}, [], []
     for i, name in enumerate(("train", "val", "test")):
         poses, aspects, y, bad = load_keypoints(getattr(fold, name), labels, cfg.sampling, models, cache,
-                                                min_found=cfg.min_found_fraction)
+                                                min_found=cfg.min_found_fraction, sources=src if name == "test" else None)
         if cfg.train_skipped:  # the device's skipped frames, filled as it fills them
             poses = mark_windows(poses, tuple(cfg.landmark_every), cfg.seed + i)
         raw[name], loaded[name], skipped = (poses, aspects), (window_features(poses, aspects), y), skipped + bad
     if len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
-    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped), raw
+    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped,
+                  [str(fold.test[k].path) for k in src]), raw
 
 
 def pose_splits(cfg: TrainConfig, models) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """The first fold of ``cfg.protocol`` (the one the saved model comes from), as :func:`pose_fold` gives it."""
+    """The videos the saved model was trained on (:func:`har.train.protocols.saved_fold`), as :func:`pose_fold` gives it."""
     videos, labels = list_videos(Path(cfg.data), cfg.classes)
-    fold = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))[0]
+    fold = saved_fold(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
     return pose_fold(cfg, fold, labels, models)
 
 
@@ -300,26 +306,30 @@ def train_pose(cfg: TrainConfig) -> Path:
     runs: list[FoldRun] = []
     for i, fold in enumerate(folds):
         keras.utils.set_random_seed(cfg.seed)  # each fold starts as if it ran alone
-        if len(folds) > 1:
+        if len(folds) > 1 or cfg.protocol != "holdout":
             log.info("%s: fold %d of %d (%s)", cfg.model, i + 1, len(folds), fold.name)
         splits, raw = pose_fold(cfg, fold, labels, models)
         runs.append(_fit_head(cfg, fold, splits, raw, mirror))
-        if i:
-            runs[-1].model = None  # only the first fold's model is kept
-        else:
-            found = {k: detection_rate(v[0]) for k, v in raw.items()}
+        found = {k: detection_rate(v[0]) for k, v in raw.items()}
     first = runs[0]
+    if cfg.protocol != "holdout":  # the folds measured the recipe; the saved head learns from every video
+        keras.utils.set_random_seed(cfg.seed)
+        log.info("%s: the saved model, trained on all %d videos", cfg.model, len(videos))
+        fold = saved_fold(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
+        splits, raw = pose_fold(cfg, fold, labels, models)
+        first = _fit_head(cfg, fold, splits, raw, mirror)
+        found = {k: detection_rate(v[0]) for k, v in raw.items()}
     extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "protocol": cfg.protocol,
              "mirrored_training_windows": mirror, "person_found_rate": found,
              "min_found_fraction": cfg.min_found_fraction, "landmark_every": list(cfg.landmark_every),
              "default_landmark_every": cfg.default_landmark_every or cfg.landmark_every[0],
              "trained_on_skipped_frames": cfg.train_skipped}
     if cfg.protocol != "holdout":
-        extra.update(fold_summary(runs))
-        extra["evaluated_on"] = (f"held-out fold {first.fold.name} of protocol {cfg.protocol} (group-disjoint); "
-                                 f"mean_accuracy and std_accuracy over {len(runs)} fold(s)")
+        extra.update(crossval_metrics(cfg, runs, labels, first))
     extra.update(first.extra)
     out = write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra)
+    if cfg.protocol != "holdout":
+        write_crossval_report(out, extra, labels)
     from har.train.pose_init import WEIGHTS_FILE, save_weights
 
     save_weights(first.model, out / WEIGHTS_FILE)  # what `--init DIR` starts from
