@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> dict:
            "best_val_accuracy": round(float(run.history.get("val_accuracy", [np.nan])[int(np.argmin(val_loss))]), 4),
            "fit_seconds": round(run.seconds, 1), "wall_seconds": round(time.time() - t0, 1),
            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
-           "val_accuracy": [round(float(v), 3) for v in run.history.get("val_accuracy", [])]}
+           "val_accuracy": [round(float(v), 3) for v in run.history.get("val_accuracy", [])],
+           "loss": [float(v) for v in run.history["loss"]], "val_loss": [float(v) for v in val_loss],
+           "labels": labels, "confusion": m["confusion"]}
     line = json.dumps(out)
     print(line)
     if args.json:

@@ -318,6 +318,9 @@ def write_artifacts(cfg: TrainConfig, model, splits: Splits, history: dict, test
     plots.curves(history, out / "curves.png", title=cfg.model)
     if m:
         plots.confusion_matrix(np.asarray(m["confusion"]), splits.labels, out / "confusion.png")
-    log.info("%s: test accuracy %s, macro-F1 %s, %.0fs -> %s", cfg.model, metrics["test_accuracy"],
-             metrics["macro_f1"], train_seconds, out)
+    if m:
+        log.info("%s: test accuracy %.3f, macro-F1 %.3f, %.0fs -> %s", cfg.model, m["accuracy"], m["macro_f1"],
+                 train_seconds, out)
+    else:
+        log.info("%s: no test clips, so no test accuracy, %.0fs -> %s", cfg.model, train_seconds, out)
     return out
