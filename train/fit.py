@@ -274,11 +274,23 @@ def _fit_in_memory(cfg: TrainConfig, model, splits: Splits, flips, callbacks):
 
 
 def early_stopping(cfg: TrainConfig, has_val: bool) -> list:
-    """The seed's EarlyStopping (on val_loss, best weights restored), on the training loss without a val split."""
+    """The seed's EarlyStopping (on val_loss, best weights restored), on the training loss without a val split.
+
+    With ``reduce_lr_patience`` the learning rate also halves whenever the
+    monitored loss has not improved for that many epochs (down to 1/32 of
+    ``learning_rate``): late epochs refine instead of bouncing around the
+    minimum at the step size that found it (docs/training.md, the ConvLSTM).
+    """
     import keras
 
-    return [keras.callbacks.EarlyStopping(monitor="val_loss" if has_val else "loss", patience=cfg.patience,
-                                          mode="min", restore_best_weights=True)]
+    monitor = "val_loss" if has_val else "loss"
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, mode="min",
+                                               restore_best_weights=True)]
+    if cfg.reduce_lr_patience:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, mode="min",
+                                                           patience=cfg.reduce_lr_patience,
+                                                           min_lr=cfg.learning_rate / 32, verbose=0))
+    return callbacks
 
 
 def write_artifacts(cfg: TrainConfig, model, splits: Splits, history: dict, test_probs: np.ndarray,
