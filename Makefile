@@ -71,7 +71,7 @@ pose-default: motion
 # Give the shipped default model its embedding (embed.tflite, for `har-edge enroll`) from its float weights;
 # head.tflite, labels and scores stay as they are. `make pose-default` exports the embedding itself.
 default-embed: $(STAMP)
-	$(BIN)/python -m har.export.embed $(DEFAULT_MODEL)
+	$(BIN)/python -m har.cli.embed $(DEFAULT_MODEL)
 
 # The arm64 proof without a Pi: needs root, debootstrap and qemu-user-static; docs/raspberry-pi.md has the last result.
 test-arm64: $(STAMP)

@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+#: Extensions read as video files everywhere: datasets, `har-edge eval` folders, URLs to download.
+VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
 _FRAME_CHUNKS = (b"db", b"dc")
 
 

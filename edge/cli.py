@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,8 +17,8 @@ from typing import Annotated
 import typer
 
 from har.edge.clierrors import HarGroup
-from har.edge.cliutil import echo_error, hoist_verbose, setup_logging, version_option
-from har.edge.errors import HarError
+from har.edge.cliutil import hoist_verbose, setup_logging, version_option
+from har.edge.errors import UsageError
 
 app = typer.Typer(help="har-edge device runtime: live activity recognition with a TFLite bundle.", cls=HarGroup,
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -29,11 +28,6 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML/YAM
                                                 envvar="HAR_EDGE_CONFIG")]
 BundleOpt = Annotated[str | None, typer.Option(help="Bundle directory (default: the config's, else the default "
                                                     "pose model shipped with har-edge).")]
-
-
-def fail(msg: str, code: int = 2) -> None:
-    echo_error(msg)
-    raise typer.Exit(code)
 
 
 @app.callback()
@@ -51,24 +45,6 @@ def _load(config: Path | None, overrides: dict):
     if not cfg.smoother.background_labels:  # "idle" is no action unless the config lists other labels
         cfg.smoother.background_labels = bundle.background_labels
     return cfg, bundle
-
-
-def _sinks(cfg, bundle, labels: list[str] | None = None, metrics=None):
-    from har.edge.sinks.base import MultiSink
-    from har.edge.sinks.console import ConsoleSink
-    from har.edge.sinks.jsonl import JsonlSink
-
-    sinks = []
-    if cfg.sinks.console:
-        sinks.append(ConsoleSink(show_state=cfg.sinks.console_state))
-    if cfg.sinks.jsonl:
-        sinks.append(JsonlSink(cfg.sinks.jsonl, max_bytes=cfg.sinks.jsonl_max_bytes))
-    if cfg.sinks.mqtt:
-        from har.edge.sinks.mqtt import MqttSink
-
-        actions = [lab for lab in labels or bundle.labels if lab not in cfg.smoother.background_labels]
-        sinks.append(MqttSink(cfg.mqtt, actions, metrics=metrics))
-    return MultiSink(sinks)
 
 
 @app.command()
@@ -120,75 +96,11 @@ def run(
     from har.edge.default_model import model_in_use
 
     log.info("model: %s", model_in_use(bndl))
-    from har.edge.interpreter import backend_name
-    from har.edge.metrics import Metrics
-    from har.edge.pipeline import Pipeline
-    from har.edge.preflight import check_outputs
-    from har.edge.prometheus import MetricsServer
-    from har.edge.sinks.video import VideoSink
-    from har.edge.sources import open_source
-    from har.edge.systemd import Watchdog
+    from har.edge.runtime import Runtime
 
-    check_outputs(cfg)  # before anything is opened: a bad path must not wait for the first frame
-    metrics = Metrics()
-    sink = prom = None
-    try:
-        if cfg.metrics.prometheus_port is not None:  # first: a port in use is refused before the camera opens
-            prom = MetricsServer(metrics, cfg.metrics.prometheus_host, cfg.metrics.prometheus_port, backend_name())
-        from har.edge.enroll.runtime import with_enrolment
-        from har.edge.pipeline import Classifier
-
-        clf = with_enrolment(Classifier(bndl, cfg.inference.threads, cfg.inference.delegate or None,
-                                        cfg.inference.streaming), bndl)
-        sink = _sinks(cfg, bndl, getattr(clf, "labels", None), metrics)
-        mqtt_sink = next((s for s in sink.sinks if hasattr(s, "on_detect")), None)
-        if prom is not None:
-            prom.mqtt = mqtt_sink
-        watchdog = Watchdog(metrics)
-
-        def on_outage(down: bool, reason: str) -> None:
-            watchdog.source_down = down
-            sink.availability(not down, reason)
-
-        src = open_source(cfg.source.camera, cfg.source.source, cfg.source.picamera2, on_outage,
-                          cfg.source.width, cfg.source.height, cfg.source.realtime, cfg.source.loop,
-                          cfg.source.reconnect_max_s, cfg.source.open_timeout_s)
-        video = VideoSink(cfg.sinks.output, src.fps, segment_s=cfg.sinks.output_segment_s) if cfg.sinks.output else None
-        pipe = Pipeline(cfg, bndl, sink, classifier=clf, video_sink=video, metrics=metrics)
-        for s in sink.sinks:
-            if hasattr(s, "pending"):  # MQTT: what waits in the outbox, what the broker acknowledged
-                metrics.gauges.update(mqtt_outbox_pending=lambda s=s: s.pending, mqtt_delivered=lambda s=s: s.delivered)
-        if mqtt_sink is not None:  # <base>/detect/set turns classification off and on
-            mqtt_sink.on_detect = pipe.set_detect
-            pipe.set_detect(mqtt_sink.detecting)
-    except BaseException as e:
-        for part in (sink, prom):
-            if part is not None:
-                part.stop()
-        if isinstance(e, ValueError | OSError) and not isinstance(e, HarError):
-            fail(str(e))  # a sink's own check (video file type, unwritable folder) is the user's to fix
-        raise
-
-    def on_signal(signum, _frame):
-        log.info("signal %d: stopping", signum)
-        pipe.stop()
-        src.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if hasattr(signal, "SIGHUP") and hasattr(clf, "request_reload"):
-        signal.signal(signal.SIGHUP, lambda *_: clf.request_reload())  # reread the enrolment file
-    watchdog.start()  # READY=1, then WATCHDOG=1 while frames arrive (Type=notify units)
-    try:
-        summary = pipe.run(src)
-    finally:
-        watchdog.stop()
-        src.stop()
-        if video is not None:
-            video.stop()
-        sink.stop()
-        if prom is not None:
-            prom.stop()
+    runtime = Runtime(cfg, bndl).start()
+    runtime.install_signals()
+    summary = runtime.run()
     log.info("done: %d frames, %d inferences, %d events", summary.frames, summary.inferences, summary.events)
 
 
@@ -212,9 +124,9 @@ def predict(
     """
     import numpy as np
 
-    from har.edge.download import local_video
     from har.edge.pipeline import Classifier
     from har.edge.predict import cuts_of_file, padding_text
+    from har.edge.videourl import local_video
 
     cfg, bndl = _load(config, {"bundle": bundle, "inference.threads": threads, "inference.streaming": streaming})
     clf = Classifier(bndl, cfg.inference.threads, None, cfg.inference.streaming)
@@ -222,10 +134,10 @@ def predict(
         if "://" in video:
             video = str(local_video(video))
     except (OSError, ValueError) as e:  # an unwritable cache, a malformed URL
-        fail(str(e))
+        raise UsageError(str(e)) from None
     cuts = list(cuts_of_file(video, bndl, clf.item, pad=True))
     if not cuts:
-        fail(f"{video} has no frames to classify")
+        raise UsageError(f"{video} has no frames to classify")
     probs = [clf.classify(c.window) for c in cuts if clf.enough_poses(c.window)]
     padded = cuts[0].padded
     if not probs:
@@ -249,7 +161,7 @@ def info(
     config: ConfigOpt = None,
 ) -> None:
     """Show a bundle's metadata, check its hashes and tensors, list ops and the delegate in use."""
-    from har.edge.bundle import describe
+    from har.edge.bundle.describe import describe
     from har.edge.default_model import model_in_use
     from har.edge.enroll.cli import info_lines
 
@@ -300,11 +212,11 @@ def bench(
         bundle = str(_load(config, {"bundle": bundle})[1].path)
         thread_counts = parse_threads(threads)
     except ValueError as e:
-        fail(str(e))
+        raise UsageError(str(e)) from None
     if rounds < 1:
-        fail(f"--rounds must be at least 1, not {rounds}")
+        raise UsageError(f"--rounds must be at least 1, not {rounds}")
     if video is not None and not video.is_file():
-        fail(f"video file {video} does not exist")
+        raise UsageError(f"video file {video} does not exist")
     result = bench_bundle(bundle, thread_counts, video, rounds=rounds)
     env = result["environment"]
     typer.echo(f"{env['cpu']} ({env['usable_cpus']} CPUs), {env['runtime']}, Python {env['python']}, "
@@ -330,8 +242,8 @@ def _mount_models() -> None:
     from har.edge.pose.cli import register
 
     register(app)
-    register_eval(app, fail, _load)
-    register_enroll(app, fail, _load)
+    register_eval(app, _load)
+    register_enroll(app, _load)
     register_init(app)
 
 

@@ -70,7 +70,7 @@ def run_checks(config: Path | None, bundle: str | None, camera: int | None, pica
     cfg = cfg_holder.get("cfg")
 
     def interp():
-        from har.edge.interpreter import _runtime, backend_name
+        from har.edge.litert import _runtime, backend_name
 
         module, _ = _runtime()
         return f"{backend_name()} ({module.__name__})"

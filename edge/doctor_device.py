@@ -117,9 +117,9 @@ def libedgetpu_check(version: str | None, backend: str) -> str:
 
 def mqtt_connect_check(cfg, timeout_s: float = 8.0) -> str:
     """Connect with the config's credentials and TLS files, wait for CONNACK, disconnect."""
-    from har.edge.sinks.mqtt import _expand, _import_paho, _no_pass_phrase
+    from har.edge.sinks.mqtt_client import _expand, _no_pass_phrase, import_paho
 
-    mqtt = _import_paho()
+    mqtt = import_paho()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{cfg.client_id}-doctor",
                          protocol=mqtt.MQTTv311)
     if cfg.username is not None:

@@ -1,4 +1,4 @@
-"""Resumable HTTP(S) downloads and a cache of remote video files.
+"""Resumable, verified HTTP(S) downloads (datasets, pose models, videos: :mod:`har.edge.videourl`).
 
 Datasets are gigabytes served by university web servers, and the device may
 sit behind a flaky link, so a transfer must survive interruptions:
@@ -18,21 +18,13 @@ sit behind a flaky link, so a transfer must survive interruptions:
   size is given), and a full disk, an unreachable host or a 404 are one clear
   sentence, not a traceback.
 
-:func:`fetch_video` turns a URL into a local file for the predict commands:
-a URL whose path ends in a video extension is downloaded into a cache keyed
-by the URL; a YouTube page goes through the optional ``yt-dlp``. Any other
-``http://`` or ``rtsp://`` URL is a live stream and is not this module's
-business (see :func:`is_video_url`).
-
-Only the standard library: this module runs on the device too, and
-:func:`file_digests` is the one file hasher of the package.
+Only the standard library: this module runs on the device too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import http.client
 import logging
 import os
@@ -40,7 +32,6 @@ import re
 import shutil
 import socket
 import ssl
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -49,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from har.edge.cache import cache_root
+from har.edge.digest import file_digests
 from har.edge.errors import HarError
 from har.edge.progress import ByteBar
 
@@ -60,8 +51,6 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, one proces
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
-YOUTUBE_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")
 CHUNK = 1 << 20
 USER_AGENT = "har-edge"
 INSECURE_ENV = "HAR_DOWNLOAD_INSECURE"
@@ -81,28 +70,6 @@ class Downloaded:
     size: int  # bytes
     sha256: str
     resumed_from: int  # bytes already on disk when this call started (0: fresh)
-
-
-def is_youtube_url(url: str) -> bool:
-    host = (urlparse(url).hostname or "").lower()
-    return any(host == h or host.endswith("." + h) for h in YOUTUBE_HOSTS)
-
-
-def is_video_url(url: str) -> bool:
-    """True for an http(s) URL to be downloaded as a file rather than read as a live stream.
-
-    The rule: a YouTube page, or an http(s) URL whose path ends in a known
-    video extension (``.mp4 .avi .mkv .mov .webm .m4v .gif .mpg .mpeg``).
-    Everything else (``rtsp://``, an MJPEG ``http://`` camera) stays a stream.
-    """
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https"):
-        return False
-    return is_youtube_url(url) or parsed.path.lower().endswith(VIDEO_EXTS)
-
-
-def default_cache_dir() -> Path:
-    return cache_root() / "videos"
 
 
 @contextlib.contextmanager
@@ -150,20 +117,6 @@ def _content_range_start(value: str | None) -> tuple[int, int | None] | None:
     if not m:
         return None
     return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
-
-
-def file_digests(path: str | Path, *names: str) -> dict[str, str]:
-    """Hex digests of one file in one read, e.g. ``file_digests(p, "sha256", "md5")``.
-
-    md5 is made with ``usedforsecurity=False``: it only checks a transfer
-    against a published md5, and FIPS builds refuse md5 otherwise.
-    """
-    hashers = {n: hashlib.new(n, usedforsecurity=n != "md5") for n in names}
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            for h in hashers.values():
-                h.update(chunk)
-    return {n: h.hexdigest() for n, h in hashers.items()}
 
 
 def download(url: str, dest: str | Path, *, size: int | None = None, sha256: str | None = None,
@@ -337,84 +290,3 @@ def _verified(path: Path, url: str, size: int | None, sha256: str | None, md5: s
         os.replace(path, final)
         path = final
     return Downloaded(path, actual, got["sha256"], resumed_from)
-
-
-def fetch_video(url: str, cache_dir: str | Path | None = None, progress: bool | None = None) -> Path:
-    """Return a local file for a video URL, downloading it once into ``cache_dir``.
-
-    The cache file is named by a hash of the URL, so the same URL is fetched
-    once and a half-finished download resumes on the next call.
-    """
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    key = hashlib.sha256(url.encode()).hexdigest()[:20]
-    if is_youtube_url(url):
-        return _fetch_youtube(url, cache, key, progress)
-    if not is_video_url(url):
-        raise DownloadError(f"{url} does not end in a video extension ({' '.join(VIDEO_EXTS)}), so it is "
-                            "read as a live stream, not downloaded")
-    ext = Path(urlparse(url).path).suffix.lower()
-    return download(url, cache / f"{key}{ext}", progress=progress,
-                    label=Path(urlparse(url).path).name or url).path
-
-
-class _QuietYtDlp:
-    """yt-dlp's messages at debug level: its final error is raised as one sentence instead."""
-
-    def debug(self, msg: str) -> None:
-        log.debug("yt-dlp: %s", msg)
-
-    info = warning = error = debug
-
-
-_NETWORK_WORDS = ("name or service not known", "temporary failure in name resolution", "getaddrinfo",
-                  "network is unreachable", "connection refused", "timed out", "failed to resolve",
-                  "no address associated", "unable to connect", "proxyerror", "nodename nor servname",
-                  "transporterror", "connection aborted", "remote end closed")
-
-
-def _fetch_youtube(url: str, cache: Path, key: str, progress: bool | None) -> Path:
-    done = sorted(p for p in cache.glob(f"{key}.*") if p.suffix.lower() in VIDEO_EXTS)
-    if done:
-        return done[0]
-    try:
-        import yt_dlp
-    except ImportError as e:
-        raise DownloadError("YouTube URLs need yt-dlp: run `pip install 'har-edge[youtube]'`, or download "
-                            "the video yourself and pass the file") from e
-    cache.mkdir(parents=True, exist_ok=True)
-    show = sys.stderr.isatty() if progress is None else progress
-    opts = {"outtmpl": str(cache / f"{key}.%(ext)s"), "format": "best[ext=mp4]/best", "noplaylist": True,
-            "quiet": True, "no_warnings": True, "noprogress": not show, "retries": 3, "socket_timeout": 20,
-            "logger": _QuietYtDlp()}
-    try:
-        with yt_dlp.YoutubeDL(opts) as ydl:
-            ydl.download([url])
-    except Exception as e:  # yt-dlp raises its own DownloadError/ExtractorError with the cause in text
-        text = str(e)
-        if any(w in text.lower() for w in _NETWORK_WORDS):
-            raise DownloadError(f"cannot reach YouTube for {url}: check the network connection and rerun, or "
-                                "download the video elsewhere and pass the file") from e
-        raise DownloadError(f"yt-dlp could not fetch {url}: {text.removeprefix('ERROR: ')}") from e
-    done = sorted(p for p in cache.glob(f"{key}.*") if p.suffix.lower() in VIDEO_EXTS)
-    if not done:
-        raise DownloadError(f"yt-dlp finished but left no video for {url} in {cache}; try another URL")
-    return done[0]
-
-
-def local_video(arg: str, cache_dir: str | Path | None = None, progress: bool | None = None) -> Path:
-    """A path for ``arg``: a local file as it is, a video URL downloaded (and cached) first.
-
-    Used by the commands that need a whole file (``predict``); a URL that is
-    not a video file (see :func:`is_video_url`) is refused with a hint.
-    """
-    if arg.startswith("file://"):
-        arg = urlparse(arg).path
-    if "://" not in arg:
-        path = Path(arg)
-        if not path.is_file():
-            raise DownloadError(f"{path}: no such file; pass a video file or a video URL")
-        return path
-    if not is_video_url(arg):
-        raise DownloadError(f"{arg} is not a video file URL (its path does not end in {' '.join(VIDEO_EXTS)} "
-                            "and it is not YouTube); live streams work with `har-edge run --source URL`")
-    return fetch_video(arg, cache_dir, progress)

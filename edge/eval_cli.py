@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from har.edge.errors import UsageError
 
-def register(app: typer.Typer, fail, load) -> None:
+
+def register(app: typer.Typer, load) -> None:
     @app.command("eval")
     def eval_cmd(
         data: Annotated[Path, typer.Argument(help="Folder of class folders of videos, e.g. KTH or Weizmann as "
@@ -39,22 +41,22 @@ def register(app: typer.Typer, fail, load) -> None:
         for item in map_ or []:
             name, sep, label = item.partition("=")
             if not sep or not name or not label:
-                fail(f"--map takes NAME=LABEL, not {item!r}")
+                raise UsageError(f"--map takes NAME=LABEL, not {item!r}")
             extra[name] = label
         if stride < 1:
-            fail(f"--stride must be at least 1, not {stride}")
+            raise UsageError(f"--stride must be at least 1, not {stride}")
         _, bndl = load(None, {"bundle": bundle})
         unknown = sorted(v for v in extra.values() if v not in bndl.labels)
         if unknown:
-            fail(f"--map names label(s) {', '.join(unknown)} that the bundle does not have "
+            raise UsageError(f"--map names label(s) {', '.join(unknown)} that the bundle does not have "
                  f"(it has: {', '.join(bndl.labels)})")
         try:
             clf = Classifier(bndl, threads, None, "auto")
         except (PipelineError, ValueError, OSError) as e:
-            fail(str(e))
+            raise UsageError(str(e)) from None
         if landmark_every is not None:
             if not clf.pose:
-                fail("--landmark-every applies to pose bundles only")
+                raise UsageError("--landmark-every applies to pose bundles only")
             from har.edge.pose.modes import PoseMode
 
             clf._impl.modal.mode = PoseMode(landmark_every)
@@ -75,7 +77,7 @@ def register(app: typer.Typer, fail, load) -> None:
         try:
             summary = evaluate(bndl, data, clf, windows, extra, stride, line)
         except FileNotFoundError as e:
-            fail(str(e))
+            raise UsageError(str(e)) from None
         typer.echo(render(summary))
         if json_out:
             write_json(summary, json_out)

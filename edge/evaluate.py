@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from har.edge.bundle import Bundle
+from har.edge.capture import VIDEO_EXTS
 from har.edge.vocabulary import map_class
-
-VIDEO_EXTS = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg")
 
 
 @dataclass

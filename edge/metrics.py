@@ -1,7 +1,7 @@
 """Pipeline health numbers: input fps, inferences per second, latency, drops.
 
 Logged every ``interval_s`` and at exit, and optionally served in Prometheus
-text format on 127.0.0.1 so a device fleet can be scraped without extra agents.
+text format by :mod:`har.edge.prometheus` so a fleet can be scraped without extra agents.
 The process's own memory, threads and open files are included (on Linux), so
 a leak shows on a dashboard long before it takes a device down; sinks add
 gauges of their own (the MQTT outbox backlog) through :attr:`Metrics.gauges`.
@@ -15,17 +15,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 
-from har.edge.errors import HarError
+from har.edge.prometheus import LatencyHistogram
 
 log = logging.getLogger(__name__)
-
-
-class MetricsError(HarError, OSError):
-    """The metrics endpoint cannot be served (port in use, no such address)."""
 
 
 class Metrics:
@@ -42,7 +37,6 @@ class Metrics:
         self._lat_ms: deque[float] = deque(maxlen=window)
         self._lock = threading.Lock()
         self.gauges: dict[str, Callable[[], float]] = {}  # name -> reader, e.g. the MQTT outbox backlog
-        from har.edge.prometheus import LatencyHistogram  # here: prometheus imports this module
 
         self.latency_hist = LatencyHistogram()  # raw counts for /metrics (har.edge.prometheus)
 
@@ -81,13 +75,6 @@ class Metrics:
         """:meth:`snapshot` plus the process's memory, threads and files and the sinks' gauges (slower)."""
         return {**self.snapshot(), **process_stats(), **{name: _read(fn) for name, fn in self.gauges.items()}}
 
-    def prometheus_text(self) -> str:
-        lines = []
-        for key, value in self.report().items():
-            name = f"har_edge_{key}"
-            lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return "\n".join(lines) + "\n"
-
 
 def _read(fn: Callable[[], float]) -> float:
     try:
@@ -108,39 +95,3 @@ def process_stats() -> dict:
         }
     except (OSError, KeyError, ValueError):
         return {}
-
-
-class PrometheusServer:
-    """``GET /metrics`` on ``host:port`` in a daemon thread."""
-
-    def __init__(self, metrics: Metrics, host: str = "127.0.0.1", port: int = 9108):
-        outer = metrics
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server API)
-                if self.path.rstrip("/") != "/metrics":
-                    self.send_error(404)
-                    return
-                body = outer.prometheus_text().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):  # keep scrapes out of the log
-                pass
-
-        try:
-            self.server = ThreadingHTTPServer((host, port), Handler)
-        except (OSError, OverflowError) as e:  # port in use, no such address; OverflowError: port > 65535
-            raise MetricsError(f"cannot serve metrics on {host}:{port} ({getattr(e, 'strerror', None) or e}); "
-                               "choose another --metrics-port or metrics.prometheus_host") from None
-        self.port = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name="har-metrics", daemon=True)
-        self._thread.start()
-        log.info("metrics on http://%s:%d/metrics", host, self.port)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

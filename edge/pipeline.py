@@ -16,13 +16,13 @@ import numpy as np
 
 from har.edge.bundle import Bundle
 from har.edge.config import EdgeConfig
+from har.edge.draw import draw_skeleton
 from har.edge.errors import HarError
 from har.edge.events import Event
 from har.edge.metrics import Metrics
 from har.edge.preprocess import frame_preprocessor
 from har.edge.sampler import IntervalSampler
 from har.edge.sinks.base import Sink
-from har.edge.sinks.video import draw_skeleton
 from har.edge.smoother import Smoother
 from har.edge.window import Window
 

@@ -1,7 +1,7 @@
 """The one frame preprocessing both training and the device use.
 
 Why one function: a model is only as good as the agreement between the pixels
-it was trained on and the pixels it sees. Training (``har.train.clips``) and the
+it was trained on and the pixels it sees. Training (``har.models.clips``) and the
 edge pipeline both call :func:`preprocess_frame`, and a test compares them.
 
 Frames are kept as uint8 RGB after resizing (a quarter of the memory of

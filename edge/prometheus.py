@@ -18,7 +18,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from har.edge.metrics import MetricsError
+from har.edge.errors import HarError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ COUNTERS = {
 #: Snapshot keys already exported above, or averages a counter replaces; other numeric keys become gauges.
 _COVERED = {"uptime_s", "frames", "input_fps", "sampled_frames", "inferences", "inferences_per_s",
             "latency_ms_p50", "latency_ms_p95", "dropped_frames", "events", "source_outages"}
+
+
+class MetricsError(HarError, OSError):
+    """The metrics endpoint cannot be served (port in use, no such address)."""
 
 
 class LatencyHistogram:

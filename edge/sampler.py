@@ -16,7 +16,7 @@ class IntervalSampler:
 
     Targets are ``t0 + k * interval_s`` (computed, not accumulated, so there is
     no float drift); a frame within half a frame period of the target is taken,
-    which is the nearest frame, the same one :func:`har.train.clips.clip_indices`
+    which is the nearest frame, the same one :func:`har.models.clips.clip_indices`
     picks from a file.
     """
 

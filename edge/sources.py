@@ -298,7 +298,7 @@ def open_source(camera: int | None = None, source: str | None = None, picamera2:
     if camera is not None:
         return LiveSource(camera, width=width, height=height, **live)
     if "://" in source and not source.startswith("file://"):
-        from har.edge.download import fetch_video, is_video_url
+        from har.edge.videourl import fetch_video, is_video_url
 
         if is_video_url(source):  # a video file (or YouTube page) on a web server: download, then play it
             return FileSource(fetch_video(source), realtime=realtime, loop=loop)

@@ -1,6 +1,6 @@
 """``har bench``: one table and one picture to choose what to deploy (see :mod:`har.export.bench`).
 
-Mounted on the ``har`` app by :func:`register`; TensorFlow and matplotlib are
+Mounted on the ``har`` app by :func:`register` (from :mod:`har.cli.main`); TensorFlow and matplotlib are
 only imported when the command runs, so ``har --help`` stays instant.
 """
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from har.export.errors import ExportError
 
 
 def bench_cmd(
@@ -50,50 +52,44 @@ def bench_cmd(
     Example: har bench --models artifacts --out artifacts/bench --threads 1,2
              har bench --bundle artifacts/bundle --bundle artifacts/bundle-pose --video person.mp4
     """
-    from har.edge.bench import BenchError, parse_threads
+    from har.edge.bench import parse_threads
     from har.export.bench import run_bench
 
     if pose_path is not None:
         _pose_path(pose_path, real_clips, pose_path_bundle or [], out, rounds)
         return
-    try:
-        thread_counts = parse_threads(threads)
-        for name, value in (("--samples", samples), ("--rounds", rounds), ("--passes", passes)):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, not {value}")
-        report = run_bench(models, out, thread_counts, data=data, bundles=bundle or [], video=video,
-                           tflite_runtime=tflite_runtime_python, samples=samples, rounds=rounds, passes=passes,
-                           log=typer.echo)
-    except (ValueError, BenchError) as e:  # ExportError and BundleError are ValueErrors: one sentence
-        typer.secho(f"error: {e}", fg="red", err=True)
-        raise typer.Exit(2) from None
+    thread_counts = parse_threads(threads)
+    for name, value in (("--samples", samples), ("--rounds", rounds), ("--passes", passes)):
+        if value < 1:
+            raise ExportError(f"{name} must be at least 1, not {value}")
+    report = run_bench(models, out, thread_counts, data=data, bundles=bundle or [], video=video,
+                       tflite_runtime=tflite_runtime_python, samples=samples, rounds=rounds, passes=passes,
+                       log=typer.echo)
     bad = [r for r in report["rows"] if r["status"] != "ok"]
     typer.echo(f"{len(report['rows'])} rows ({len(bad)} without numbers); wrote {out / 'bench.md'}, "
                f"{out / 'bench.json'} and {out / 'pareto.png'}")
 
 
 def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Path, rounds: int) -> None:
+    """``--pose-path``: the pose path's variants on real clips (and, when :func:`register` was given a scorer,
+    on generated people)."""
     import json
 
-    from har.edge.bundle import BundleError
     from har.edge.pose.path_bench import default_variants, measure, render
 
-    def fail(msg: str):
-        typer.secho(f"error: {msg}", fg="red", err=True)
-        raise typer.Exit(2)
-
     if real_clips is None or not real_clips.is_dir():
-        fail("--pose-path needs --real-clips DIR, a folder of <class>/<video> clips")
+        raise ExportError("--pose-path needs --real-clips DIR, a folder of <class>/<video> clips")
     named = {}
     for item in extra:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            fail(f"--pose-path-bundle takes NAME=BUNDLE, not {item!r}")
+            raise ExportError(f"--pose-path-bundle takes NAME=BUNDLE, not {item!r}")
         named[name] = path
     try:
-        report = measure(default_variants(bundle, named), real_clips, rounds=min(rounds, 3), log=typer.echo)
-    except (BundleError, ValueError, OSError) as e:
-        fail(str(e))
+        report = measure(default_variants(bundle, named), real_clips, rounds=min(rounds, 3), log=typer.echo,
+                         motion_accuracy=_MOTION_ACCURACY[0])
+    except (ValueError, OSError) as e:
+        raise ExportError(str(e)) from None
     out.mkdir(parents=True, exist_ok=True)
     (out / "pose_path.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "pose_path.md").write_text(render(report))
@@ -101,6 +97,11 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
     typer.echo(f"wrote {out / 'pose_path.md'} and {out / 'pose_path.json'}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add the ``bench`` command to the ``har`` app."""
+#: Scores a pose bundle on generated people: ``(bundle, landmark_every, actors) -> accuracy`` (set by register).
+_MOTION_ACCURACY: list = [None]
+
+
+def register(app: typer.Typer, motion_accuracy=None) -> None:
+    """Add the ``bench`` command to the ``har`` app; ``motion_accuracy`` fills ``--pose-path``'s generated column."""
+    _MOTION_ACCURACY[0] = motion_accuracy
     app.command("bench")(bench_cmd)

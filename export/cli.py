@@ -1,7 +1,6 @@
 """``har export``: a trained model directory -> TFLite bundle, plus the parity report.
 
-Mounted on the ``har`` app by :func:`register` (``har.train.cli`` calls it
-when this module is importable). TensorFlow is only imported by the
+Mounted on the ``har`` app by :func:`register` (from :mod:`har.cli.main`). TensorFlow is only imported by the
 conversion subprocess, so ``har export --help`` stays instant.
 """
 
@@ -13,11 +12,6 @@ from typing import Annotated
 import typer
 
 from har.edge.bench import parse_threads
-
-
-def _fail(msg: str) -> None:
-    typer.secho(f"error: {msg}", fg="red", err=True)
-    raise typer.Exit(2)
 
 
 def export_cmd(
@@ -47,30 +41,27 @@ def export_cmd(
     Example: har export --model artifacts/lrcn --quant int8 --out artifacts/bundle
     """
     from har.edge.bundle import load_bundle
-    from har.export.tflite import check_quant, export_bundle
+    from har.export.checks import check_quant
+    from har.export.errors import ExportError
+    from har.export.pose import check_pose_models_mode, export_pose, is_pose_model_dir
+    from har.export.report import export_with_report
+    from har.export.tflite import export_bundle
 
-    try:
-        check_quant(quant)
-        thread_counts = parse_threads(threads)
-        if samples < 1:
-            raise ValueError(f"--samples must be at least 1, not {samples}")
-        from har.export.pose import check_pose_models_mode, export_pose, is_pose_model_dir
-
-        check_pose_models_mode(pose_models)
-        if pose_models != "copy" and not is_pose_model_dir(model):
-            raise ValueError(f"--pose-models {pose_models} is for pose models (har train --encoder pose); "
-                             f"{model} is not one")
-        if is_pose_model_dir(model):
-            path, rep = export_pose(model, out, quant, samples, report, log=typer.echo, pose_models=pose_models)
-        elif report:
-            from har.export.report import export_with_report
-
-            path, rep = export_with_report(model, out, quant, samples, thread_counts, log=typer.echo)
-        else:
-            path, rep = export_bundle(model, out, quant, samples, log=typer.echo), None
-        bundle = load_bundle(path)
-    except ValueError as e:  # ExportError and BundleError included: one sentence for the user
-        _fail(str(e))
+    check_quant(quant)
+    parse_threads(threads)
+    if samples < 1:
+        raise ExportError(f"--samples must be at least 1, not {samples}")
+    check_pose_models_mode(pose_models)
+    if pose_models != "copy" and not is_pose_model_dir(model):
+        raise ExportError(f"--pose-models {pose_models} is for pose models (har train --encoder pose); "
+                          f"{model} is not one")
+    if is_pose_model_dir(model):
+        path, rep = export_pose(model, out, quant, samples, report, log=typer.echo, pose_models=pose_models)
+    elif report:
+        path, rep = export_with_report(model, out, quant, samples, parse_threads(threads), log=typer.echo)
+    else:
+        path, rep = export_bundle(model, out, quant, samples, log=typer.echo), None
+    bundle = load_bundle(path)
     sizes = ", ".join(f"{m.file} {m.bytes / 1024:.1f} KiB" + (" (from the pose cache)" if m.source != "bundle" else "")
                       for m in bundle.models.values())
     typer.echo(f"bundle {path}: {bundle.quantization}, {len(bundle.labels)} labels, {sizes}")

@@ -16,23 +16,12 @@ to convert, the calibration clips (training split only) and optionally test
 clips to run through the Keras model. Progress and results are appended to
 ``spec["progress"]`` as JSON lines.
 
-Export graphs (same weights as training, a different layout):
-
-* LRCN ``window``: batch 1, the 20 frames folded into the batch axis so the
-  CNN runs once on all of them (per-frame TimeDistributed slicing makes 240
-  STRIDED_SLICE ops that LiteRT runs slowly and off XNNPACK), then one fused
-  ``UNIDIRECTIONAL_SEQUENCE_LSTM`` (an unrolled LSTM costs ~400 small ops and
-  ~90 KB of graph, more than the int8 weights themselves).
-* LRCN ``encoder`` (one frame -> 64 features) and ``head`` (features -> probs)
-  for streaming.
-* ConvLSTM ``window``: ``build_convlstm(export_graph=True)``, whose
-  TimeDistributed(MaxPooling2D) replaces MaxPool3D (no TFLite builtin).
-* ``embed`` (LRCN and pose head): the head without its softmax layer, the
-  LSTM's last state over the window: the embedding ``har-edge enroll``
-  compares windows with.
-* Pose head (``pose_lstm``) ``head``: the same fused-LSTM head as the LRCN's,
-  on keypoint features. Its calibration and test inputs are features, used
-  as they are (no pixel normalization, no pixel-range anchoring).
+Export graphs (same weights as training, a different layout) are built by the
+family's registry entry (``har.models.registry.ExportSpec.build``: the LRCN's
+folded window and streaming pair, the ConvLSTM's window, the pose head and
+the embeddings, see each family's module). Inputs of a family whose encoder
+is not ``pixels`` are features, used as they are (no pixel normalization, no
+pixel-range anchoring).
 """
 
 from __future__ import annotations
@@ -43,12 +32,12 @@ import re
 import sys
 import time
 import traceback
-import uuid
 from pathlib import Path
 
 import numpy as np
 
 from har.edge.preprocess import normalize
+from har.models.fused_lstm import ExportGraphError
 
 
 class WorkerError(Exception):
@@ -63,138 +52,6 @@ def _emit(progress: Path, **event) -> None:
 
 
 # --------------------------------------------------------------------------- graphs
-
-
-def _fused_lstm_layer(src_lstm, name: str = "lstm"):
-    """A Keras layer the converter turns into one UNIDIRECTIONAL_SEQUENCE_LSTM op.
-
-    The TFLite converter fuses a function that carries the attributes Keras 2
-    gave its LSTM (``api_implements="lstm_<id>"``, ``time_major``,
-    ``go_backwards``) and the Keras 2 ``standard_lstm`` signature
-    ``(inputs, init_h, init_c, kernel, recurrent_kernel, bias) -> (last,
-    outputs, h, c, runtime)``; Keras 3 no longer emits it. The body below is
-    only what TensorFlow runs (for calibration); the converter replaces it.
-    Weights enter as constants: passed as variables the converter crashes.
-    """
-    import keras
-    import tensorflow as tf
-
-    cfg = src_lstm.get_config()
-    unsupported = {k: cfg.get(k) for k, ok in (("activation", "tanh"), ("recurrent_activation", "sigmoid"))
-                   if cfg.get(k) != ok}
-    for flag in ("go_backwards", "return_sequences", "stateful"):
-        if cfg.get(flag):
-            unsupported[flag] = True
-    if not cfg.get("use_bias", True):
-        unsupported["use_bias"] = False
-    if unsupported:
-        raise WorkerError(f"the LSTM layer {src_lstm.name!r} uses {unsupported}, which the fused TFLite LSTM "
-                          "does not support; train with the default LSTM settings")
-    kernel, recurrent, bias = (np.asarray(w, np.float32) for w in src_lstm.get_weights())
-    units = recurrent.shape[0]
-
-    def standard_lstm(inputs, init_h, init_c, kernel, recurrent_kernel, bias):
-        h, c = init_h, init_c
-        for t in range(inputs.shape[1]):
-            z = tf.matmul(inputs[:, t], kernel) + tf.matmul(h, recurrent_kernel) + bias
-            i, f, g, o = tf.split(z, 4, axis=1)  # Keras gate order
-            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-            h = tf.sigmoid(o) * tf.tanh(c)
-        return h, h[:, None], h, c, tf.constant(0.0)
-
-    fused = tf.function(standard_lstm, autograph=False, experimental_attributes={
-        "api_implements": f"lstm_{uuid.uuid4().hex}", "api_preferred_device": "CPU",
-        "time_major": False, "go_backwards": False})
-
-    class FusedLSTM(keras.layers.Layer):
-        def compute_output_shape(self, input_shape):
-            return (input_shape[0], units)
-
-        def call(self, x):
-            zeros = tf.zeros((x.shape[0], units))
-            last, *_ = fused(x, zeros, zeros, tf.constant(kernel), tf.constant(recurrent), tf.constant(bias))
-            return last
-
-    return FusedLSTM(name=name)
-
-
-def _dense_copy(src_dense):
-    import keras
-
-    cfg = src_dense.get_config()
-    return keras.layers.Dense(cfg["units"], activation=cfg["activation"], name=src_dense.name)
-
-
-def build_lrcn_graphs(src, seq_len: int, size: int) -> dict:
-    """``window``, ``encoder`` and ``head`` Keras models (batch 1) with the weights of ``src``."""
-    import keras
-
-    from har.models.lrcn import build_lrcn_encoder, copy_weights_by_name
-
-    encoder = build_lrcn_encoder(size)
-    copy_weights_by_name(src, encoder)
-    features = int(encoder.output.shape[-1])
-    src_lstm, src_dense = src.get_layer("lstm"), src.get_layer("probs")
-
-    frames = keras.Input((seq_len, size, size, 3), batch_size=1, name="frames")
-    x = keras.ops.reshape(frames, (seq_len, size, size, 3))  # time folded into the batch axis
-    for layer in encoder.layers[1:]:
-        x = layer(x)
-    x = keras.ops.reshape(x, (1, seq_len, features))
-    x = _fused_lstm_layer(src_lstm)(x)
-    dense = _dense_copy(src_dense)
-    window = keras.Model(frames, dense(x), name="lrcn_window")
-    dense.set_weights(src_dense.get_weights())
-
-    return {"window": window, "encoder": encoder, "head": _lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head"),
-            "embed": lstm_embed(src_lstm, seq_len, features, "lrcn_embed")}
-
-
-def _lstm_head(src_lstm, src_dense, seq_len: int, features: int, name: str):
-    """``(1, seq_len, features)`` -> class probabilities: fused LSTM + dense, with the weights of the sources."""
-    import keras
-
-    feats = keras.Input((seq_len, features), batch_size=1, name="features")
-    head_dense = _dense_copy(src_dense)
-    head = keras.Model(feats, head_dense(_fused_lstm_layer(src_lstm)(feats)), name=name)
-    head_dense.set_weights(src_dense.get_weights())
-    return head
-
-
-def lstm_embed(src_lstm, seq_len: int, features: int, name: str):
-    """``(1, seq_len, features)`` -> the LSTM's last state: the head's penultimate layer, as its own graph."""
-    import keras
-
-    feats = keras.Input((seq_len, features), batch_size=1, name="features")
-    return keras.Model(feats, _fused_lstm_layer(src_lstm)(feats), name=name)
-
-
-#: Model families whose input is per-frame features, not pixels.
-FEATURE_FAMILIES = ("pose_lstm",)
-
-
-def build_pose_graphs(src, seq_len: int) -> dict:
-    """The pose head's ``head`` graph (batch 1, fused LSTM); dropout is an identity at inference."""
-    features = int(src.input_shape[-1])
-    return {"head": _lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len, features, "pose_head"),
-            "embed": lstm_embed(src.get_layer("lstm"), seq_len, features, "pose_embed")}
-
-
-def build_convlstm_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
-    """The ConvLSTM ``window`` graph (batch 1, unrolled, TimeDistributed pooling).
-
-    Recurrent dropout only acts in training, yet Keras 3 traces its seed
-    generator into the inference graph as resource variables (VAR_HANDLE,
-    READ_VARIABLE, ASSIGN_VARIABLE): the export copy sets it to zero.
-    """
-    from har.models.convlstm import build_convlstm
-
-    window = build_convlstm(num_classes, seq_len, size, export_graph=True)
-    window.set_weights(src.get_weights())
-    for layer in window.layers:
-        if hasattr(layer, "cell"):
-            layer.cell.recurrent_dropout = 0.0
-    return {"window": window}
 
 
 # --------------------------------------------------------------------------- conversion
@@ -274,19 +131,13 @@ def run(spec: dict) -> None:
     _emit(progress, event="loaded", tensorflow=tf.__version__, keras=keras.__version__)
     targets = spec.get("targets") or []
     if targets:
-        family, seq_len, size = spec["family"], spec["seq_len"], spec["size"]
-        if family == "lrcn":
-            graphs = build_lrcn_graphs(src, seq_len, size)
-        elif family == "convlstm":
-            graphs = build_convlstm_graphs(src, spec["num_classes"], seq_len, size)
-        elif family in FEATURE_FAMILIES:
-            graphs = build_pose_graphs(src, seq_len)
-        else:
-            raise WorkerError(f"no export graphs for model family {family!r}")
+        entry = _entry(spec["family"])
+        graphs = entry.export.build(src, spec["num_classes"], spec["seq_len"], spec["size"])
+        features = entry.input_spec.encoder != "pixels"
         clips = None
         if spec.get("calibration"):
             with np.load(spec["calibration"]) as z:
-                clips = z["clips"] if family in FEATURE_FAMILIES else _anchor_input_range(z["clips"])
+                clips = z["clips"] if features else _anchor_input_range(z["clips"])
         reps: dict[str, list] = {}
         for t in targets:
             graph, quant = t["graph"], t["quant"]
@@ -297,7 +148,7 @@ def run(spec: dict) -> None:
                 if clips is None:
                     raise WorkerError("int8 conversion needs calibration clips")
                 if graph not in reps:
-                    reps[graph] = ([c[None].astype(np.float32) for c in clips] if family in FEATURE_FAMILIES
+                    reps[graph] = ([c[None].astype(np.float32) for c in clips] if features
                                    else _representative(graph, clips, normalization, graphs.get("encoder")))
                 rep = reps[graph]
             Path(t["path"]).write_bytes(convert(graphs[graph], quant, rep))
@@ -306,7 +157,7 @@ def run(spec: dict) -> None:
         ev = spec["evaluate"]
         with np.load(ev["clips"]) as z:
             x = z["clips"]
-        if spec.get("family") not in FEATURE_FAMILIES:
+        if _entry(spec.get("family") or "").input_spec.encoder == "pixels":
             x = normalize(x, normalization)
         probs = src.predict(x, batch_size=16, verbose=0) if len(x) else np.zeros((0,))
         np.save(ev["probs_out"], probs.astype(np.float32))
@@ -318,16 +169,29 @@ def run(spec: dict) -> None:
 
 def _from_weights(spec: dict):
     """A pose head rebuilt from ``head.weights.npz`` (``<layer>/<index>`` arrays), for a bundle without model.keras."""
-    from har.models.pose_head import build_pose_lstm
+    from har.models import build_model
 
     with np.load(spec["weights"]) as z:
         arrays = {k: z[k].astype(np.float32) for k in z.files}
-    model = build_pose_lstm(spec["num_classes"], spec["seq_len"], feature_dim=spec["feature_dim"])
+    model = build_model(spec["family"], spec["num_classes"], spec["seq_len"], feature_dim=spec["feature_dim"])
     for layer in model.layers:
         ws = [arrays[f"{layer.name}/{i}"] for i in range(len(layer.get_weights()))]
         if ws:
             layer.set_weights(ws)
     return model
+
+
+def _entry(family: str):
+    """The family's registry entry; a family without export graphs is a WorkerError."""
+    from har.models import get_entry
+
+    try:
+        entry = get_entry(family)
+    except KeyError:
+        entry = None
+    if entry is None or not entry.exportable:
+        raise WorkerError(f"no export graphs for model family {family!r}")
+    return entry
 
 
 def _keras_latency(model, runs: int) -> float:
@@ -353,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         run(spec)
-    except WorkerError as e:
+    except (WorkerError, ExportGraphError) as e:
         _emit(Path(spec["progress"]), event="error", message=str(e))
         return 3
     except Exception as e:  # unexpected: the parent points at the log with the traceback

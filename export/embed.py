@@ -10,38 +10,33 @@ for an int8 bundle) and calibrated on generated windows of *training*
 actors (generator seed 0, the first ``actors``), never the ones evaluations
 use. ``head.tflite`` is left byte for byte as it was.
 
-Usage: ``python -m har.export.embed edge/default_model`` (``make default-embed``).
+Usage: ``python -m har.cli.embed edge/default_model`` (``make default-embed``), which hands in the
+generated calibration windows (the generator is training code, which export never imports).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from har.edge.bundle import MODEL_FILES, load_bundle, model_entry, write_metadata
 from har.edge.interpreter import TfliteModel
-from har.export.pose import section_for
-from har.export.tflite import ExportError, check_builtin_only, run_worker
-
-CALIBRATION_ACTORS = range(0, 12)
-CALIBRATION_SEED = 0  # `make motion` generates the default model's training people with seed 0
+from har.export.bundle import check_builtin_only, section_for
+from har.export.errors import ExportError
+from har.export.worker import run_worker
 
 
-def calibration_features(labels: list[str], seq_len: int, interval_s: float) -> np.ndarray:
-    """Features of generated windows of training actors, for the int8 calibration."""
-    from har.train.motion.windows import generated_windows, window_features
+def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None,
+                  calibration_features: Callable[[list[str], int, float], np.ndarray] | None = None) -> Path:
+    """Convert the embedding of ``bundle_dir``'s head from ``weights`` and record it in its metadata.
 
-    w = generated_windows(labels, CALIBRATION_ACTORS, CALIBRATION_SEED, seq_len, interval_s)
-    return window_features(w)
-
-
-def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None) -> Path:
-    """Convert the embedding of ``bundle_dir``'s head from ``weights`` and record it in its metadata."""
+    An int8 bundle needs ``calibration_features(labels, seq_len, interval_s)``: head inputs of training data.
+    """
     bundle = load_bundle(bundle_dir)
     if not bundle.is_pose:
         raise ExportError(f"{bundle.path} is not a pose bundle; re-export a pixel bundle to give it an embedding")
@@ -56,6 +51,8 @@ def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None) -> 
                 "num_classes": bundle.num_classes, "seq_len": bundle.seq_len, "size": None,
                 "feature_dim": bundle.feature_dim, "targets": [{"graph": "embed", "quant": quant, "path": str(out)}]}
         if quant == "int8":
+            if calibration_features is None:
+                raise ExportError(f"{bundle.path} is int8: its embedding needs calibration windows")
             np.savez(work / "calibration.npz", clips=calibration_features(bundle.labels, bundle.seq_len,
                                                                           bundle.interval_s or 0.1))
             spec["calibration"] = str(work / "calibration.npz")
@@ -72,15 +69,3 @@ def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None) -> 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return bundle.path
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("bundle")
-    ap.add_argument("--weights", default=None)
-    args = ap.parse_args(argv)
-    print(f"wrote {add_embedding(args.bundle, args.weights) / MODEL_FILES['embed']}")
-
-
-if __name__ == "__main__":
-    main()

@@ -51,31 +51,15 @@ from har.edge.bundle import (
     write_metadata,
 )
 from har.edge.interpreter import TfliteModel, graph_ops, load_interpreter
-from har.export.tflite import (
-    Conversion,
-    ExportError,
-    ModelDir,
-    calibration_clips,
-    check_builtin_only,
-    check_out_dir,
-    check_quant,
-    convert_models,
-    load_model_dir,
-    own_splits,
-    provenance,
-    staged_bundle,
-)
+from har.export.bundle import check_builtin_only, check_out_dir, provenance, section_for, staged_bundle
+from har.export.checks import check_quant, load_model_dir
+from har.export.data import calibration_clips, find_pose_models, pose_features
+from har.export.errors import ExportError
+from har.export.worker import Conversion, convert_models
+from har.models.folder import ModelFolder
 
 log = logging.getLogger(__name__)
 
-
-def section_for(head_file: Path, embed_file: Path, features: np.ndarray, labels: list[str]) -> dict:
-    """``metadata.json``'s ``embedding`` section (base references, har.edge.enroll.references) from calibration."""
-    from har.edge.enroll.references import embedding_section
-
-    head, embed = TfliteModel(head_file), TfliteModel(embed_file)
-    return embedding_section(np.stack([head.run(x) for x in features]), np.stack([embed.run(x) for x in features]),
-                             labels)
 
 NOTICE_FILE = "NOTICE-pose-models.txt"
 POSE_NOTICE = """pose_detector.tflite and pose_landmarks.tflite in this bundle are Google's BlazePose
@@ -98,24 +82,6 @@ def is_pose_model_dir(path: str | Path) -> bool:
         return False
 
 
-def pose_features(md: ModelDir):
-    """``(train features, (test features, test labels), pose models)`` of the model's own split."""
-    from har.train.pose import pose_splits
-
-    models = _pose_models()
-    splits = own_splits(md, lambda cfg: pose_splits(cfg, models)[0])
-    return splits.train[0], splits.test, models
-
-
-def _pose_models():
-    from har.edge.pose.assets import PoseModelsError, pose_models
-
-    try:
-        return pose_models()
-    except PoseModelsError as e:
-        raise ExportError(str(e)) from None
-
-
 def _io(path: Path) -> tuple[TensorInfo, TensorInfo]:
     """First input and first output of a model with several outputs (the pose models have 2 and 5)."""
     it = load_interpreter(path)
@@ -133,7 +99,7 @@ def check_pose_models_mode(mode: str) -> str:
     return mode
 
 
-def min_found_fraction(md: ModelDir) -> float:
+def min_found_fraction(md: ModelFolder) -> float:
     """``config.json``'s ``min_found_fraction`` (checked to be a number in [0, 1]), else the default 0.5."""
     value = md.config.get("min_found_fraction", DEFAULT_MIN_FOUND_FRACTION)
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
@@ -142,7 +108,7 @@ def min_found_fraction(md: ModelDir) -> float:
     return float(value)
 
 
-def landmark_modes(md: ModelDir) -> dict:
+def landmark_modes(md: ModelFolder) -> dict:
     """``landmark_every`` (the skip modes the head was trained for) and the default, from ``config.json``.
 
     A head trained before skip modes existed ran on every frame: ``[1]``.
@@ -156,7 +122,7 @@ def landmark_modes(md: ModelDir) -> dict:
     return {"landmark_every": sorted(ks), "default_landmark_every": int(default)}
 
 
-def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Path, conv: Conversion,
+def assemble_pose_bundle(md: ModelFolder, out_dir: Path, quant: str, head_file: Path, conv: Conversion,
                          models, pose_models: str = "copy", embed_file: Path | None = None,
                          embedding: dict | None = None) -> Path:
     """Write the head, both pose models (or, with ``pose_models="cache"``, references to the pose cache)
@@ -184,8 +150,8 @@ def assemble_pose_bundle(md: ModelDir, out_dir: Path, quant: str, head_file: Pat
             entries[name] = model_entry(dst, *_io(dst), [op.name for op in graph_ops(dst)], "fp32")
         sampling = md.sampling
         meta = build_metadata(
-            labels=md.labels, seq_len=md.seq_len, frame_size=None, sampling_mode=sampling.get("mode", "interval"),
-            interval_s=sampling.get("interval_s"), quantization=quant, models=entries, encoder_kind="pose",
+            labels=md.labels, seq_len=md.seq_len, frame_size=None, sampling_mode=sampling.mode,
+            interval_s=sampling.interval_s, quantization=quant, models=entries, encoder_kind="pose",
             pose={"feature_dim": FEATURE_DIM, "features": "har.edge.pose.features.window_features_from_array",
                   "aspect": "frame width / height", "landmarks": 33, "min_found_fraction": min_found_fraction(md),
                   **landmark_modes(md),
@@ -218,7 +184,7 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
     if features is None:
         train_x, (test_x, test_y), models = pose_features(md)
     else:
-        (train_x, (test_x, test_y)), models = features, _pose_models()
+        (train_x, (test_x, test_y)), models = features, find_pose_models()
     quants = sorted({quant, *REPORT_QUANTS}) if report else [quant]
     calibration = calibration_clips(md, train_x, representative_samples) if "int8" in quants else None
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
@@ -241,11 +207,11 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
     return path, rep
 
 
-def pose_report(md: ModelDir, conv: Conversion, test_x: np.ndarray, test_y: np.ndarray, quants: list[str],
+def pose_report(md: ModelFolder, conv: Conversion, test_x: np.ndarray, test_y: np.ndarray, quants: list[str],
                 bundle_quant: str) -> dict:
     """Accuracy of Keras and each TFLite head on the test split's features, agreement, size, head latency."""
     from har.edge.bench import time_interleaved
-    from har.export.report import compare
+    from har.models.metrics import compare
 
     keras_probs = conv.keras_probs
     rows = [{"name": "keras", "files": ["model.keras"], "bytes": (md.path / "model.keras").stat().st_size,

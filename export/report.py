@@ -33,22 +33,13 @@ import numpy as np
 
 from har.edge.bench import time_interleaved
 from har.edge.interpreter import TfliteModel, backend_name
-from har.export.tflite import (
-    Conversion,
-    ModelDir,
-    assemble_bundle,
-    bundle_files,
-    calibration_clips,
-    check_out_dir,
-    check_quant,
-    export_all_variants,
-    float_ops,
-    graph_quant,
-    load_model_dir,
-    load_splits,
-    pixel_embedding_section,
-)
-from har.train.metrics import classification_metrics
+from har.export.bundle import assemble_bundle, check_out_dir, float_ops, pixel_embedding_section
+from har.export.checks import check_quant, load_model_dir
+from har.export.data import calibration_clips, load_splits
+from har.export.tflite import export_all_variants
+from har.export.worker import Conversion, bundle_files, graph_quant
+from har.models.folder import ModelFolder
+from har.models.metrics import compare
 
 log = logging.getLogger(__name__)
 
@@ -98,25 +89,13 @@ def predict_streaming(encoder: TfliteModel, head: TfliteModel, clips: np.ndarray
     return np.stack([head.run(f) for f in encode_clips(encoder, clips)])
 
 
-def compare(probs: np.ndarray, reference: np.ndarray | None, y: np.ndarray, labels: list[str]) -> dict:
-    """Accuracy and macro-F1 on ``y``; agreement and max |diff| against ``reference`` probabilities."""
-    if not len(y):
-        return {"test_accuracy": None, "macro_f1": None, "agreement_with_keras": None, "max_abs_diff": None}
-    m = classification_metrics(y, probs.argmax(-1), labels)
-    out = {"test_accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}
-    if reference is not None:
-        out["agreement_with_keras"] = float((probs.argmax(-1) == reference.argmax(-1)).mean())
-        out["max_abs_diff"] = float(np.abs(probs - reference).max())
-    return out
-
-
 def measure_latency(runners: dict[str, Callable[[], object]], rounds: int = 7, per_round: int = 15,
                     warmup: int = 3) -> dict[str, float]:
     """Median ms per call of each runner, interleaved round by round (see :func:`time_interleaved`)."""
     return {k: v["p50"] for k, v in time_interleaved(runners, rounds, per_round, warmup).items()}
 
 
-def build_report(md: ModelDir, conv: Conversion, test: tuple[np.ndarray, np.ndarray], bundle_quant: str,
+def build_report(md: ModelFolder, conv: Conversion, test: tuple[np.ndarray, np.ndarray], bundle_quant: str,
                  threads: tuple[int, ...] = (1, 2), rounds: int = 7, per_round: int = 15) -> dict:
     """Evaluate and time every converted variant in ``conv`` against Keras on ``test``."""
     x, y = test
@@ -175,7 +154,7 @@ def _tflite_row(name: str, kind: str, parts: dict[str, tuple[Path, str]], probs,
             "float_ops": sorted({op for p in int8 for op in float_ops(p)}) if int8 else None}
 
 
-def _time_rows(rows: list[dict], conv: Conversion, x: np.ndarray, md: ModelDir, threads, rounds, per_round) -> None:
+def _time_rows(rows: list[dict], conv: Conversion, x: np.ndarray, md: ModelFolder, threads, rounds, per_round) -> None:
     clip = x[0] if len(x) else np.zeros((md.seq_len, md.size, md.size, 3), np.uint8)
     runners: dict[str, Callable[[], object]] = {}
     for row in rows:

@@ -8,13 +8,14 @@ handles with builtin ops only: batch 1, unrolled recurrence, and
 
 from __future__ import annotations
 
-from har.models.registry import register_model
+from har.models.registry import ExportSpec, InputSpec, register_model
+
+SPEC = InputSpec()
 
 FILTERS = (4, 8, 14, 16)
 
 
-@register_model("convlstm", "Seed ConvLSTM2D 4-8-14-16 (44,524 params at 4 classes)")
-def build_convlstm(num_classes: int, seq_len: int = 20, size: int = 64, export_graph: bool = False):
+def build_convlstm(num_classes: int, seq_len: int = SPEC.seq_len, size: int = SPEC.size, export_graph: bool = False):
     import keras
     from keras import layers
 
@@ -43,3 +44,22 @@ def build_convlstm(num_classes: int, seq_len: int = 20, size: int = 64, export_g
     x = layers.Flatten(name="flatten")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name="convlstm")
+
+
+def export_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
+    """The ``window`` graph (batch 1, unrolled, TimeDistributed pooling) with the weights of ``src``.
+
+    Recurrent dropout only acts in training, yet Keras 3 traces its seed
+    generator into the inference graph as resource variables (VAR_HANDLE,
+    READ_VARIABLE, ASSIGN_VARIABLE): the export copy sets it to zero.
+    """
+    window = build_convlstm(num_classes, seq_len, size, export_graph=True)
+    window.set_weights(src.get_weights())
+    for layer in window.layers:
+        if hasattr(layer, "cell"):
+            layer.cell.recurrent_dropout = 0.0
+    return {"window": window}
+
+
+register_model("convlstm", "Seed ConvLSTM2D 4-8-14-16 (44,524 params at 4 classes)", build_convlstm, SPEC,
+               seed_epochs=50, export=ExportSpec(("window",), export_graphs))

@@ -3,13 +3,15 @@
 Besides the training graph, :func:`build_lrcn_encoder` builds the per-frame
 CNN alone (one frame to its 64 features) with the same layer names, so
 :func:`copy_weights_by_name` moves trained weights into it. The exporter
-(``har.export.convert_worker``) builds the folded whole-window graph and the
-fused-LSTM head around that encoder.
+runs :func:`export_graphs`: the folded whole-window graph, and the streaming
+split (that encoder, then the fused-LSTM head over its features).
 """
 
 from __future__ import annotations
 
-from har.models.registry import register_model
+from har.models.registry import ExportSpec, InputSpec, register_model
+
+SPEC = InputSpec()
 
 CNN = ((16, 4, True), (32, 4, True), (64, 2, True), (64, 2, False))  # filters, pool, dropout
 LSTM_UNITS = 32
@@ -28,8 +30,7 @@ def _cnn_layers():
     return out
 
 
-@register_model("lrcn", "Seed LRCN: TimeDistributed CNN + LSTM(32) (73,060 params at 4 classes)")
-def build_lrcn(num_classes: int, seq_len: int = 20, size: int = 64):
+def build_lrcn(num_classes: int, seq_len: int = SPEC.seq_len, size: int = SPEC.size):
     import keras
     from keras import layers
 
@@ -42,7 +43,7 @@ def build_lrcn(num_classes: int, seq_len: int = 20, size: int = 64):
     return keras.Model(inputs, outputs, name="lrcn")
 
 
-def build_lrcn_encoder(size: int = 64):
+def build_lrcn_encoder(size: int = SPEC.size):
     """One RGB frame -> its 64-value feature vector (batch 1)."""
     import keras
 
@@ -68,3 +69,37 @@ def copy_weights_by_name(src, dst) -> None:
             if layer.name not in by_name:
                 raise KeyError(f"no weights for layer {layer.name!r} in {src.name}")
             layer.set_weights(by_name[layer.name].get_weights())
+
+
+def export_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
+    """``window``, ``encoder``, ``head`` and ``embed`` Keras models (batch 1) with the weights of ``src``.
+
+    ``window`` folds the frames into the batch axis so the CNN runs once on
+    all of them (per-frame TimeDistributed slicing makes 240 STRIDED_SLICE
+    ops that LiteRT runs slowly and off XNNPACK), then one fused LSTM.
+    """
+    import keras
+
+    from har.models.fused_lstm import dense_copy, fused_lstm_layer, lstm_embed, lstm_head
+
+    encoder = build_lrcn_encoder(size)
+    copy_weights_by_name(src, encoder)
+    features = int(encoder.output.shape[-1])
+    src_lstm, src_dense = src.get_layer("lstm"), src.get_layer("probs")
+
+    frames = keras.Input((seq_len, size, size, 3), batch_size=1, name="frames")
+    x = keras.ops.reshape(frames, (seq_len, size, size, 3))  # time folded into the batch axis
+    for layer in encoder.layers[1:]:
+        x = layer(x)
+    x = keras.ops.reshape(x, (1, seq_len, features))
+    x = fused_lstm_layer(src_lstm)(x)
+    dense = dense_copy(src_dense)
+    window = keras.Model(frames, dense(x), name="lrcn_window")
+    dense.set_weights(src_dense.get_weights())
+
+    return {"window": window, "encoder": encoder, "head": lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head"),
+            "embed": lstm_embed(src_lstm, seq_len, features, "lrcn_embed")}
+
+
+register_model("lrcn", "Seed LRCN: TimeDistributed CNN + LSTM(32) (73,060 params at 4 classes)", build_lrcn, SPEC,
+               seed_epochs=70, export=ExportSpec(("window", "encoder", "head", "embed"), export_graphs))

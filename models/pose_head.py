@@ -17,15 +17,15 @@ trainer passes ``feature_dim`` from ``har.edge.pose.features.FEATURE_DIM``.
 
 from __future__ import annotations
 
-from har.models.registry import InputSpec, register_model
+from har.models.registry import ExportSpec, InputSpec, register_model
+
+SPEC = InputSpec(encoder="pose", clips_per_video=12)  # keypoint windows are cheap: many per video
 
 LSTM_UNITS = 64
 DROPOUT = 0.3
 
 
-@register_model("pose_lstm", "Pose head: LSTM(64) + dropout + softmax over per-frame keypoint features",
-                InputSpec(seq_len=20, encoder="pose"))
-def build_pose_lstm(num_classes: int, seq_len: int = 20, size: int | None = None, feature_dim: int | None = None,
+def build_pose_lstm(num_classes: int, seq_len: int = SPEC.seq_len, size: int | None = None, feature_dim: int | None = None,
                     units: int = LSTM_UNITS, dropout: float = DROPOUT):
     """``(seq_len, feature_dim)`` keypoint features -> class probabilities. ``size`` is unused (no frames)."""
     import keras
@@ -38,3 +38,16 @@ def build_pose_lstm(num_classes: int, seq_len: int = 20, size: int | None = None
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name="pose_lstm")
+
+
+def export_graphs(src, num_classes: int, seq_len: int, size: int | None = None) -> dict:
+    """The ``head`` and ``embed`` graphs (batch 1, fused LSTM); dropout is an identity at inference."""
+    from har.models.fused_lstm import lstm_embed, lstm_head
+
+    features = int(src.input_shape[-1])
+    return {"head": lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len, features, "pose_head"),
+            "embed": lstm_embed(src.get_layer("lstm"), seq_len, features, "pose_embed")}
+
+
+register_model("pose_lstm", "Pose head: LSTM(64) + dropout + softmax over per-frame keypoint features",
+               build_pose_lstm, SPEC, seed_epochs=50, export=ExportSpec(("head", "embed"), export_graphs))

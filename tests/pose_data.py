@@ -21,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from har.edge.capture import open_video
+
 LABELS = ["squat", "still", "wave"]
 SEQ_LEN = 20
 #: Rough BlazePose layout (x, y in frame fractions) of the landmarks that move; the rest sit near the head.
@@ -69,7 +71,7 @@ MAX_WIDTH = 480  # smaller files, faster estimation; the detector letterboxes to
 
 
 def _frames(path: Path) -> tuple[list, float]:
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     frames = []
     while True:

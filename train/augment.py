@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from har.edge.preprocess import normalize
+from har.train.errors import TrainError
 
 
 def flip_map(labels: list[str], flip_pairs: list[list[str]] | None) -> np.ndarray | None:
@@ -29,7 +30,7 @@ def flip_map(labels: list[str], flip_pairs: list[list[str]] | None) -> np.ndarra
     mapping = np.arange(len(labels))
     for pair in flip_pairs:
         if len(pair) != 2 or any(p not in index for p in pair):
-            raise ValueError(f"flip pair {pair} must name two of the labels {labels}")
+            raise TrainError(f"flip pair {pair} must name two of the labels {labels}")
         a, b = index[pair[0]], index[pair[1]]
         mapping[a], mapping[b] = b, a
     return mapping
@@ -96,7 +97,7 @@ def augment_names(augment: bool | list[str] | tuple[str, ...]) -> tuple[str, ...
         augment = [augment]
     unknown = [a for a in augment if a not in AUGMENTS]
     if unknown:
-        raise ValueError(f"unknown augmentation(s) {', '.join(map(repr, unknown))}; choose from {', '.join(AUGMENTS)}")
+        raise TrainError(f"unknown augmentation(s) {', '.join(map(repr, unknown))}; choose from {', '.join(AUGMENTS)}")
     return tuple(augment)
 
 

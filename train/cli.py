@@ -1,20 +1,24 @@
-"""The workstation CLI, ``har``: data, train, predict, export, bench.
+"""The training half of the ``har`` CLI: data, train, predict (and the motion, enroll, models groups).
 
-Heavy libraries (TensorFlow, matplotlib) are imported inside the commands, so
-``har --help`` is instant.
+The ``har`` console script is :mod:`har.cli.main`, which mounts this app and
+the export side's commands. Heavy libraries (TensorFlow, matplotlib) are
+imported inside the commands, so ``har --help`` is instant. Errors are
+raised, never printed here: any :class:`~har.edge.errors.HarError` becomes
+``error: ...`` and exit 2 (:class:`~har.train.extras.TrainGroup`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from har.edge.cliutil import echo_error, hoist_verbose, setup_logging, version_option
+from har.edge.cliutil import setup_logging, version_option
+from har.edge.records import ConfigError
+from har.train.errors import TrainError
 from har.train.extras import TrainGroup
 
 # TrainGroup: any HarError (DatasetError, ExportError, BundleError, ...) becomes `error: ...` and exit 2, and a
@@ -23,14 +27,6 @@ app = typer.Typer(help="har-edge workstation tools: make data, train, predict, e
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 data_app = typer.Typer(help="Make, inspect and download datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
-
-USER_ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, KeyError, OSError)
-
-
-def fail(msg: str) -> None:
-    echo_error(msg)
-    raise typer.Exit(2)
-
 
 def _quiet_tf() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -78,11 +74,11 @@ def data_scenario(
     for part in actions.split(","):
         name, _, secs = part.partition(":")
         if name not in CLASSES:
-            fail(f"unknown action {name!r}; choose from {', '.join(CLASSES)}")
+            raise ConfigError(f"unknown action {name!r}; choose from {', '.join(CLASSES)}")
         try:
             segments.append((name, float(secs or 4)))
         except ValueError:
-            fail(f"bad duration in {part!r}; use action:seconds, e.g. wave:6")
+            raise ConfigError(f"bad duration in {part!r}; use action:seconds, e.g. wave:6") from None
     write_video(out, render_scenario(segments, seed=seed), FPS)
     t, spans = 0.0, []
     for name, secs in segments:
@@ -106,15 +102,12 @@ def data_show(
     """
     import numpy as np
 
+    from har.models.clips import VideoError, read_frames
+    from har.models.tracks import TRACK_SUFFIX
     from har.train import plots
-    from har.train.clips import VideoError, read_frames
-    from har.train.dataset import DatasetError, list_videos
+    from har.train.dataset import list_videos
 
-    try:
-        videos, labels = list_videos(data)
-    except DatasetError as e:
-        fail(str(e))
-    from har.train.dataset import TRACK_SUFFIX
+    videos, labels = list_videos(data)
 
     if all(v.path.name.endswith(TRACK_SUFFIX) for v in videos):
         from har.train.motion_cli import show_motion
@@ -181,73 +174,18 @@ def train_cmd(
              har train --encoder pose --data data/ucf50 --classes TaiChi,Swing
              har train --encoder pose --data data/kth --init default --mix-motion 0.5
     """
-    from har.train.clips import VideoError
-    from har.train.config import load_config
-    from har.train.dataset import DatasetError
+    from har.train import runner
+    from har.train.distribute import task_name
 
-    if encoder not in (None, "pixels", "pose"):
-        fail(f"unknown encoder {encoder!r}; choose pixels or pose")
-    if (init or mix_motion) and encoder != "pose":
-        fail("--init and --mix-motion fine-tune the pose head; add --encoder pose")
-    names = ["pose_lstm"] if encoder == "pose" else ["convlstm", "lrcn"] if model == "all" else [model or "lrcn"]
-    base, p = None, None
-    if preset is not None:
-        from har.train.presets import get_preset
-
-        try:
-            p = get_preset(preset)
-        except ValueError as e:
-            fail(str(e))
-        if encoder == "pose":
-            fail(f"the {preset} preset trains the pixel models; for the pose encoder run `har data download "
-                 f"--preset {preset}` and then `har train --encoder pose --data data/{p.dataset}`")
-        names = p.models if model is None else names
-        base = {**p.settings, "data": f"data/{p.dataset}", "classes": p.classes}  # file and flags override
-    configs = []
-    for name in names:
-        overrides = dict(model=name, encoder=encoder, data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed,
-                         out=out, cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
-                         classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
-                         input_pipeline=input_pipeline, strategy=strategy, init=init, mix_motion=mix_motion)
-        try:  # every option is checked before anything is downloaded or trained
-            cfg = load_config(config, overrides, base)
-            from har.models import get_entry
-
-            get_entry(cfg.model)
-        except (ValueError, KeyError, OSError) as e:
-            fail(_message(e))
-        configs.append(cfg)
-    if p is not None:
-        from har.train.datasets import DatasetDownloadError
-        from har.train.presets import preset_data
-
-        try:
-            root = str(preset_data(p, configs[0].data, configs[0].classes))
-        except (ValueError, DatasetDownloadError, OSError) as e:
-            fail(str(e))
-        for cfg in configs:
-            cfg.data = root
-    for name, cfg in zip(names, configs, strict=True):
-        try:
-            if cfg.encoder == "pose":
-                from har.train.pose import train_pose as train
-            else:
-                from har.train.fit import train
-
-            path = train(cfg)
-        except (DatasetError, VideoError, ValueError, KeyError, OSError) as e:  # OSError: pose models not fetched
-            fail(_message(e))
-        from har.train.distribute import is_chief, task_name
-
-        if not is_chief():
-            typer.echo(f"{name}: {task_name()} done; the chief writes the artifacts")
+    overrides = dict(data=data, epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, out=out,
+                     cache_dir=cache_dir, mode=sampling, interval_s=interval_s, seq_len=seq_len,
+                     classes=classes.split(",") if classes else None, protocol=protocol, folds=folds,
+                     input_pipeline=input_pipeline, strategy=strategy, init=init, mix_motion=mix_motion)
+    for cfg, path in runner.run(runner.plan(model, encoder, preset, config, overrides)):
+        if path is None:
+            typer.echo(f"{cfg.model}: {task_name()} done; the chief writes the artifacts")
             continue
-        _echo_metrics(name, path)
-
-
-def _message(e: Exception) -> str:
-    """One sentence for the user; a KeyError's message comes quoted."""
-    return str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        _echo_metrics(cfg.model, path)
 
 
 def _num(x: float | None) -> str:
@@ -300,19 +238,16 @@ def predict_cmd(
 
     Example: har predict clip.mp4 --model artifacts/lrcn --output annotated.mp4
     """
-    from har.edge.download import DownloadError, local_video
-    from har.train.clips import VideoError
-    from har.train.predict import ModelDirError, load_model_dir, predict_video, write_annotated
+    from har.edge.videourl import local_video
+    from har.train.predict import load_model_dir, predict_video, write_annotated
 
     try:
         video = local_video(video_arg, cache_dir)
-    except (DownloadError, OSError, ValueError) as e:  # OSError: an unwritable cache; ValueError: a malformed URL
-        fail(str(e))
-    try:
-        keras_model, labels, sampling, cfg = load_model_dir(model)
-        pred = predict_video(keras_model, labels, sampling, video, cfg.get("normalization", "scale_0_1"))
-    except (ModelDirError, VideoError) as e:
-        fail(str(e))
+    except (OSError, ValueError) as e:  # an unwritable cache, a malformed URL (DownloadError is a HarError)
+        raise TrainError(str(e)) from None
+    keras_model, folder = load_model_dir(model)
+    labels, sampling = folder.labels, folder.sampling
+    pred = predict_video(keras_model, labels, sampling, video, folder.normalization)
     typer.echo(f"Action Predicted: {pred.label}  Confidence: {pred.confidence:.4f}")
     if pred.padded:
         from har.edge.predict import padding_text
@@ -322,36 +257,21 @@ def predict_cmd(
         try:
             n = write_annotated(video, output, pred, labels)
         except OSError as e:
-            fail(str(e))
+            raise TrainError(str(e)) from None
         typer.echo(f"wrote {output} ({n} frames)")
 
 
-def _mount_optional() -> None:
-    """Mount the export, bench and data download commands (their heavy imports stay inside the commands)."""
-    from har.export.bench_cli import register as register_bench
-    from har.export.cli import register as register_export
+def _mount_groups() -> None:
+    """Mount the data download, motion, enroll and models commands (their heavy imports stay inside)."""
     from har.train.data_cli import register as register_data
     from har.train.enroll_cli import register as register_enroll
     from har.train.motion_cli import register as register_motion
     from har.train.pose_cli import register as register_models
 
-    register_export(app)
-    register_bench(app)
     register_data(data_app)
-    register_motion(app, data_app, fail)
-    register_enroll(app, fail)
+    register_motion(app, data_app)
+    register_enroll(app)
     register_models(app)
 
 
-_mount_optional()
-
-
-def main() -> None:
-    try:
-        app(args=hoist_verbose(sys.argv[1:]), prog_name="har")
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()
+_mount_groups()

@@ -45,7 +45,8 @@ def pooled(runs, labels: list[str]) -> dict:
     """Pooled results over the test sides of ``runs`` (``FoldRun``), per window and per video.
 
     ``videos`` is None when a fold does not know which video each window came
-    from (the shards input pipeline streams windows without their source).
+    from (the shards input pipeline streams windows without their source, and
+    pose heads do not record it).
     """
     ys, preds, vys, vpreds, by_video = [], [], [], [], True
     for r in runs:
@@ -86,7 +87,8 @@ def summary_lines(m: dict) -> list[str]:
     for key in ("windows", "videos"):
         p = (m.get("pooled") or {}).get(key)
         if p is None:
-            lines.append(f"pooled over test {key}: n/a (the shards input pipeline does not keep each window's video)")
+            lines.append(f"pooled over test {key}: n/a (this run does not record each window's video: the shards "
+                         "input pipeline and pose heads)")
         else:
             lines.append(f"pooled over {p['count']} test {key}: accuracy {_num(p['accuracy'])}  "
                          f"macro-F1 {_num(p['macro_f1'])}")

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from har.train.errors import TrainError
+
 
 def register(data_app: typer.Typer) -> None:
     @data_app.command("download")
@@ -38,24 +40,23 @@ def register(data_app: typer.Typer) -> None:
           har data download --preset seed --dir data
           har data download ucf101 --dir data
         """
-        from har.train.cli import fail
-        from har.train.datasets import DATASETS, DatasetDownloadError, download_dataset
+        from har.train.datasets import DATASETS, download_dataset
         from har.train.presets import PRESETS
 
         wanted = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
         if preset is not None:
             if preset not in PRESETS:
-                fail(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+                raise TrainError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
             preset_name, preset_classes = PRESETS[preset].dataset, PRESETS[preset].classes
             if name is not None and name.lower() != preset_name:
-                fail(f"--preset {preset} is {preset_name}; drop the dataset name or the preset")
+                raise TrainError(f"--preset {preset} is {preset_name}; drop the dataset name or the preset")
             name, wanted = preset_name, wanted or preset_classes
         if name is None:
-            fail(f"name a dataset ({', '.join(DATASETS)}) or use --preset seed")
+            raise TrainError(f"name a dataset ({', '.join(DATASETS)}) or use --preset seed")
         try:
             res = download_dataset(name, dir, wanted, base_url, progress=False if quiet else None)
-        except (DatasetDownloadError, OSError) as e:
-            fail(str(e))
+        except OSError as e:  # a full disk, a lost connection (DatasetDownloadError is a HarError)
+            raise TrainError(str(e)) from None
         spec = DATASETS.get(name.lower())
         how = "already there" if res.reused else "ready"
         typer.echo(f"{res.path}: {res.videos} videos in {len(res.classes)} classes ({how})")

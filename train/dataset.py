@@ -19,11 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from har.edge.capture import VIDEO_EXTS
 from har.edge.errors import HarError
+from har.models.tracks import TRACK_SUFFIX
 
-VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
-#: Generated pose takes (``har data motion``): keypoints instead of frames, for the pose encoder.
-TRACK_SUFFIX = ".pose.npz"
 _GROUP = re.compile(r"_g(\d+)_", re.IGNORECASE)
 # HMDB51's names end in its quality tag and the clip's index within one source video.
 _HMDB_CLIP = re.compile(r"(_(?:goo|med|bad))_\d+$")

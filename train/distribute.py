@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 
+from har.train.errors import TrainError
+
 log = logging.getLogger(__name__)
 STRATEGIES = ("none", "mirrored", "multiworker")
 _STRATEGY: dict[str, object] = {}
@@ -30,7 +32,7 @@ _STRATEGY: dict[str, object] = {}
 
 def check_strategy(name: str) -> str:
     if name not in STRATEGIES:
-        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+        raise TrainError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
     return name
 
 
@@ -40,18 +42,18 @@ def read_tf_config() -> dict:
     hint = ('set it on each machine, e.g. TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
             '"task": {"type": "worker", "index": 0}}\' (docs/distributed.md)')
     if not raw:
-        raise ValueError(f"--strategy multiworker needs the TF_CONFIG environment variable; {hint}")
+        raise TrainError(f"--strategy multiworker needs the TF_CONFIG environment variable; {hint}")
     try:
         cfg = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({e.msg} at character {e.pos}); {hint}") from None
+        raise TrainError(f"TF_CONFIG is not valid JSON ({e.msg} at character {e.pos}); {hint}") from None
     cluster, task = (cfg.get("cluster"), cfg.get("task")) if isinstance(cfg, dict) else (None, None)
     if not isinstance(cluster, dict) or not cluster or not isinstance(task, dict):
-        raise ValueError(f"TF_CONFIG needs a 'cluster' and a 'task'; {hint}")
+        raise TrainError(f"TF_CONFIG needs a 'cluster' and a 'task'; {hint}")
     members = cluster.get(task.get("type"))
     index = task.get("index")
     if not isinstance(members, list) or not isinstance(index, int) or not 0 <= index < len(members):
-        raise ValueError(f"TF_CONFIG task {task} is not in its cluster {cluster}; the task's type must be a key of "
+        raise TrainError(f"TF_CONFIG task {task} is not in its cluster {cluster}; the task's type must be a key of "
                          f"'cluster' and its index a position in that list")
     return cfg
 
@@ -80,7 +82,7 @@ def get_strategy(name: str):
     if name == "none":
         return None
     if _STRATEGY and name not in _STRATEGY:
-        raise ValueError(f"this process already trains with strategy {next(iter(_STRATEGY))!r}; "
+        raise TrainError(f"this process already trains with strategy {next(iter(_STRATEGY))!r}; "
                          f"run {name!r} in a new process")
     if name not in _STRATEGY:
         import tensorflow as tf

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from har.train.errors import TrainError
+
 
 def render(result: dict) -> list[str]:
     """The table ``har eval-enroll`` prints and docs/enroll.md quotes: mean ± std over the draws."""
@@ -28,7 +30,7 @@ def render(result: dict) -> list[str]:
     return lines
 
 
-def register(app: typer.Typer, fail) -> None:
+def register(app: typer.Typer) -> None:
     @app.command("eval-enroll")
     def eval_enroll(
         bundle: Annotated[str | None, typer.Argument(help="Bundle (default: the default pose model).")] = None,
@@ -50,28 +52,27 @@ def register(app: typer.Typer, fail) -> None:
         import json
 
         from har.edge.default_model import bundle_or_default
-        from har.edge.errors import HarError
         from har.train.enroll_eval import embed_folder, embed_motion, few_shot, fit_timing
 
         try:
             ks = [int(k) for k in shots.split(",")]
         except ValueError:
-            fail(f"--shots takes comma-separated whole numbers, not {shots!r}")
+            raise TrainError(f"--shots takes comma-separated whole numbers, not {shots!r}") from None
         if not ks or min(ks) < 1 or draws < 1:
-            fail("--shots and --draws must be at least 1")
+            raise TrainError("--shots and --draws must be at least 1")
         try:
             b = bundle_or_default(bundle)
             if data is None:
                 if not b.is_pose:
-                    fail("a pixel bundle has no generated motion to score on; pass --data DIR")
+                    raise TrainError("a pixel bundle has no generated motion to score on; pass --data DIR")
                 d = embed_motion(b, enrollers, testers, seed=seed)
                 where = f"generated motion (seed {seed}, {enrollers} enrolling and {testers} other people)"
             else:
                 d = embed_folder(b, data, log=typer.echo)
                 where = str(data)
             rows = [few_shot(d, b, k, draws, seed) for k in ks]
-        except (HarError, ValueError, OSError) as e:  # a missing folder, a bundle without embedding
-            fail(str(e))
+        except (ValueError, OSError) as e:  # a missing folder, a bundle without embedding
+            raise TrainError(str(e)) from None
         result = {"bundle": str(b.path), "data": where, "windows": int(len(d.y)), "classes": len(d.classes),
                   "rows": rows, "timing": fit_timing(d, b)}
         for line in render(result):

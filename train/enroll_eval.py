@@ -35,6 +35,7 @@ import numpy as np
 from har.edge.bundle import Bundle
 from har.edge.enroll.prototypes import PrototypeClassifier
 from har.edge.enroll.references import bundle_references, unit
+from har.train.errors import TrainError
 
 
 class Embedded(NamedTuple):
@@ -50,7 +51,7 @@ def _models(bundle: Bundle):
     from har.edge.interpreter import TfliteModel
 
     if bundle.embedding_dim is None:
-        raise ValueError(f"bundle {bundle.path} has no embedding model; re-export it with this version of har")
+        raise TrainError(f"bundle {bundle.path} has no embedding model; re-export it with this version of har")
     return TfliteModel(bundle.model_file("head")), TfliteModel(bundle.model_file("embed"))
 
 
@@ -64,7 +65,7 @@ def embed_motion(bundle: Bundle, enrollers: int = 8, testers: int = 30, takes: i
     first = UNSEEN_FIRST_ACTOR if first_actor is None else first_actor
     classes = [lab for lab in bundle.labels if map_class(lab, sorted(ACTIONS)) is not None]
     if len(classes) < 3:
-        raise ValueError(f"bundle {bundle.path} has {len(classes)} labels that are generated motion actions; "
+        raise TrainError(f"bundle {bundle.path} has {len(classes)} labels that are generated motion actions; "
                          "--motion needs at least 3 (use --data DIR)")
     actions = [map_class(lab, sorted(ACTIONS)) for lab in classes]
     interval = bundle.interval_s or 0.1
@@ -104,7 +105,7 @@ def embed_folder(bundle: Bundle, root, stride: int = 5, threads: int = 1,
             groups.append(v.group)
         log(f"  [{i + 1}/{len(videos)}] {v.path.name}")
     if not embs:
-        raise ValueError(f"no window of {root} had enough of a person to embed")
+        raise TrainError(f"no window of {root} had enough of a person to embed")
     n = len(ys)
     return Embedded(unit(np.asarray(embs, np.float32)), np.asarray(probs, np.float32), np.asarray(ys),
                     np.asarray(groups), np.ones(n, bool), classes)

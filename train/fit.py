@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from har.edge.preprocess import normalize
-from har.train.clips import default_cache_dir, load_clips, load_clips_by_video
+from har.models.clips import default_cache_dir, load_clips, load_clips_by_video
+from har.models.folder import write_split
 from har.train.config import TrainConfig
 from har.train.dataset import DatasetError, list_videos
 from har.train.metrics import classification_metrics
@@ -161,7 +162,7 @@ def train(cfg: TrainConfig) -> Path:
         out = Path(tempfile.mkdtemp(prefix="har-worker-"))  # saving is collective: a worker saves, then discards
     try:
         path = write_artifacts(cfg, saved.model, saved.splits, saved.history, saved.probs, saved.seconds, extra,
-                               out=out)
+                               out=out, fold=saved.fold)
         if cfg.protocol != "holdout":
             from har.train.crossval import write_crossval_report
 
@@ -294,11 +295,13 @@ def early_stopping(cfg: TrainConfig, has_val: bool) -> list:
 
 
 def write_artifacts(cfg: TrainConfig, model, splits: Splits, history: dict, test_probs: np.ndarray,
-                    train_seconds: float, extra_metrics: dict | None = None, out: Path | None = None) -> Path:
-    """Write ``<out>/<model>/``: model, labels, config, history, test metrics and plots; returns the folder.
+                    train_seconds: float, extra_metrics: dict | None = None, out: Path | None = None,
+                    fold: Fold | None = None) -> Path:
+    """Write ``<out>/<model>/``: model, labels, config, history, test metrics, plots and, given the ``fold``
+    the model was trained on, ``split.json``; returns the folder.
 
     Every trainer (pixels or pose) ends here, so all model folders look the
-    same to ``har export`` and ``har bench``.
+    same to ``har export`` and ``har bench`` (:mod:`har.models.folder` reads them).
     """
     from har.train import plots
 
@@ -327,6 +330,9 @@ def write_artifacts(cfg: TrainConfig, model, splits: Splits, history: dict, test
     history = {k: [float(v) for v in vs] for k, vs in history.items()}
     (out / "history.json").write_text(json.dumps(history, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    if fold is not None:
+        write_split(out, cfg.data, cfg.protocol, fold.name, splits.labels,
+                    {k: getattr(fold, k) for k in ("train", "val", "test")})
     plots.curves(history, out / "curves.png", title=cfg.model)
     if m:
         plots.confusion_matrix(np.asarray(m["confusion"]), splits.labels, out / "confusion.png")

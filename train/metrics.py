@@ -1,32 +1,11 @@
-"""Classification metrics in plain numpy (no scikit-learn dependency)."""
+"""Training's evaluation figures; the per-split metrics themselves live in :mod:`har.models.metrics`.
+
+Why there: ``har export`` and ``har bench`` score variants with the same
+function, and export never imports training code.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from har.models.metrics import classification_metrics, confusion
 
-
-def confusion(y_true: np.ndarray, y_pred: np.ndarray, n: int) -> np.ndarray:
-    m = np.zeros((n, n), dtype=np.int64)
-    np.add.at(m, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    return m
-
-
-def classification_metrics(y_true, y_pred, labels: list[str]) -> dict:
-    """Accuracy, macro-F1 and per-class precision/recall/F1/support."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    m = confusion(y_true, y_pred, len(labels))
-    tp = np.diag(m).astype(float)
-    pred_n, true_n = m.sum(0).astype(float), m.sum(1).astype(float)
-    prec = np.divide(tp, pred_n, out=np.zeros_like(tp), where=pred_n > 0)
-    rec = np.divide(tp, true_n, out=np.zeros_like(tp), where=true_n > 0)
-    f1 = np.divide(2 * prec * rec, prec + rec, out=np.zeros_like(tp), where=(prec + rec) > 0)
-    present = true_n > 0
-    return {
-        "accuracy": float(tp.sum() / max(len(y_true), 1)),
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "per_class": {
-            lab: {"precision": float(prec[i]), "recall": float(rec[i]), "f1": float(f1[i]), "support": int(true_n[i])}
-            for i, lab in enumerate(labels)
-        },
-        "confusion": m.tolist(),
-    }
+__all__ = ["classification_metrics", "confusion"]

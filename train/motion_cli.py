@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from har.train.errors import TrainError
 
-def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
+
+def register(app: typer.Typer, data_app: typer.Typer) -> None:
     @app.command("eval-motion")
     def eval_motion(
         bundle: Annotated[Path, typer.Argument(help="A pose bundle whose labels are motion actions (e.g. "
@@ -27,15 +29,15 @@ def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
         """
         import json
 
-        from har.edge.bundle import BundleError, load_bundle
+        from har.edge.bundle import load_bundle
         from har.edge.pose.modes import every
         from har.train.motion.score import score_bundle
 
         try:
             b = load_bundle(bundle)
             result = score_bundle(b, actors=actors, seed=seed, first_actor=first_actor, landmark_every=landmark_every)
-        except (BundleError, ValueError, OSError) as e:
-            fail(str(e))
+        except (ValueError, OSError) as e:
+            raise TrainError(str(e)) from None
         typer.echo(f"accuracy {result['accuracy']:.3f} on {result['test_set']['windows']} windows of {actors} "
                    f"generated people (first actor {first_actor}, seed {seed}, landmarks on "
                    f"{every(result['test_set']['landmark_every'])})")
@@ -75,7 +77,7 @@ def register(app: typer.Typer, data_app: typer.Typer, fail) -> None:
             summary = write_dataset(out, actions.split(",") if actions else None, actors=actors, takes=takes,
                                     seed=seed, noise=noise, first_actor=first_actor)
         except MotionError as e:
-            fail(str(e))
+            raise TrainError(str(e)) from None
         typer.echo(f"wrote {summary['files']} takes ({summary['frames']} frames, {len(summary['actions'])} actions, "
                    f"{actors} actors) to {out} in {summary['seconds']:.1f} s; a pose was found in "
                    f"{summary['mean_detected']:.0%} of frames")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from har.train.clips import default_cache_dir
+from har.models.clips import default_cache_dir
 from har.train.config import TrainConfig
 from har.train.shards import ShardSet, estimate_bytes
 

@@ -1,23 +1,7 @@
 """Train the pose head: keypoints per clip, features, mirror augmentation, group-disjoint split.
 
-Why a whole-video track: the device samples a camera with
-:class:`har.edge.sampler.IntervalSampler` and runs one pose estimator on
-every sampled frame, tracking the person from frame to frame (the detector
-runs only when the track is lost), and classifies sliding windows of that
-track. Training does the same: one :class:`~har.edge.pose.estimator.PoseEstimator`
-runs over the frames the device's own sampler keeps from the file
-(``interval_s`` apart, nearest frame by timestamp, from the first frame), at
-full resolution, converted by the same :func:`har.edge.preprocess.rgb_frame`,
-and windows of ``seq_len`` consecutive sampled frames are cut from that track. A window's keypoints are
-therefore the ones the device computes for the window at the same place.
-
-Keypoints are cached per video as the raw ``(n_windows, seq_len, 33, 5)``
-arrays of :func:`har.edge.pose.features.pose_array` (NaN where nobody was
-found) with the frames' aspect ratio, keyed by file, size, mtime, sampling and
-the pose models' hashes; the features are computed from them on every run
-(x and y put in one unit by that aspect ratio, as the device does), so a
-change to the feature function needs no new estimation. Cache:
-``<cache_dir>/keypoints`` (default ``~/.cache/har/keypoints``).
+Keypoint windows come from :mod:`har.models.keypoints` (one tracked estimator per video, as on
+the device; cached per video).
 
 Mirror augmentation (``augment = true``, or a list naming ``flip``) adds a
 left-right mirrored copy of every training window
@@ -37,190 +21,23 @@ any other to ``har export``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from har.edge.preprocess import rgb_frame
-from har.train.clips import Sampling, VideoError, default_cache_dir, read_cache, write_cache
+from har.models.keypoints import found_fraction, keypoint_cache_dir, side_windows, window_features
+from har.models.tracks import TRACK_SUFFIX
 from har.train.config import TrainConfig
 from har.train.crossval import crossval_metrics, write_crossval_report
-from har.train.dataset import TRACK_SUFFIX, DatasetError, Video, list_videos
+from har.train.dataset import DatasetError, list_videos
+from har.train.errors import TrainError
 from har.train.fit import FoldRun, Splits, early_stopping, write_artifacts
 from har.train.protocols import Fold, make_folds, saved_fold
 
 log = logging.getLogger(__name__)
-KEYPOINT_CACHE_VERSION = 3
 POSE_MODEL = "pose_lstm"
-
-
-def keypoint_cache_dir(cache_dir: str | Path | None) -> Path:
-    """``<cache_dir>/keypoints``, or ``~/.cache/har/keypoints`` beside the clip cache."""
-    return Path(cache_dir) / "keypoints" if cache_dir else default_cache_dir().parent / "keypoints"
-
-
-def models_digest(models) -> str:
-    """A short digest of the pose model files: other models, other keypoints, another cache entry."""
-    from har.edge.bundle import sha256_file
-
-    return hashlib.sha256((sha256_file(models.detector) + sha256_file(models.landmarks)).encode()).hexdigest()[:16]
-
-
-def _cache_key(path: Path, s: Sampling, digest: str) -> str:
-    st = path.stat()
-    blob = json.dumps([str(path.resolve()), st.st_size, st.st_mtime_ns, asdict(s), digest, KEYPOINT_CACHE_VERSION])
-    return hashlib.sha1(blob.encode()).hexdigest()
-
-
-def window_starts(n_sampled: int, s: Sampling) -> list[int]:
-    """Where the training windows start among a video's ``n_sampled`` sampled frames.
-
-    Windows are ``seq_len`` consecutive sampled frames, ``clips_per_video`` of
-    them spread over the video; [] when the video is too short for one.
-    """
-    last = n_sampled - s.seq_len
-    if last < 0:
-        return []
-    starts = np.linspace(0, last, s.clips_per_video) if s.clips_per_video > 1 else [last / 2]
-    return sorted({int(round(float(a))) for a in starts})
-
-
-def _track_video(path: Path, s: Sampling, estimator) -> tuple[np.ndarray, float]:
-    """Run ``estimator`` on the frames the device's sampler keeps, in order, as the device runs it on a stream.
-
-    The frames are chosen by :class:`har.edge.sampler.IntervalSampler` from
-    :class:`har.edge.sources.FileSource` timestamps, exactly as ``har-edge``
-    samples a file, decoded once at full size, converted by the device's
-    :func:`har.edge.preprocess.rgb_frame`, and dropped after use, so a 1080p
-    video never sits in memory whole.
-    """
-    from har.edge.pose.features import pose_array
-    from har.edge.sampler import IntervalSampler
-    from har.edge.sources import FileSource, SourceError
-
-    try:
-        source = FileSource(path)
-    except SourceError as e:
-        raise VideoError(str(e)) from None
-    sampler = IntervalSampler(s.interval_s)
-    sampler.set_frame_period(1.0 / source.fps)
-    poses, aspect, frames = [], 1.0, 0
-    for ts, frame in source:
-        frames += 1
-        aspect = frame.shape[1] / frame.shape[0]
-        if sampler.accept(ts):
-            poses.append(estimator.process(rgb_frame(frame)))
-    if frames == 0:
-        raise VideoError(f"{path}: no decodable frames (corrupt or empty)")
-    return pose_array(poses), float(np.float32(aspect))
-
-
-def video_keypoints(path: Path, s: Sampling, models, cache_dir: Path | None = None, digest: str | None = None,
-                    threads: int = 1) -> tuple[np.ndarray, float]:
-    """Raw keypoints of every training window of one video and the frames' aspect ratio (width / height).
-
-    Keypoints are float32 ``(n_windows, seq_len, 33, 5)``, NaN where nobody
-    was found. One estimator tracks the person through the whole video, so a
-    window starts with the tracker and its filter warmed up, exactly as a
-    sliding window on the device does; the aspect ratio puts x and y in one
-    unit for the features, as the device does with its camera's frames. A
-    generated take (``.pose.npz``, :mod:`har.train.motion`) already holds the
-    estimator's output per frame and is only sampled.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise VideoError(f"{path}: no such file")
-    if s.mode != "interval":
-        raise ValueError("the pose encoder needs interval sampling (a fixed frame rate), not 'uniform'")
-    if path.name.endswith(TRACK_SUFFIX):
-        from har.train.motion.dataset import MotionError, sampled_track
-
-        try:
-            track, aspect = sampled_track(path, s.interval_s)
-        except MotionError as e:
-            raise VideoError(str(e)) from None
-        return _windows(path, track, s), aspect
-    from har.edge.pose.estimator import PoseEstimator
-
-    cache_file = None
-    if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"{_cache_key(path, s, digest or models_digest(models))}.npz"
-    if (hit := read_cache(cache_file)) is not None:
-        return hit["poses"], float(hit["aspect"])
-    track, aspect = _track_video(path, s, PoseEstimator(models, threads=threads))
-    poses = _windows(path, track, s)
-    write_cache(cache_file, poses=poses, aspect=np.float32(aspect))
-    return poses, aspect
-
-
-def _windows(path: Path, track: np.ndarray, s: Sampling) -> np.ndarray:
-    """Windows of ``seq_len`` sampled frames; a track shorter than one window is padded at its start.
-
-    Padding is missing frames (NaN rows), exactly what the device does with a
-    clip shorter than a window (``har-edge predict``): the features fill them
-    from the first frame with a pose. Whether the padded window is used is
-    decided later by ``min_found_fraction``, like any window with gaps.
-    """
-    if len(track) == 0:
-        raise VideoError(f"{path}: no frames sampled {s.interval_s}s apart")
-    if len(track) < s.seq_len:
-        pad = np.full((s.seq_len - len(track), *track.shape[1:]), np.nan, np.float32)
-        track = np.concatenate([pad, track])
-    starts = window_starts(len(track), s)
-    return np.stack([track[a:a + s.seq_len] for a in starts]).astype(np.float32)
-
-
-def found_fraction(poses: np.ndarray) -> np.ndarray:
-    """Share of each window's frames with a pose: ``(N, T, 33, C)`` -> ``(N,)``."""
-    return np.isfinite(poses[..., 0, 0]).mean(axis=-1) if len(poses) else np.zeros(0)
-
-
-def load_keypoints(videos: list[Video], labels: list[str], s: Sampling, models, cache_dir: Path | None = None,
-                   threads: int = 1, min_found: float = 0.0, sources: list[int] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Raw keypoint windows ``(N, seq_len, 33, 5)``, their frames' aspect ratios ``(N,)``, integer labels
-    and the skipped files (one warning); ``sources``, when given, gets each window's index in ``videos``.
-
-    Windows in which fewer than ``min_found`` of the frames have a pose are
-    left out: the device gives them no label (nobody there is no action), so
-    training must not teach the head that an empty window means "running".
-    """
-    digest = models_digest(models) if models is not None else None
-    xs, aspects, ys, skipped = [], [], [], []
-    index = {name: i for i, name in enumerate(labels)}
-    for i, v in enumerate(videos):
-        try:
-            poses, aspect = video_keypoints(v.path, s, models, cache_dir, digest, threads)
-        except VideoError as e:
-            skipped.append(str(e))
-            continue
-        poses = poses[found_fraction(poses) >= min_found] if min_found > 0 else poses
-        if not len(poses):
-            continue
-        xs.append(poses)
-        aspects += [aspect] * len(poses)
-        ys += [index[v.label]] * len(poses)
-        if sources is not None:
-            sources += [i] * len(poses)
-    if skipped:
-        log.warning("skipped %d unusable video(s):\n  %s", len(skipped), "\n  ".join(skipped))
-    if not xs:
-        return np.zeros((0, s.seq_len, 33, 5), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), skipped
-    return np.concatenate(xs), np.asarray(aspects, np.float32), np.asarray(ys, np.int32), skipped
-
-
-def window_features(poses: np.ndarray, aspects: np.ndarray) -> np.ndarray:
-    """Raw keypoint windows ``(N, T, 33, 5)`` and their aspect ratios -> head input ``(N, T, FEATURE_DIM)``."""
-    from har.edge.pose.features import FEATURE_DIM, window_features_from_array
-
-    if not len(poses):
-        return np.zeros((0, poses.shape[1], FEATURE_DIM), np.float32)
-    return np.stack([window_features_from_array(p, float(a)) for p, a in zip(poses, aspects, strict=True)])
 
 
 def short_copies(poses: np.ndarray, aspects: np.ndarray, y: np.ndarray, min_found: float, seed: int,
@@ -256,24 +73,20 @@ def mirrored(poses: np.ndarray, y: np.ndarray, labels: list[str], flip_pairs) ->
 def pose_fold(cfg: TrainConfig, fold: Fold, labels: list[str], models
               ) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """One fold as features (``Splits``) and as raw ``(keypoints, aspects)`` per side."""
-    from har.edge.pose.modes import mark_windows
-
     cache = keypoint_cache_dir(cfg.cache_dir)
-    loaded, raw, skipped, src = {}, {}, [], []
+    loaded, raw, skipped = {}, {}, []
+    marked = tuple(cfg.landmark_every) if cfg.train_skipped else None  # the device's skipped frames, filled alike
     for i, name in enumerate(("train", "val", "test")):
-        poses, aspects, y, bad = load_keypoints(getattr(fold, name), labels, cfg.sampling, models, cache,
-                                                min_found=cfg.min_found_fraction, sources=src if name == "test" else None)
-        if cfg.train_skipped:  # the device's skipped frames, filled as it fills them
-            poses = mark_windows(poses, tuple(cfg.landmark_every), cfg.seed + i)
+        poses, aspects, y, bad = side_windows(getattr(fold, name), labels, cfg.sampling, models, cache,
+                                              cfg.min_found_fraction, marked, cfg.seed + i)
         raw[name], loaded[name], skipped = (poses, aspects), (window_features(poses, aspects), y), skipped + bad
     if len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
-    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped,
-                  [str(fold.test[k].path) for k in src]), raw
+    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped), raw
 
 
 def pose_splits(cfg: TrainConfig, models) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """The videos the saved model was trained on (:func:`har.train.protocols.saved_fold`), as :func:`pose_fold` gives it."""
+    """The videos the saved head was trained on (:func:`har.train.protocols.saved_fold`), as :func:`pose_fold` gives them."""
     videos, labels = list_videos(Path(cfg.data), cfg.classes)
     fold = saved_fold(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
     return pose_fold(cfg, fold, labels, models)
@@ -292,10 +105,10 @@ def train_pose(cfg: TrainConfig) -> Path:
     from har.edge.pose.features import FEATURE_DIM
 
     if cfg.model != POSE_MODEL or cfg.encoder != "pose":
-        raise ValueError(f"the pose encoder trains the {POSE_MODEL!r} head (encoder 'pose'), not {cfg.model!r} "
+        raise TrainError(f"the pose encoder trains the {POSE_MODEL!r} head (encoder 'pose'), not {cfg.model!r} "
                          f"(encoder {cfg.encoder!r}); use `har train --encoder pose`")
     if cfg.strategy != "none":
-        raise ValueError(f"the pose head trains on one device (it is tiny), not with strategy {cfg.strategy!r}; "
+        raise TrainError(f"the pose head trains on one device (it is tiny), not with strategy {cfg.strategy!r}; "
                          "leave --strategy out")
     videos, labels = list_videos(Path(cfg.data), cfg.classes)
     # Generated takes hold keypoints already; real videos need the estimator (PoseModelsError says how to fetch).
@@ -327,7 +140,8 @@ def train_pose(cfg: TrainConfig) -> Path:
     if cfg.protocol != "holdout":
         extra.update(crossval_metrics(cfg, runs, labels, first))
     extra.update(first.extra)
-    out = write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra)
+    out = write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra,
+                          fold=first.fold)
     if cfg.protocol != "holdout":
         write_crossval_report(out, extra, labels)
     from har.train.pose_init import WEIGHTS_FILE, save_weights

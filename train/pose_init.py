@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from har.train.errors import TrainError
+
 log = logging.getLogger(__name__)
 WEIGHTS_FILE = "head.weights.npz"
 MIX_FIRST_ACTOR = 5000  # generated people the default model never saw
@@ -47,7 +49,7 @@ def _initial(init: str) -> tuple[dict[str, list[np.ndarray]], list[str]]:
     weights = src / WEIGHTS_FILE
     if not weights.is_file():
         what = "the default model" if init == "default" else f"{src}"
-        raise ValueError(f"{what} has no {WEIGHTS_FILE} to start from; train it with this version of har "
+        raise TrainError(f"{what} has no {WEIGHTS_FILE} to start from; train it with this version of har "
                          "(`make pose-default`, or `har train --encoder pose`) first")
     labels_file = src / "labels.json"
     labels = (json.loads(labels_file.read_text()) if labels_file.is_file()
@@ -81,7 +83,7 @@ def init_head(model, init: str, labels: list[str]) -> dict:
             layer.set_weights(dst)
             continue
         if [w.shape for w in src] != [w.shape for w in dst]:
-            raise ValueError(f"--init {init}: layer {layer.name!r} has other shapes there "
+            raise TrainError(f"--init {init}: layer {layer.name!r} has other shapes there "
                              f"({[w.shape for w in src]} vs {[w.shape for w in dst]}); the heads must match")
         layer.set_weights(src)
         copied.append(layer.name)

@@ -11,20 +11,16 @@ and :attr:`Prediction.padded` says by how much.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from har.edge.errors import HarError
 from har.edge.predict import pad_repeat_first, sliding_windows
 from har.edge.preprocess import normalize
-from har.train.clips import Sampling, VideoError, clip_indices, read_frames
-
-
-class ModelDirError(HarError, ValueError):
-    """A model directory that is missing files; the message says which."""
+from har.models.clips import Sampling, VideoError, clip_indices, read_frames
+from har.models.folder import ModelFolderError, read_model_folder
+from har.models.registry import InputSpec
 
 
 @dataclass
@@ -38,24 +34,19 @@ class Prediction:
 
 
 def load_model_dir(model_dir: Path):
-    """Return ``(keras_model, labels, sampling, config)`` from ``artifacts/<model>``."""
-    model_dir = Path(model_dir)
-    for name in ("model.keras", "labels.json", "config.json"):
-        if not (model_dir / name).is_file():
-            raise ModelDirError(f"{model_dir} has no {name}; train a model first with `har train --model lrcn`")
-    labels = json.loads((model_dir / "labels.json").read_text())
-    cfg = json.loads((model_dir / "config.json").read_text())
-    if cfg.get("encoder") == "pose":
-        raise ModelDirError(f"{model_dir} is a pose model, which reads keypoints, not frames; export it with "
-                            f"`har export --model {model_dir} --out BUNDLE` and use `har-edge predict VIDEO --bundle BUNDLE`")
+    """``(keras_model, folder)`` of a pixel model folder (:func:`har.models.folder.read_model_folder`)."""
+    folder = read_model_folder(model_dir)
+    if folder.is_pose:
+        raise ModelFolderError(f"{model_dir} is a pose model, which reads keypoints, not frames; export it with "
+                               f"`har export --model {model_dir} --out BUNDLE` and use "
+                               "`har-edge predict VIDEO --bundle BUNDLE`")
     import keras
 
-    sampling = Sampling(**cfg["sampling"])
-    model = keras.models.load_model(model_dir / "model.keras", compile=False)
-    return model, labels, sampling, cfg
+    folder.sampling  # noqa: B018 -- a bad sampling record fails here, before Keras loads the model
+    return keras.models.load_model(folder.path / "model.keras", compile=False), folder
 
 
-def predict_video(model, labels: list[str], s: Sampling, video: Path, norm: str = "scale_0_1",
+def predict_video(model, labels: list[str], s: Sampling, video: Path, norm: str = InputSpec.normalization,
                   batch: int = 32) -> Prediction:
     frames, fps = read_frames(Path(video), s.size)
     ends, windows, padded = [], [], 0

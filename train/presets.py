@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from har.train.errors import TrainError
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -36,7 +38,7 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}") from None
+        raise TrainError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}") from None
 
 
 def preset_data(preset: Preset, data: str | Path, classes: list[str] | None = None,
@@ -52,6 +54,6 @@ def preset_data(preset: Preset, data: str | Path, classes: list[str] | None = No
     if path.is_dir() and all((path / c).is_dir() for c in classes):
         return path
     if path.name.lower() != preset.dataset:
-        raise ValueError(f"{path} does not hold the classes {', '.join(classes)}; point --data at a copy "
+        raise TrainError(f"{path} does not hold the classes {', '.join(classes)}; point --data at a copy "
                          f"of {preset.dataset.upper()} or leave it out to download into data/{preset.dataset}")
     return download_dataset(preset.dataset, path.parent, classes, base_url).path

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from har.models.clips import Sampling, VideoError, video_clips
 from har.train.archives import pid_alive
-from har.train.clips import Sampling, VideoError, video_clips
 from har.train.dataset import Video
 
 log = logging.getLogger(__name__)

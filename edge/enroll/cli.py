@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from har.edge.enroll import store
+from har.edge.errors import UsageError
 
 
 def info_lines(bundle) -> list[str]:
@@ -30,7 +31,7 @@ def info_lines(bundle) -> list[str]:
                                              else "") for line in model.describe()]
 
 
-def register(app: typer.Typer, fail, load) -> None:
+def register(app: typer.Typer, load) -> None:
     @app.command("enroll")
     def enroll(
         label: Annotated[str | None, typer.Option(help="The label to learn, e.g. stretch.")] = None,
@@ -73,7 +74,7 @@ def register(app: typer.Typer, fail, load) -> None:
         path = enrolment or store.default_path(bndl)
         actions = [bool(list_), remove is not None, export is not None, import_ is not None, label is not None]
         if sum(actions) != 1:
-            fail("give exactly one of --label (with --camera, --source or --folder), --list, --remove, --export "
+            raise UsageError("give exactly one of --label (with --camera, --source or --folder), --list, --remove, --export "
                  "and --import")
         if list_:
             for line in info_lines(bndl) if path == store.default_path(bndl) else _list(bndl, path):
@@ -82,7 +83,7 @@ def register(app: typer.Typer, fail, load) -> None:
         if remove is not None:
             current = store.read(path, bndl)
             if remove not in current.labels:
-                fail(f"{remove!r} is not enrolled (enrolled: {', '.join(current.labels) or 'none'})")
+                raise UsageError(f"{remove!r} is not enrolled (enrolled: {', '.join(current.labels) or 'none'})")
             del current.labels[remove]
             store.write(path, current)
             typer.echo(f"removed {remove!r}; {len(current.labels)} label(s) left in {path}")
@@ -99,7 +100,7 @@ def register(app: typer.Typer, fail, load) -> None:
             typer.echo(f"imported {', '.join(other.labels)} into {path}")
             return
         _record(bndl, store.check_label(label), path, camera, source, start, end, folder, count, seconds,
-                countdown, output, threads, fail)
+                countdown, output, threads)
 
 
 def _list(bundle, path: Path) -> list[str]:
@@ -110,19 +111,19 @@ def _list(bundle, path: Path) -> list[str]:
 
 
 def _record(bundle, label, path, camera, sources, starts, ends, folder, count, seconds, countdown, output,
-            threads, fail) -> None:
+            threads) -> None:
     from har.edge.enroll.record import Recorder, folder_clips, ranges
     from har.edge.enroll.runtime import fit
 
     given = [camera is not None, bool(sources), folder is not None]
     if sum(given) != 1:
-        fail("--label needs exactly one of --camera, --source and --folder")
+        raise UsageError("--label needs exactly one of --camera, --source and --folder")
     if count < 1 or (seconds is not None and seconds <= 0) or countdown < 0:
-        fail("--count and --seconds must be positive and --countdown 0 or more")
+        raise UsageError("--count and --seconds must be positive and --countdown 0 or more")
     if (starts or ends) and not sources:
-        fail("--start and --end go with --source")
+        raise UsageError("--start and --end go with --source")
     if output and camera is None:
-        fail("--output shows the camera countdown; it goes with --camera")
+        raise UsageError("--output shows the camera countdown; it goes with --camera")
     current = store.load_or_new(path, bundle)  # refuse a bad file before recording anything
     rec = Recorder(bundle, threads)
     if camera is not None:

@@ -11,8 +11,9 @@ calibrated from that label's own examples, both hold:
 
 * **similarity** to the label's prototype at least the 10th percentile of
   the leave-one-out similarities of its examples (each example against the
-  prototype of the others). One example has no leave-one-out; it uses the
-  bundle's ``one_shot_similarity`` (:mod:`har.edge.enroll.references`).
+  prototype of the others), and never above the bundle's
+  ``one_shot_similarity`` (:mod:`har.edge.enroll.references`), which is
+  also what a single example, having no leave-one-out, uses.
 * **margin** over the bundle's own classes: similarity to the prototype
   minus the highest similarity to any base label's reference at least the
   10th percentile of the examples' margins (0 for one example). So walking past
@@ -66,7 +67,9 @@ class PrototypeClassifier:
                 sims = (x * others).sum(1)
             else:
                 sims = np.array([one_shot_similarity], np.float32)
-            sim_t.append(float(np.quantile(sims, self.quantile)))
+            # Never stricter than one example would be: examples recorded back to back can agree to 1e-5, and a
+            # threshold that tight would refuse the same action seen a moment later.
+            sim_t.append(min(float(np.quantile(sims, self.quantile)), one_shot_similarity))
             margin_t.append(float(np.quantile(sims - self._nearest_reference(x), self.quantile))
                             if len(x) > 1 and len(refs) else 0.0)
         d = len(protos[0]) if protos else 0

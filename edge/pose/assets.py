@@ -37,8 +37,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from har.edge.bundle import sha256_file
 from har.edge.cache import cache_root
+from har.edge.digest import sha256_file
 from har.edge.errors import HarError
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ def fetch_cmd(
 
     Example: har models fetch pose
     """
-    from har.edge.bundle import sha256_file
+    from har.edge.digest import sha256_file
     from har.edge.pose.assets import PoseModelsError, fetch_pose_models, interactive
 
     try:

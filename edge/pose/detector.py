@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from har.edge.interpreter import load_interpreter
+from har.edge.litert import load_interpreter
 
 INPUT_SIZE = 224
 #: SsdAnchorsCalculator options of pose_detection: num_layers 5, anchor offset 0.5,

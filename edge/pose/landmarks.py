@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from har.edge.interpreter import load_interpreter
+from har.edge.litert import load_interpreter
 from har.edge.pose.detector import Roi
 
 INPUT_SIZE = 256

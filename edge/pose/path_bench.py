@@ -23,6 +23,7 @@ pose path's details in ``pose``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,8 +82,12 @@ def _windows(rows: np.ndarray, seq_len: int) -> list[np.ndarray]:
 
 
 def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_actors: int = 24,
-            log=print) -> dict:
-    """Run every variant over the real clips under ``root``, interleaved; score each on both test sets."""
+            log=print, motion_accuracy: Callable[[object, int, int], float] | None = None) -> dict:
+    """Run every variant over the real clips under ``root``, interleaved; score each on both test sets.
+
+    ``motion_accuracy(bundle, landmark_every, actors)`` scores a bundle on generated people; the generator is
+    workstation code (``har.train.motion``), so the caller hands it in, and without it that column stays empty.
+    """
     from har.edge.evaluate import evaluate
     from har.edge.interpreter import PoseClassifier
 
@@ -130,7 +135,8 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
         key = (v.bundle, v.mode.landmark_every)
         pixel_only = v.mode.still_threshold is not None or v.mode.detect_every_frame
         if not pixel_only and key not in motion_cache:
-            motion_cache[key] = _motion_accuracy(b, v.mode.landmark_every, motion_actors)
+            motion_cache[key] = (motion_accuracy(b, v.mode.landmark_every, motion_actors) if motion_accuracy
+                                 else None)
         s = stats[v.name]
         n = max(s["frames"], 1)
         result_rows.append(_row(v, b, {  # the head runs once per sampled frame at stride 1: counted in
@@ -148,14 +154,6 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
     return {"created_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_name(),
             "real_clips": str(root), "clips": len(next(iter(clips_by_interval.values()))), "rounds": rounds,
             "motion_actors": motion_actors, "rows": result_rows}
-
-
-def _motion_accuracy(bundle, k: int, actors: int) -> float | None:
-    try:
-        from har.train.motion.score import score_bundle
-    except ImportError:  # an edge-only install has no generator
-        return None
-    return score_bundle(bundle, actors=actors, landmark_every=k)["accuracy"]
 
 
 def _row(v: PathVariant, bundle, pose: dict) -> dict:

@@ -34,44 +34,23 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-from har.edge.errors import HarError
 from har.edge.events import ACTION_ENDED, ACTION_STARTED, STATE, Event
 from har.edge.mqtt_config import DEFAULT_OUTBOX, MqttConfig, MqttError  # noqa: F401 - re-exported
 from har.edge.sinks.base import Sink
 from har.edge.sinks.homeassistant import discovery_configs, discovery_filter, is_orphan, node_id
 from har.edge.sinks.late import stamp
+from har.edge.sinks.mqtt_client import DropWatch, MqttMissing, import_paho, make_client  # noqa: F401 - MqttMissing re-exported
 from har.edge.sinks.outbox import Outbox
+from har.edge.sinks.retained import Retained
 from har.edge.sinks.topics import Topics, slug
 
 log = logging.getLogger(__name__)
 
-#: A connection the broker closes sooner than this after accepting it counts as "dropped at once".
-SHORT_CONNECTION_S = 5.0
-#: After this many such drops in a row, say that another client probably has our client id.
-DUPLICATE_HINT_AFTER = 3
-
-
-class MqttMissing(HarError, ImportError):
-    """paho-mqtt is not installed (or too old)."""
-
-
-def _import_paho():
-    try:
-        import paho.mqtt.client as mqtt
-    except ImportError as exc:
-        raise MqttMissing(
-            "MQTT output needs paho-mqtt; install the [mqtt] extra: pip install 'har-edge[mqtt]'"
-        ) from exc
-    if not hasattr(mqtt, "CallbackAPIVersion"):
-        raise MqttMissing("MQTT output needs paho-mqtt 2.x; upgrade with: pip install 'har-edge[mqtt]'")
-    return mqtt
 
 
 AvailabilityHook = Callable[[bool, "str | None"], None]
@@ -98,16 +77,13 @@ class MqttSink(Sink):
         metrics=None,
         on_detect: Callable[[bool], None] | None = None,
     ):
-        mqtt = _import_paho()
+        mqtt = import_paho()
         self._mqtt = mqtt
         self.config = cfg = config
         self.labels = [str(x) for x in labels]
         self._slugs = {label: slug(label) for label in self.labels}
         if len(set(self._slugs.values())) != len(self.labels):
             raise MqttError(f"Labels {self.labels} collide once made topic-safe; rename them.")
-        for path in (cfg.ca_file, cfg.cert_file, cfg.key_file):
-            if path and not Path(path).expanduser().is_file():
-                raise MqttError(f"MQTT TLS file not found: {path}")
         self.on_availability = on_availability
         self.metrics = metrics  # a har.edge.metrics.Metrics: its snapshot() goes to the stats topic
         self.on_detect = on_detect  # called with True/False when <base>/detect/set says ON/OFF
@@ -127,51 +103,19 @@ class MqttSink(Sink):
         self._wake = False
         self._announce = False
         self._disconnect_reason: str | None = None
-        self._state_payload: bytes | None = None
-        self._state_dirty = False
-        self._actions = dict.fromkeys(self.labels, False)
-        self._actions_dirty: set[str] = set()
+        self._retained = Retained(self.topics, self.labels)  # latest-only values, guarded by _cond
         self._retired: set[str] = set()  # topics of labels no longer used: emptied (entity removed) on announce
-        self._device_online = True
-        self._avail_dirty = False
         self._stop_worker = False
         self._stopped = False
         self._delivered = 0
         self._connect_failures = 0
         self._connected_at = 0.0
-        self._short_connections = 0  # connections in a row the broker closed right after accepting them
+        self._drops = DropWatch(cfg)
         self._left_at_stop = 0
-        self._detecting = True
-        self._detect_dirty = True
-        self._orphans: set[str] = set()  # retained discovery configs of labels that are gone
-        self._snapshot: bytes | None = None
         self._stats_at = 0.0
 
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id,
-            clean_session=True,
-            protocol=mqtt.MQTTv311,
-        )
+        client = make_client(mqtt, cfg, self.topic_availability)
         client.on_log = self._on_log
-        client.suppress_exceptions = True  # a bug in a callback must not kill the network thread
-        if cfg.username is not None:
-            client.username_pw_set(cfg.username, cfg.password)
-        if cfg.tls:
-            try:
-                client.tls_set(
-                    ca_certs=_expand(cfg.ca_file),
-                    certfile=_expand(cfg.cert_file),
-                    keyfile=_expand(cfg.key_file),
-                    keyfile_password=_no_pass_phrase(cfg.key_file),  # a callback, called only for an encrypted key
-                )
-            except ssl.SSLError as e:
-                raise MqttError(
-                    f"MQTT TLS files {cfg.ca_file}, {cfg.cert_file}, {cfg.key_file} cannot be used ({e}); "
-                    "check they are PEM files and the key belongs to the certificate."
-                ) from None
-        client.will_set(self.topic_availability, "offline", qos=1, retain=True)
-        client.reconnect_delay_set(cfg.reconnect_min_delay_s, cfg.reconnect_max_delay_s)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -182,9 +126,7 @@ class MqttSink(Sink):
         self._outbox = Outbox(cfg.outbox_path)  # last: it holds a lock until stop()
         pending = len(self._outbox)
         if pending:
-            log.info(
-                "MQTT outbox %s holds %d undelivered events; sending them first", cfg.outbox_path, pending
-            )
+            log.info("MQTT outbox %s holds %d undelivered events; sending them first", cfg.outbox_path, pending)
         self._worker = threading.Thread(target=self._run, name="har-mqtt-outbox", daemon=True)
         self._worker.start()
         # connect_async + loop_start: DNS, TCP, TLS and retries all happen on paho's thread.
@@ -197,7 +139,7 @@ class MqttSink(Sink):
     def detecting(self) -> bool:
         """False after ``OFF`` on ``<base>/detect/set``, until ``ON``."""
         with self._cond:
-            return self._detecting
+            return self._retained.detecting
 
     @property
     def connected(self) -> bool:
@@ -223,18 +165,14 @@ class MqttSink(Sink):
         payload = self._payload(event)
         if event.kind == STATE:
             with self._cond:
-                self._state_payload = payload
-                self._state_dirty = True
-                self._wake = True
-                self._cond.notify_all()
+                self._retained.set_state(payload)
+                self._wake_worker()
             return
         self._outbox.put(event.event_id, self.topic_events, payload, qos=self.config.qos_events, retain=False)
         with self._cond:
-            if event.label in self._actions and event.kind in (ACTION_STARTED, ACTION_ENDED):
-                self._actions[event.label] = event.kind == ACTION_STARTED
-                self._actions_dirty.add(event.label)
-            self._wake = True
-            self._cond.notify_all()
+            if event.kind in (ACTION_STARTED, ACTION_ENDED):
+                self._retained.set_action(event.label, event.kind == ACTION_STARTED)
+            self._wake_worker()
 
     def labels_changed(self, labels: list[str]) -> None:
         """New action labels while running (enrolment): add their entities, remove those of labels gone."""
@@ -247,10 +185,10 @@ class MqttSink(Sink):
             gone = [x for x in self.labels if x not in slugs]
             self._retired |= {t for x in gone for t in (self._discovery_topic(self._slugs[x]), self.topic_action(x))}
             self.labels, self._slugs = labels, slugs
-            self._actions = {x: self._actions.get(x, False) for x in labels}
+            self._retained.relabel(labels)
             self._configs = self.discovery_configs() if self.config.discovery else {}
-            self._announce = self._wake = True
-            self._cond.notify_all()
+            self._announce = True
+            self._wake_worker()
 
     def _discovery_topic(self, label_slug: str) -> str:
         return f"{self.config.discovery_prefix}/binary_sensor/{node_id(self.config.device_id)}/action_{label_slug}/config"
@@ -264,17 +202,14 @@ class MqttSink(Sink):
         ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
         if ok:
             with self._cond:
-                self._snapshot = jpeg.tobytes()
-                self._wake = True
-                self._cond.notify_all()
+                self._retained.set_snapshot(jpeg.tobytes())
+                self._wake_worker()
 
     def availability(self, online: bool, reason: str | None = None) -> None:
         log.info("pipeline %s%s", "online" if online else "offline", f": {reason}" if reason else "")
         with self._cond:
-            self._device_online = bool(online)
-            self._avail_dirty = True
-            self._wake = True
-            self._cond.notify_all()
+            self._retained.set_online(online)
+            self._wake_worker()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Deliver what can be delivered within ``timeout_s``, say ``offline``, disconnect.
@@ -305,9 +240,7 @@ class MqttSink(Sink):
         stopper.join(timeout=max(1.0, deadline - time.monotonic()))
         self._left_at_stop = len(self._outbox)
         self._outbox.close()
-        log.info(
-            "MQTT sink stopped: %d delivered, %d left in the outbox", self._delivered, self._left_at_stop
-        )
+        log.info("MQTT sink stopped: %d delivered, %d left in the outbox", self._delivered, self._left_at_stop)
 
     # -- paho callbacks (network thread): record and wake, nothing else ------
 
@@ -321,12 +254,7 @@ class MqttSink(Sink):
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.error(
-                "MQTT broker %s:%d refused the connection: %s",
-                self.config.host,
-                self.config.port,
-                reason_code,
-            )
+            log.error("MQTT broker %s:%d refused the connection: %s", self.config.host, self.config.port, reason_code)
             return
         self._connect_failures = 0
         self._connected_at = time.monotonic()
@@ -338,8 +266,7 @@ class MqttSink(Sink):
             self._connected = True
             self._gen += 1
             self._announce = True
-            self._wake = True
-            self._cond.notify_all()
+            self._wake_worker()
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._connect_failures += 1
@@ -356,8 +283,7 @@ class MqttSink(Sink):
             self._connected = False
             self._gen += 1
             self._disconnect_reason = str(reason_code)
-            self._wake = True
-            self._cond.notify_all()
+            self._wake_worker()
         if was:
             self._connect_failures = 1  # the drop itself is reported; stay quiet while retrying
             self._note_drop(time.monotonic() - self._connected_at)
@@ -365,53 +291,35 @@ class MqttSink(Sink):
             self._on_connect_fail(client, userdata)
 
     def _note_drop(self, lasted_s: float) -> None:
-        """Say so when the broker keeps closing new connections: with MQTT 3.1.1 that is how it drops
-        the older of two clients with one client id, and the two then take turns every second."""
-        if self._stopped:
-            return
-        self._short_connections = self._short_connections + 1 if lasted_s < SHORT_CONNECTION_S else 0
-        if self._short_connections == DUPLICATE_HINT_AFTER:
-            log.warning(
-                "MQTT broker %s:%d closed the connection %d times in a row right after accepting it: another "
-                "client is probably connected with the same client id %r (a second har-edge on this host?); "
-                "give each instance its own mqtt.client_id",
-                self.config.host,
-                self.config.port,
-                DUPLICATE_HINT_AFTER,
-                self.config.client_id,
-            )
+        if not self._stopped:
+            self._drops.note(lasted_s)
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         with self._cond:
             self._acks.append((self._gen, mid))
-            self._wake = True
-            self._cond.notify_all()
+            self._wake_worker()
 
     def _on_message(self, client, userdata, message) -> None:
         # Home Assistant publishes "online" on <discovery_prefix>/status when it (re)starts.
         if message.topic == self.topic_ha_status and message.payload.strip().lower() == b"online":
             with self._cond:
                 self._announce = True
-                self._wake = True
-                self._cond.notify_all()
+                self._wake_worker()
         elif message.topic == self.topics.detect_set:
             command = message.payload.strip().upper()
             if command not in (b"ON", b"OFF"):
                 log.warning("ignoring %r on %s (expected ON or OFF)", message.payload[:20], message.topic)
                 return
             with self._cond:
-                self._detecting = command == b"ON"
-                self._detect_dirty = True
-                self._wake = True
-                self._cond.notify_all()
+                self._retained.set_detect(command == b"ON")
+                self._wake_worker()
             log.info("detection turned %s over MQTT", command.decode().lower())
             if self.on_detect is not None:
                 self.on_detect(command == b"ON")
         elif self.config.discovery and is_orphan(message.topic, message.payload, set(self._configs)):
             with self._cond:
-                self._orphans.add(message.topic)
-                self._wake = True
-                self._cond.notify_all()
+                self._retained.add_orphan(message.topic)
+                self._wake_worker()
 
     # -- worker thread: the only caller of client.publish while running ------
 
@@ -475,9 +383,7 @@ class MqttSink(Sink):
         if online:
             log.info("MQTT connected to %s:%d as %s", cfg.host, cfg.port, cfg.client_id)
         else:
-            log.warning(
-                "MQTT connection to %s:%d lost (%s); events wait in the outbox", cfg.host, cfg.port, reason
-            )
+            log.warning("MQTT connection to %s:%d lost (%s); events wait in the outbox", cfg.host, cfg.port, reason)
         if self.on_availability is not None:
             try:
                 self.on_availability(online, None if online else reason)
@@ -498,37 +404,23 @@ class MqttSink(Sink):
             for topic, conf in self._configs.items():
                 self._client.publish(topic, json.dumps(conf, separators=(",", ":")), qos=0, retain=True)
         with self._cond:
-            self._avail_dirty = True
-            self._state_dirty = self._state_payload is not None
-            self._actions_dirty = set(self.labels)
-            self._detect_dirty = True
+            self._retained.mark_all()
             self._stats_at = 0.0
         self._publish_latest()
 
     def _publish_latest(self) -> None:
         with self._cond:
-            avail = ("online" if self._device_online else "offline") if self._avail_dirty else None
-            state = self._state_payload if self._state_dirty else None
-            actions = {label: self._actions[label] for label in self._actions_dirty}
-            detect = ("ON" if self._detecting else "OFF") if self._detect_dirty else None
-            orphans, self._orphans = self._orphans, set()
-            snapshot, self._snapshot = self._snapshot, None
-            self._avail_dirty = self._state_dirty = self._detect_dirty = False
-            self._actions_dirty = set()
-        if avail is not None:
-            self._client.publish(self.topic_availability, avail, qos=0, retain=True)
-        if state is not None:
-            self._client.publish(self.topic_state, state, qos=0, retain=True)
-        for label, on in actions.items():
-            self._client.publish(self.topic_action(label), "ON" if on else "OFF", qos=0, retain=True)
-        if detect is not None:
-            self._client.publish(self.topics.detect, detect, qos=0, retain=True)
-        for topic in sorted(orphans):  # an empty retained config removes the entity in Home Assistant
-            log.info("clearing Home Assistant discovery config %s (its label is gone)", topic)
-            self._client.publish(topic, b"", qos=1, retain=True)
-        if snapshot is not None:
-            self._client.publish(self.topics.snapshot, snapshot, qos=0, retain=True)
+            messages = self._retained.take()
+        for topic, payload, qos in messages:
+            if not payload:  # an empty retained config removes the entity in Home Assistant
+                log.info("clearing Home Assistant discovery config %s (its label is gone)", topic)
+            self._client.publish(topic, payload, qos=qos, retain=True)
         self._publish_stats()
+
+    def _wake_worker(self) -> None:
+        """Call with ``_cond`` held: the worker publishes what changed."""
+        self._wake = True
+        self._cond.notify_all()
 
     def _publish_stats(self) -> None:
         every = self.config.stats_interval_s
@@ -553,19 +445,3 @@ class MqttSink(Sink):
         from har.edge import __version__
 
         return discovery_configs(self.config, self.labels, self.topics, __version__)
-
-
-def _expand(path: str | None) -> str | None:
-    return None if path is None else str(Path(path).expanduser())
-
-
-def _no_pass_phrase(key_file: str | None):
-    """A password callback for an encrypted key: refuse, instead of OpenSSL prompting on a headless device."""
-
-    def refuse() -> str:
-        raise MqttError(
-            f"MQTT key_file {key_file} is encrypted with a pass phrase, which a device cannot type; store it "
-            f"decrypted (openssl pkey -in {key_file} -out plain.key), readable only by the service user."
-        )
-
-    return refuse

@@ -130,9 +130,9 @@ def test_every_edge_error_is_a_har_error():
     from har.edge.config import ConfigError
     from har.edge.download import DownloadError, MismatchError
     from har.edge.interpreter import InterpreterError
-    from har.edge.metrics import MetricsError
     from har.edge.pipeline import PipelineError
     from har.edge.pose.assets import PoseModelsError
+    from har.edge.prometheus import MetricsError
     from har.edge.sinks.mqtt import MqttError, MqttMissing
     from har.edge.sources import SourceError
 

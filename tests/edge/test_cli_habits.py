@@ -9,10 +9,10 @@ import sys
 import typer
 from typer.testing import CliRunner
 
+from har.cli.main import app as train_app
 from har.edge import __version__
 from har.edge.cli import app as edge_app
 from har.edge.cliutil import hoist_verbose
-from har.train.cli import app as train_app
 from har.train.extras import TrainGroup
 
 

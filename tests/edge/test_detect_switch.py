@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import cv2
 from typer.testing import CliRunner
 
 from har.edge.bundle import load_bundle
+from har.edge.capture import open_video
 from har.edge.cli import app
 from har.edge.config import load_config
 from har.edge.pipeline import Pipeline
@@ -36,7 +36,7 @@ class FileFrames:
         self.path, self.hook = path, hook
 
     def __iter__(self):
-        cap = cv2.VideoCapture(str(self.path))
+        cap = open_video(self.path)
         i = 0
         while True:
             ok, frame = cap.read()

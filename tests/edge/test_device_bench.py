@@ -42,7 +42,9 @@ def bundle(tmp_path_factory) -> Path:
     pytest.importorskip("tensorflow")
     import keras
 
-    from har.export.tflite import ModelDir, assemble_bundle, bundle_files, convert_models, targets_for
+    from har.export.bundle import assemble_bundle
+    from har.export.worker import bundle_files, convert_models, targets_for
+    from har.models.folder import ModelFolder as ModelDir
     from har.models.lrcn import build_lrcn
 
     root = tmp_path_factory.mktemp("device_bench")

@@ -20,7 +20,9 @@ import cv2
 import numpy as np
 import pytest
 
-from har.edge.download import DownloadError, _network_reason, download, fetch_video, is_video_url, local_video
+from har.edge.capture import open_video
+from har.edge.download import DownloadError, _network_reason, download
+from har.edge.videourl import fetch_video, is_video_url, local_video
 from tests.helpers import write_video
 from tests.http_server import FileServer
 
@@ -206,7 +208,7 @@ def test_fetch_video_caches_by_url(serve, tmp_path):
     cache = tmp_path / "cache"
     path = fetch_video(srv.url("/clips/walk.mp4"), cache, progress=False)
     assert path.parent == cache and path.suffix == ".mp4" and path.read_bytes() == mp4
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     cap.release()
     assert fetch_video(srv.url("/clips/walk.mp4"), cache) == path and len(srv.requests) == 1
@@ -221,7 +223,8 @@ def test_local_video_refuses_streams_and_missing_files(tmp_path):
 
 def _run_fetch(code_before: str, url: str, cache: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     code = textwrap.dedent(code_before) + textwrap.dedent(f"""
-        from har.edge.download import DownloadError, fetch_video
+        from har.edge.download import DownloadError
+        from har.edge.videourl import fetch_video
         try:
             fetch_video({url!r}, {str(cache)!r}, progress=False)
         except DownloadError as e:
@@ -254,7 +257,7 @@ def test_youtube_unreachable_network_is_clear(tmp_path):
 def test_har_predict_downloads_a_url_before_loading_the_model(serve, tmp_path):
     from typer.testing import CliRunner
 
-    from har.train.cli import app
+    from har.cli.main import app
 
     frames = [np.full((32, 48, 3), i * 10, np.uint8) for i in range(12)]
     mp4 = write_video(tmp_path / "src.mp4", frames, 10.0).read_bytes()
@@ -272,7 +275,7 @@ def test_har_predict_downloads_a_url_before_loading_the_model(serve, tmp_path):
 def test_har_predict_downloads_a_url_and_gives_the_local_answer(serve, tiny_model_dir, tiny_synth, tmp_path):
     from typer.testing import CliRunner
 
-    from har.train.cli import app
+    from har.cli.main import app
 
     video = sorted(tiny_synth.rglob("*.mp4"))[0]
     srv = serve({"/v/clip.mp4": video.read_bytes()})

@@ -45,8 +45,9 @@ def clip(path: Path, segments: list[tuple[str, float]], fps: float = 20.0) -> Pa
 @pytest.fixture(scope="session")
 def enroll_bundle_master(tmp_path_factory) -> Path:
     from tests.edge.enroll_bundle import build_enroll_bundle
+    from tests.edge.prebuilt import cached
 
-    return build_enroll_bundle(tmp_path_factory.mktemp("enroll_bundle"))
+    return cached("enroll_bundle", build_enroll_bundle, tmp_path_factory)
 
 
 @pytest.fixture
@@ -203,6 +204,20 @@ def test_examples_and_thresholds_survive_a_restart(bundle_dir, tmp_path):
     np.testing.assert_allclose(a.similarity_thresholds, b.similarity_thresholds, atol=1e-6)
 
 
+def _wait_for_handler(pid: int, signum: int, timeout_s: float = 120.0) -> None:
+    """Until process ``pid`` catches ``signum`` (Linux: the SigCgt mask in /proc), however slow its start-up."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text()
+        caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if caught >> (signum - 1) & 1:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} did not install a handler for signal {signum} in {timeout_s:.0f} s")
+
+
 def test_run_reloads_on_sighup_without_restarting(bundle_dir, tmp_path):
     """A real `har-edge run` process: the label enrolled while it runs appears in its events after SIGHUP."""
     import os
@@ -218,7 +233,8 @@ def test_run_reloads_on_sighup_without_restarting(bundle_dir, tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     try:
-        time.sleep(4.0)
+        _wait_for_handler(proc.pid, signal.SIGHUP)  # before it, SIGHUP's default action would end the process
+        time.sleep(1.0)
         _enrol_blue(bundle_dir, tmp_path)
         proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 20

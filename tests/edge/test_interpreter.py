@@ -35,7 +35,9 @@ def bundle(tmp_path_factory):
     pytest.importorskip("tensorflow")
     import keras
 
-    from har.export.tflite import ModelDir, assemble_bundle, bundle_files, convert_models, targets_for
+    from har.export.bundle import assemble_bundle
+    from har.export.worker import bundle_files, convert_models, targets_for
+    from har.models.folder import ModelFolder as ModelDir
     from har.models.lrcn import build_lrcn
 
     root = tmp_path_factory.mktemp("interp")
@@ -137,7 +139,7 @@ def test_missing_edgetpu_runtime_is_one_clear_error(bundle):
         load_delegate("gpu")
     with pytest.raises(BundleError, match="no Edge TPU-compiled encoder"):
         StreamingClassifier(bundle, delegate="edgetpu")
-    from har.edge.bundle import describe
+    from har.edge.bundle.describe import describe
 
     with pytest.raises(OSError, match="edgetpu delegate needs libedgetpu"):  # InterpreterError is an OSError
         describe(bundle, delegate="edgetpu")
@@ -162,7 +164,7 @@ def test_no_runtime_installed_is_one_clear_error():
 
 
 def test_describe_lists_models_ops_and_delegate(bundle):
-    from har.edge.bundle import describe
+    from har.edge.bundle.describe import describe
 
     text = describe(bundle, threads=1)
     assert "sha256 verified" in text and "UNIDIRECTIONAL_SEQUENCE_LSTM" in text

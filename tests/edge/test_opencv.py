@@ -103,7 +103,7 @@ def test_uncompressed_avi_is_read_without_ffmpeg_frame_for_frame(tmp_path):
     while (frame := cap.read())[0]:
         got.append(frame[1])
     cap.release()
-    assert len(got) == 7 and all(np.array_equal(a, b) for a, b in zip(got, frames))
+    assert len(got) == 7 and all(np.array_equal(a, b) for a, b in zip(got, frames, strict=True))
 
 
 def test_a_truncated_or_fake_avi_ends_cleanly_or_is_refused_in_one_sentence(tmp_path):

@@ -21,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from har.edge.bundle import load_bundle
+from har.edge.capture import open_video
 from har.edge.cli import app
 from tests.edge.colour import INTERVAL, SEQ
 from tests.edge.colour import scenario as _scenario
@@ -54,7 +55,7 @@ def test_a_then_b_then_nothing_gives_ordered_events_at_the_right_times(colour_bu
     assert res.output.count("red") >= 2  # console lines for start and end
     import cv2
 
-    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 200
+    assert int(open_video(out).get(cv2.CAP_PROP_FRAME_COUNT)) == 200
 
 
 def test_same_answer_at_any_camera_fps(colour_bundle, tmp_path):

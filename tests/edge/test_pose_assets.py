@@ -114,7 +114,7 @@ def test_cli_fetch_reports_verified_files(cached_copy):
 
 
 def test_workstation_cli_has_the_same_command(cached_copy):
-    from har.train.cli import app
+    from har.cli.main import app
 
     res = CliRunner().invoke(app, ["models", "fetch", "pose", "--cache-dir", str(cached_copy)])
     assert res.exit_code == 0, res.output

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from har.edge.capture import open_video
 from har.edge.pose.assets import PoseModels
 from har.edge.pose.estimator import LANDMARK_NAMES, Pose, PoseEstimator
 from tests.conftest import REALCLIPS
@@ -30,7 +31,7 @@ def read_rgb(name: str, every: int = 1, limit: int | None = None) -> list[np.nda
     """Frames of a real clip as RGB (OpenCV decodes BGR), every ``every``-th, at most ``limit``."""
     path = REALCLIPS / name
     need(path.is_file(), f"real clip {path} not present (it lies beside the repo in CI, not in a user's clone)")
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     frames, i = [], 0
     while limit is None or len(frames) < limit:
         ok, bgr = cap.read()

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from har.edge.capture import open_video
 from har.edge.pose.estimator import LANDMARK_NAMES, PoseEstimator
 from har.edge.pose.features import (
     FEATURE_DIM,
@@ -32,7 +33,7 @@ def real_poses(real_pose_models, realclips):
     """20 poses, every other frame of a real 1080p clip, with one frame where nobody is (a blank frame)."""
     path = realclips / "drink_water_1080p.avi"
     models = real_pose_models
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     est, poses, i = PoseEstimator(models), [], 0
     while len(poses) < 20:
         ok, bgr = cap.read()

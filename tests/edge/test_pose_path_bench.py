@@ -25,7 +25,10 @@ def test_skipping_frames_runs_the_landmark_model_less_and_rows_have_the_bench_fi
     b = str(default_bundle_path())
     variants = [PathVariant("every frame", b, PoseMode(1)), PathVariant("every 3rd frame", b, PoseMode(3)),
                 PathVariant("still", b, PoseMode(1, still_threshold=2.0))]
-    report = measure(variants, one_clip, rounds=1, motion_actors=1, log=lambda _: None)
+    from har.train.motion.score import score_bundle
+
+    report = measure(variants, one_clip, rounds=1, motion_actors=1, log=lambda _: None,
+                     motion_accuracy=lambda b, k, n: score_bundle(b, actors=n, landmark_every=k)["accuracy"])
     rows = {r["variant"]: r for r in report["rows"]}
     assert all(set(r) == set(ROW_FIELDS) for r in rows.values())
     every, third = rows["every frame"]["pose"], rows["every 3rd frame"]["pose"]

@@ -37,7 +37,7 @@ def test_export_bar_follows_the_workers_progress_file(tmp_path, monkeypatch):
     import subprocess
     import sys
 
-    from har.export.tflite import _wait_with_bar
+    from har.export.worker import _wait_with_bar
 
     buf = io.StringIO()
     monkeypatch.setattr(progress, "_console", lambda: Console(file=buf, force_terminal=True, width=100,

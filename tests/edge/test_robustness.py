@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from har.edge.capture import open_video
 from har.edge.cli import app
 from har.edge.events import Event
 from har.edge.sinks.jsonl import JsonlSink
@@ -112,7 +113,7 @@ def test_annotated_video_is_written_in_segments(tmp_path):
         sink.write(frame, "wave", 0.9, 10.0)
     sink.stop()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.1.mp4", "a.2.mp4", "a.mp4"]
-    counts = [int(cv2.VideoCapture(str(tmp_path / n)).get(cv2.CAP_PROP_FRAME_COUNT)) for n in
+    counts = [int(open_video(tmp_path / n).get(cv2.CAP_PROP_FRAME_COUNT)) for n in
               ("a.2.mp4", "a.1.mp4", "a.mp4")]
     assert counts == [10, 10, 5]  # the oldest segment was dropped
 
@@ -122,6 +123,7 @@ def test_annotated_video_is_written_in_segments(tmp_path):
 WRITER = """
 import sys
 from har.edge.sinks.outbox import Outbox
+from har.edge.capture import open_video
 ob = Outbox(sys.argv[1])
 i = 0
 while True:

@@ -5,16 +5,17 @@ import logging
 import sqlite3
 import threading
 
-import cv2
 import numpy as np
 import pytest
 
+from har.edge.capture import open_video
+from har.edge.draw import annotate, overlay_lines
 from har.edge.events import Event
 from har.edge.sinks.base import MultiSink, Sink
 from har.edge.sinks.console import ConsoleSink
 from har.edge.sinks.jsonl import JsonlSink
 from har.edge.sinks.outbox import Outbox, OutboxError
-from har.edge.sinks.video import VideoSink, annotate, overlay_lines
+from har.edge.sinks.video import VideoSink
 
 
 def sample_events():
@@ -224,7 +225,7 @@ def test_video_sink_writes_annotated_frames(tmp_path, ext):
         frame = rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)
         sink.write(frame, "wave" if i > 2 else None, 0.9, fps_now=9.8)
     sink.stop()
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     n = 0
     while True:
         ok, frame = cap.read()
@@ -240,7 +241,7 @@ def test_video_sink_resizes_to_requested_size_and_rejects_bad_paths(tmp_path):
     sink = VideoSink(tmp_path / "small.avi", fps=5, size=(64, 48))
     sink.write(np.zeros((96, 128), np.uint8), "wave", 0.5)
     sink.stop()
-    cap = cv2.VideoCapture(str(tmp_path / "small.avi"))
+    cap = open_video(tmp_path / "small.avi")
     ok, frame = cap.read()
     cap.release()
     assert ok and frame.shape == (48, 64, 3)
@@ -255,7 +256,7 @@ def test_video_sink_resizes_to_requested_size_and_rejects_bad_paths(tmp_path):
 
 
 def test_draw_skeleton_draws_visible_bones_only():
-    from har.edge.sinks.video import draw_skeleton
+    from har.edge.draw import draw_skeleton
 
     frame = np.zeros((240, 320, 3), np.uint8)
     lm = np.full((33, 5), np.nan, np.float32)

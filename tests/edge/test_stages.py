@@ -10,7 +10,7 @@ from har.edge.config import ConfigError, load_config
 from har.edge.sampler import IntervalSampler
 from har.edge.sources import FileSource, LiveSource, SourceError, open_source
 from har.edge.window import Window
-from har.train.clips import Sampling, clip_indices
+from har.models.clips import Sampling, clip_indices
 from tests.helpers import write_video
 
 

@@ -20,9 +20,9 @@ def trained(real_pose_models, tmp_path_factory):
     from har.edge.pose.features import FEATURE_DIM
     from har.export.pose import export_pose
     from har.models import build_model
+    from har.models.keypoints import window_features
     from har.train.config import TrainConfig
     from har.train.fit import Splits, write_artifacts
-    from har.train.pose import window_features
 
     root = tmp_path_factory.mktemp("pose")
     keras.utils.set_random_seed(0)

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from har.cli.main import app
 from har.edge.bench import ROW_FIELDS
 from har.export.bench import FAMILIES, STREAMING_QUANTS, WINDOW_QUANTS, Family, dataset_drift, pareto_front
-from har.export.tflite import ModelDir
-from har.train.cli import app
+from har.models.folder import ModelFolder as ModelDir
 
 THREADS = ["1"]
 VARIANTS = {(f, q) for f in FAMILIES for q in ("keras", *WINDOW_QUANTS)} | {

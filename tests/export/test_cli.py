@@ -13,9 +13,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from har.export import tflite
-from har.export.tflite import ExportError, ModelDir, calibration_clips, load_model_dir, run_worker
-from har.train.cli import app
+from har.cli.main import app
+from har.export import data, worker
+from har.export.checks import load_model_dir
+from har.export.data import calibration_clips, load_splits
+from har.export.errors import ExportError
+from har.export.worker import run_worker
+from har.models.folder import read_model_folder, write_split
 
 
 def _export(*args: str):
@@ -68,21 +72,64 @@ def test_out_dir_that_is_not_a_bundle_is_refused_before_converting(tmp_path):
     assert (out / "notes.txt").read_text() == "keep me"
 
 
+def _with_split(tmp_path, videos: dict[str, list[str]]):
+    """A model folder whose split.json names ``videos`` (side -> file names under ``tmp_path/data/a``)."""
+    from har.models.folder import SplitVideo
+
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    d = _model_dir(tmp_path)
+    cfg = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({**cfg, "data": str(root)}))
+    sides = {}
+    for side in ("train", "val", "test"):
+        sides[side] = []
+        for name in videos.get(side, []):
+            (root / "a" / name).write_bytes(b"")
+            sides[side].append(SplitVideo(root / "a" / name, "a", name))
+    write_split(d, root, "holdout", "holdout", ["a", "b"], sides)
+    return read_model_folder(d)
+
+
 def test_calibration_draws_only_training_clips_with_the_training_seed(tmp_path, monkeypatch):
-    md = ModelDir(tmp_path, "lrcn", ["a", "b"], {"model": "lrcn", "seed": 5, "data": str(tmp_path)}, {})
+    md = _with_split(tmp_path, {"train": ["t1.mp4", "t2.mp4"], "val": ["v.mp4"], "test": ["x.mp4"]})
     asked = []
 
-    def fake_prepare_splits(cfg, only):
-        asked.append(only)
-        train = (np.arange(30, dtype=np.uint8).reshape(30, 1, 1, 1, 1), np.zeros(30, np.int32))
-        return type("S", (), {"labels": ["a", "b"], "train": train, "test": None})()
+    def fake_load_clips(videos, labels, sampling, cache):
+        asked.append([v.path.name for v in videos])
+        return np.arange(30, dtype=np.uint8).reshape(30, 1, 1, 1, 1), np.zeros(30, np.int32), []
 
-    monkeypatch.setattr("har.train.fit.prepare_splits", fake_prepare_splits)
-    train_x, test = tflite.load_splits(md, test=False)
-    assert asked == [("train",)] and test is None
+    monkeypatch.setattr(data, "load_clips", fake_load_clips)
+    train_x, test = load_splits(md, test=False)
+    assert asked == [["t1.mp4", "t2.mp4"]] and test is None
     picked = calibration_clips(md, train_x, 10)
     assert len(picked) == 10 and np.array_equal(picked, calibration_clips(md, train_x, 10))
     assert len(calibration_clips(md, train_x, 500)) == 30
+
+
+def test_split_paths_follow_the_data_root(tmp_path):
+    """Paths are stored relative to the data root, so a folder pointed at a moved dataset finds its videos."""
+    md = _with_split(tmp_path, {"train": ["t1.mp4"], "test": ["x.mp4"]})
+    assert json.loads((md.path / "split.json").read_text())["videos"]["train"][0]["path"] == "a/t1.mp4"
+    moved = tmp_path / "moved"
+    (tmp_path / "data").rename(moved)
+    md.config["data"] = str(moved)
+    assert md.split().videos("test")[0].path == moved / "a" / "x.mp4"
+
+
+def test_missing_videos_of_the_split_are_one_sentence(tmp_path):
+    md = _with_split(tmp_path, {"train": ["t1.mp4"], "test": ["x.mp4"]})
+    (tmp_path / "data" / "a" / "x.mp4").unlink()
+    with pytest.raises(ExportError, match=r"need the data .* was trained on .*x\.mp4 is missing"):
+        load_splits(md, test=True)
+
+
+def test_folder_from_before_split_records_is_refused_in_one_sentence(tmp_path):
+    """An older model folder still exports without data (fp32), but calibration needs its split."""
+    d = _model_dir(tmp_path)
+    res = _export("--model", str(d), "--out", str(tmp_path / "b"), "--quant", "int8", "--no-report")
+    assert res.exit_code == 2
+    assert "has no split.json (it was trained by an older har-edge); retrain it with `har train`" in res.output
 
 
 def _fake_run(returncode: int, events: list[dict]):
@@ -95,7 +142,7 @@ def _fake_run(returncode: int, events: list[dict]):
 
 
 def test_converter_crash_becomes_one_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(tflite.subprocess, "run", _fake_run(-11, [
+    monkeypatch.setattr(worker.subprocess, "run", _fake_run(-11, [
         {"event": "loaded", "tensorflow": "2.21.0", "keras": "3"},
         {"event": "start", "target": "window:fp32"}, {"event": "done", "target": "window:fp32", "seconds": 1},
         {"event": "start", "target": "window:int8"}]))
@@ -106,7 +153,7 @@ def test_converter_crash_becomes_one_clear_error(tmp_path, monkeypatch):
 
 
 def test_worker_error_event_is_passed_on(tmp_path, monkeypatch):
-    monkeypatch.setattr(tflite.subprocess, "run", _fake_run(3, [
+    monkeypatch.setattr(worker.subprocess, "run", _fake_run(3, [
         {"event": "error", "message": "the convlstm graph uses TensorFlow ops with no TFLite builtin (MaxPool3D)"}]))
     with pytest.raises(ExportError, match=r"^the convlstm graph uses TensorFlow ops with no TFLite builtin"):
         run_worker({"model_dir": "x"}, tmp_path)

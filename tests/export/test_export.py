@@ -37,8 +37,9 @@ def exported(tiny_model_dir, tmp_path_factory):
     import keras
     from typer.testing import CliRunner
 
-    from har.export.tflite import load_model_dir, load_splits
-    from har.train.cli import app
+    from har.cli.main import app
+    from har.export.checks import load_model_dir
+    from har.export.data import load_splits
 
     root = tmp_path_factory.mktemp("export")
     res = CliRunner().invoke(app, ["export", "--model", str(tiny_model_dir), "--out", str(root / "bundle"),
@@ -136,15 +137,10 @@ def test_every_quant_mode_round_trips(exported, tmp_path):
     """fp32, dynamic, fp16 and int8 bundles of the model, with [-1, 1] input (as `make train` uses)."""
     import keras
 
-    from har.export.tflite import (
-        assemble_bundle,
-        bundle_files,
-        calibration_clips,
-        convert_models,
-        load_model_dir,
-        load_splits,
-        targets_for,
-    )
+    from har.export.bundle import assemble_bundle
+    from har.export.checks import load_model_dir
+    from har.export.data import calibration_clips, load_splits
+    from har.export.worker import bundle_files, convert_models, targets_for
 
     model_dir = tmp_path / "lrcn"
     shutil.copytree(exported.model_dir, model_dir)
@@ -188,7 +184,8 @@ def test_int8_bundle_runs_where_tensorflow_cannot_be_imported(exported, tmp_path
 
         sys.meta_path.insert(0, NoTensorFlow())
         import numpy as np
-        from har.edge.bundle import describe, load_bundle
+        from har.edge.bundle import load_bundle
+        from har.edge.bundle.describe import describe
         from har.edge.interpreter import StreamingClassifier, WindowClassifier, backend_name
 
         b = load_bundle({str(exported.bundle)!r})

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 
-import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from har.edge import __version__
 from har.edge.bundle import load_bundle
+from har.edge.capture import open_video
 from har.edge.cli import app
 from tests.helpers import write_video
 from tests.pose_data import LABELS
@@ -28,7 +28,7 @@ WALK = "actions/walk/weizmann_ido_walk.avi"  # 43 frames at 25 fps: 18 sampled f
 
 
 def _bgr_frames(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     frames = []
     while (got := cap.read())[0]:
         frames.append(got[1])
@@ -74,7 +74,7 @@ def test_cache_bundle_is_head_embedding_metadata_and_report_only(cache_bundle, t
 
 
 def test_export_refuses_an_unknown_pose_models_mode_and_cache_for_a_pixel_model(trained, tmp_path):
-    from har.train.cli import app as har
+    from har.cli.main import app as har
 
     res = CliRunner().invoke(har, ["export", "--model", str(trained["model_dir"]), "--pose-models", "fetch",
                                    "--out", str(tmp_path / "b")])

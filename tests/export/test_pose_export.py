@@ -124,7 +124,7 @@ def test_device_bench_splits_a_pose_frame_into_detector_landmarks_and_head(train
 
 
 def test_export_without_the_pose_models_says_how_to_fetch_them(trained, tmp_path, monkeypatch):
-    from har.train.cli import app
+    from har.cli.main import app
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
     res = CliRunner().invoke(app, ["export", "--model", str(trained["model_dir"]), "--out", str(tmp_path / "b")])

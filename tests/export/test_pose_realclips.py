@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def pose_run(real_pose_models, realclips, tmp_path_factory):
     """Train and export with the real CLI on the real-clip set; returns the paths."""
-    from har.train.cli import app
+    from har.cli.main import app
 
     root = tmp_path_factory.mktemp("pose-real")
     data = realclip_dataset(realclips, root / "data")
@@ -56,7 +56,7 @@ def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
 
 
 def test_pose_training_runs_fold_protocols_on_the_cached_keypoints(pose_run, tmp_path):
-    from har.train.cli import app
+    from har.cli.main import app
 
     res = CliRunner().invoke(app, ["train", "--encoder", "pose", "--data", str(pose_run["data"]), "--epochs", "3",
                                    "--protocol", "kfold:3", "--folds", "2", "--out", str(tmp_path),
@@ -79,8 +79,8 @@ def test_edge_windows_match_the_training_keypoints(pose_run):
     from har.edge.pipeline import Classifier
     from har.edge.pose.assets import pose_models
     from har.edge.predict import windows_of_file
-    from har.train.clips import Sampling
-    from har.train.pose import keypoint_cache_dir, video_keypoints, window_starts
+    from har.models.clips import Sampling
+    from har.models.keypoints import keypoint_cache_dir, video_keypoints, window_starts
 
     video = pose_run["data"] / "drink_water" / "v_drink_water_g01_c01.avi"
     cfg = json.loads((pose_run["model_dir"] / "config.json").read_text())
@@ -131,7 +131,7 @@ def test_har_edge_predict_names_one_of_the_trained_actions(pose_run):
 
 def test_har_bench_times_a_pose_bundle_alone_on_real_footage(pose_run, tmp_path):
     """`har bench --bundle` needs no pixel models; `--video` with a person shows the tracking rate."""
-    from har.train.cli import app
+    from har.cli.main import app
 
     video = pose_run["realclips"] / "v_ApplyEyeMakeup_g01_c01.avi"
     res = CliRunner().invoke(app, ["bench", "--models", str(tmp_path / "none"), "--bundle", str(pose_run["bundle"]),
@@ -149,7 +149,7 @@ def test_har_bench_times_a_pose_bundle_alone_on_real_footage(pose_run, tmp_path)
 
 def test_export_with_pose_models_cache_gives_a_small_bundle_that_runs(pose_run, tmp_path):
     """`har export --pose-models cache` from the CLI: head, metadata and report; the device finds the rest."""
-    from har.train.cli import app
+    from har.cli.main import app
 
     out = tmp_path / "bundle-cache"
     res = CliRunner().invoke(app, ["export", "--model", str(pose_run["model_dir"]), "--out", str(out),

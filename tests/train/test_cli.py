@@ -7,7 +7,8 @@ import shutil
 import cv2
 from typer.testing import CliRunner
 
-from har.train.cli import app
+from har.cli.main import app
+from har.edge.capture import open_video
 
 runner = CliRunner()
 
@@ -20,10 +21,10 @@ def test_predict_prints_a_label_and_writes_a_readable_video(tiny_model_dir, tiny
     m = re.search(r"Action Predicted: (\S+)\s+Confidence: ([0-9.]+)", res.output)
     labels = json.loads((tiny_model_dir / "labels.json").read_text())
     assert m and m.group(1) in labels and 0.0 < float(m.group(2)) <= 1.0
-    cap = cv2.VideoCapture(str(out))
+    cap = open_video(out)
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     ok, frame = cap.read()
-    src = cv2.VideoCapture(str(video))
+    src = open_video(video)
     assert ok and frame.shape[:2] == (int(src.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(src.get(cv2.CAP_PROP_FRAME_WIDTH)))
     assert n == int(src.get(cv2.CAP_PROP_FRAME_COUNT))
 
@@ -76,7 +77,7 @@ def test_data_scenario(tmp_path):
     out = tmp_path / "s.mp4"
     res = runner.invoke(app, ["data", "scenario", "--out", str(out), "--actions", "wave:1,idle:1"])
     assert res.exit_code == 0 and "wave 0.0-1.0s" in res.output
-    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 30
+    assert int(open_video(out).get(cv2.CAP_PROP_FRAME_COUNT)) == 30
     res = runner.invoke(app, ["data", "scenario", "--out", str(out), "--actions", "dance:1"])
     assert res.exit_code == 2 and "unknown action" in res.output
 

@@ -4,9 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from har.edge.capture import open_video
 from har.edge.preprocess import normalize, preprocess_frame
-from har.train import clips as clips_mod
-from har.train.clips import Sampling, VideoError, clip_indices, load_clips, read_frames, video_clips
+from har.models import clips as clips_mod
+from har.models.clips import Sampling, VideoError, clip_indices, load_clips, read_frames, video_clips
 from har.train.dataset import Video
 from tests.helpers import write_video
 
@@ -40,9 +41,8 @@ def test_clips_are_the_edge_preprocessing_of_the_same_frames(tmp_path):
     idx = clip_indices(len(decoded), fps, s)[0]
     np.testing.assert_array_equal(clip, decoded[idx])
     # The training clip equals the edge's preprocess_frame on the decoded BGR frame.
-    import cv2
 
-    cap = cv2.VideoCapture(str(path))
+    cap = open_video(path)
     raw = [cap.read()[1] for _ in range(idx[1] + 1)][idx[1]]
     np.testing.assert_array_equal(clip[1], preprocess_frame(raw, 32))
     x = normalize(clip)
@@ -95,8 +95,8 @@ def test_real_clips_decode_in_every_container(realclips, name):
 
 
 def test_every_cache_shares_one_root_and_an_empty_xdg_means_unset(monkeypatch, tmp_path):
-    from har.edge.download import default_cache_dir as video_cache
     from har.edge.pose.assets import default_cache_dir as pose_cache
+    from har.edge.videourl import default_cache_dir as video_cache
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert [clips_mod.default_cache_dir(), video_cache(), pose_cache()] == \

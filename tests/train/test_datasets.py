@@ -198,7 +198,7 @@ def test_free_space_is_checked_before_downloading_without_a_size(serve, tmp_path
 
 def test_cli_seed_preset_and_errors(serve, tmp_path, ucf50_rar):
     require_rar_tool()
-    from har.train.cli import app
+    from har.cli.main import app
 
     srv = serve({"/UCF50.rar": ucf50_rar})
     runner = CliRunner()
@@ -219,7 +219,7 @@ def test_cli_seed_preset_and_errors(serve, tmp_path, ucf50_rar):
 def test_train_preset_seed_downloads_then_trains_both_models_with_the_seed_settings(
         serve, tmp_path, tiny_avi, monkeypatch):
     require_rar_tool()
-    from har.train.cli import app
+    from har.cli.main import app
 
     rar = write_rar(tmp_path / "UCF50.rar", _ucf_files(tiny_avi, "UCF50", SEED + ["Basketball"], groups=4))
     srv = serve({"/UCF50.rar": rar.read_bytes()})

@@ -10,7 +10,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from har.train.cli import app
+from har.cli.main import app
 from har.train.distribute import read_tf_config
 
 TINY = '[train]\nbatch_size = 2\npatience = 50\njit_compile = false\n[train.sampling]\nseq_len = 4\nsize = 64\nclips_per_video = 1\n'
@@ -64,7 +64,7 @@ def test_two_workers_train_one_model(tiny_synth, tmp_path):
     for i in range(2):
         env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}}),
                    TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
-        cmd = [sys.executable, "-m", "har.train.cli", "train", "--data", str(tiny_synth), "--config", str(config),
+        cmd = [sys.executable, "-m", "har.cli.main", "train", "--data", str(tiny_synth), "--config", str(config),
                "--classes", "wave,jump", "--epochs", "2", "--strategy", "multiworker", "--input-pipeline", "shards",
                "--out", str(tmp_path / f"out{i}"), "--cache-dir", str(tmp_path / "cache")]  # one shared cache
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))

@@ -9,11 +9,12 @@ import pytest
 from typer.testing import CliRunner
 
 from har.edge.pose.features import FEATURE_DIM, window_features_from_array
-from har.train.clips import Sampling
+from har.models.clips import Sampling
+from har.models.keypoints import found_fraction, load_keypoints, video_keypoints
 from har.train.dataset import list_videos, split_groups
 from har.train.motion import ACTIONS, MotionError, actor, read_track, sampled_track, take, write_dataset
 from har.train.motion.body import Motion, landmarks_3d
-from har.train.pose import found_fraction, load_keypoints, short_copies, video_keypoints
+from har.train.pose import short_copies
 
 REQUIRED = {"idle", "walk", "jog", "run", "wave_one_hand", "wave_two_hands", "clap", "box", "jump_forward",
             "jump_in_place", "jumping_jack", "side_gallop", "skip", "bend_down", "squat", "stand_up", "sit_down",
@@ -139,7 +140,7 @@ def test_windows_with_too_few_poses_are_dropped_and_short_copies_keep_enough(tmp
 
 
 def test_har_data_motion_and_show(tmp_path):
-    from har.train.cli import app
+    from har.cli.main import app
 
     out = tmp_path / "m"
     res = CliRunner().invoke(app, ["data", "motion", "--out", str(out), "--actors", "2", "--takes", "1",

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from har.train.cli import app
+from har.cli.main import app
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from har.train.cli import app
+from har.cli.main import app
 from har.train.motion import write_dataset
 from har.train.pose_init import WEIGHTS_FILE, init_head, motion_windows
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from har.train.cli import app
-from har.train.clips import Sampling
-from har.train.pose import _cache_key, keypoint_cache_dir, mirrored
+from har.cli.main import app
+from har.models.clips import Sampling
+from har.models.keypoints import _cache_key, keypoint_cache_dir
+from har.train.pose import mirrored
 
 
 def test_unknown_encoder_is_refused_in_one_sentence(tmp_path):

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from har.train.cli import app
+from har.cli.main import app
 from har.train.dataset import DatasetError, list_videos
 from har.train.protocols import make_folds, parse_protocol
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from har.cli.main import app
+from har.models.clips import Sampling, load_clips
 from har.train.augment import augment_names, flip_map, tf_augment
-from har.train.cli import app
-from har.train.clips import Sampling, load_clips
 from har.train.config import TrainConfig
 from har.train.dataset import list_videos
 from har.train.pipeline import batches, choose_pipeline

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from har.edge.capture import open_video
 from har.train.synth import CLASSES, SynthConfig, generate, iter_dataset, pose, render_scenario
 
 SMALL = SynthConfig(groups=2, clips_per_group=1, duration_s=1.0)
@@ -44,7 +45,7 @@ def test_generate_writes_ucf_named_readable_videos(tmp_path):
     assert n == len(files) == len(CLASSES) * 2
     for f in files:
         assert re.fullmatch(rf"v_{f.parent.name}_g\d\d_c\d\d\.mp4", f.name)
-    cap = cv2.VideoCapture(str(files[0]))
+    cap = open_video(files[0])
     ok, frame = cap.read()
     assert ok and frame.shape == (SMALL.height, SMALL.width, 3)
     assert cap.get(cv2.CAP_PROP_FPS) == SMALL.fps
@@ -55,7 +56,7 @@ def test_decoded_videos_are_identical_across_runs(tmp_path):
     generate(tmp_path / "b", SMALL)
     for fa in sorted((tmp_path / "a").rglob("*.mp4"))[:3]:
         fb = tmp_path / "b" / fa.relative_to(tmp_path / "a")
-        ca, cb = cv2.VideoCapture(str(fa)), cv2.VideoCapture(str(fb))
+        ca, cb = open_video(fa), open_video(fb)
         while True:
             oka, xa = ca.read()
             okb, xb = cb.read()

@@ -9,8 +9,9 @@ Trains the pose head without a single real video (docs/motion.md):
 :mod:`preview` (pictures and videos of them).
 """
 
+from har.models.tracks import TRACK_SUFFIX, MotionError, read_track, sampled_track
 from har.train.motion.actions import ACTIONS
-from har.train.motion.dataset import TRACK_SUFFIX, MotionError, read_track, sampled_track, write_dataset
+from har.train.motion.dataset import write_dataset
 from har.train.motion.generate import Take, actor, take
 
 __all__ = ["ACTIONS", "TRACK_SUFFIX", "MotionError", "Take", "actor", "read_track", "sampled_track", "take",

@@ -2,7 +2,7 @@
 
 Why: a generator is only as good as its motions, and a person spots a
 broken knee or a wrong-way wave in one look at a picture, not in a loss curve.
-The skeletons are drawn with the device's own :func:`har.edge.sinks.video.draw_skeleton`
+The skeletons are drawn with the device's own :func:`har.edge.draw.draw_skeleton`
 from the same landmarks training reads, on a grey frame of the take's aspect ratio.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from har.edge.sinks.video import draw_skeleton
+from har.edge.draw import draw_skeleton
 
 
 def _canvas(aspect: float, height: int) -> np.ndarray:

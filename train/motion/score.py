@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from har.train.errors import TrainError
 from har.train.motion.actions import ACTIONS
 
 TEST_FIRST_ACTOR = 1000
@@ -25,7 +26,7 @@ def test_windows(labels: list[str], seq_len: int, interval_s: float, min_found: 
 
     missing = [lab for lab in labels if lab not in ACTIONS]
     if missing:
-        raise ValueError(f"labels {', '.join(missing)} are not generated actions; only a head trained on the "
+        raise TrainError(f"labels {', '.join(missing)} are not generated actions; only a head trained on the "
                          "motion vocabulary can be scored on generated people")
     w = generated_windows(list(labels), range(first_actor, first_actor + actors), seed, seq_len, interval_s,
                           per_take=per_take, min_found=min_found)

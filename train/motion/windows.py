@@ -32,8 +32,8 @@ class Windows(NamedTuple):
 def generated_windows(actions: list[str], actors: range, seed: int = 0, seq_len: int = 20,
                       interval_s: float = 0.1, per_take: int = 2, min_found: float = 0.5, takes: int = 1) -> Windows:
     """Up to ``per_take`` windows per (actor, action, take), ``takes`` takes each, spread over each take."""
+    from har.models.tracks import sample_frames
     from har.train.motion import actor, take
-    from har.train.motion.dataset import sample_frames
 
     xs, aspects, ys, groups = [], [], [], []
     for g in actors:

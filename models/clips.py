@@ -28,6 +28,8 @@ from har.edge.cache import cache_root
 from har.edge.capture import open_video
 from har.edge.errors import HarError
 from har.edge.preprocess import preprocess_frame
+from har.edge.records import ConfigError
+from har.models.registry import InputSpec
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2
@@ -38,16 +40,16 @@ class Sampling:
     """How clips are cut; the edge reads the same fields from the bundle."""
 
     mode: str = "interval"  # "interval" or "uniform"
-    seq_len: int = 20
-    size: int = 64
-    interval_s: float = 0.1  # seconds between sampled frames (interval mode)
-    clips_per_video: int = 3  # at most, spread over the video (interval mode)
+    seq_len: int = InputSpec.seq_len
+    size: int = InputSpec.size
+    interval_s: float = InputSpec.interval_s  # seconds between sampled frames (interval mode)
+    clips_per_video: int = InputSpec.clips_per_video  # at most, spread over the video (interval mode)
 
     def __post_init__(self):
         if self.mode not in ("interval", "uniform"):
-            raise ValueError(f"sampling mode must be 'interval' or 'uniform', not {self.mode!r}")
+            raise ConfigError(f"sampling mode must be 'interval' or 'uniform', not {self.mode!r}")
         if self.seq_len < 1 or self.size < 8 or self.interval_s <= 0 or self.clips_per_video < 1:
-            raise ValueError("sampling needs seq_len >= 1, size >= 8, interval_s > 0, clips_per_video >= 1")
+            raise ConfigError("sampling needs seq_len >= 1, size >= 8, interval_s > 0, clips_per_video >= 1")
 
     @property
     def span_s(self) -> float:

@@ -1,0 +1,40 @@
+"""``python -m har.cli.embed BUNDLE``: give an existing pose bundle its embedding (``make default-embed``).
+
+The conversion is export's (:func:`har.export.embed.add_embedding`); the int8
+calibration windows are generated people of *training* actors (generator seed
+0, the first 12), never the ones evaluations use, and the generator is
+training code: this entry point is where the two meet.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from har.edge.bundle import MODEL_FILES
+from har.export.embed import add_embedding
+
+CALIBRATION_ACTORS = range(0, 12)
+CALIBRATION_SEED = 0  # `make motion` generates the default model's training people with seed 0
+
+
+def calibration_features(labels: list[str], seq_len: int, interval_s: float) -> np.ndarray:
+    """Features of generated windows of training actors, for the int8 calibration."""
+    from har.train.motion.windows import generated_windows, window_features
+
+    w = generated_windows(labels, CALIBRATION_ACTORS, CALIBRATION_SEED, seq_len, interval_s)
+    return window_features(w)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bundle")
+    ap.add_argument("--weights", default=None)
+    args = ap.parse_args(argv)
+    path = add_embedding(args.bundle, args.weights, calibration_features)
+    print(f"wrote {path / MODEL_FILES['embed']}")
+
+
+if __name__ == "__main__":
+    main()
