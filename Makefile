@@ -65,11 +65,10 @@ pose-default: motion
 	mkdir -p $(DEFAULT_MODEL)
 	cp $(ART)/pose-default/bundle/head.tflite $(ART)/pose-default/bundle/metadata.json $(ART)/pose-default/bundle/report.json \
 	   $(ART)/pose-default/bundle/report.md $(ART)/pose-default/bundle/motion_score.json \
-	   $(ART)/pose-default/bundle/embed.tflite \
 	   $(ART)/pose-default/pose_lstm/head.weights.npz $(ART)/pose-default/pose_lstm/metrics.json $(DEFAULT_MODEL)/
 
-# Give the shipped default model its embedding (embed.tflite, for `har-edge enroll`) from its float weights;
-# head.tflite, labels and scores stay as they are. `make pose-default` exports the embedding itself.
+# Give an older default model's head its embedding output (for `har-edge enroll`) in place; the head's ops,
+# weights and probabilities stay as they are. `make pose-default` exports heads with it already.
 default-embed: $(STAMP)
 	$(BIN)/python -m har.cli.embed $(DEFAULT_MODEL)
 

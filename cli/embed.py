@@ -1,7 +1,7 @@
-"""``python -m har.cli.embed BUNDLE``: give an existing pose bundle its embedding (``make default-embed``).
+"""``python -m har.cli.embed BUNDLE``: give an existing bundle's head its embedding output (``make default-embed``).
 
-The conversion is export's (:func:`har.export.embed.add_embedding`); the int8
-calibration windows are generated people of *training* actors (generator seed
+The rewrite is export's (:func:`har.export.embed.add_embedding`); a pose
+bundle's base references come from generated people of *training* actors (generator seed
 0, the first 12), never the ones evaluations use, and the generator is
 training code: this entry point is where the two meet.
 """
@@ -20,7 +20,7 @@ CALIBRATION_SEED = 0  # `make motion` generates the default model's training peo
 
 
 def calibration_features(labels: list[str], seq_len: int, interval_s: float) -> np.ndarray:
-    """Features of generated windows of training actors, for the int8 calibration."""
+    """Features of generated windows of training actors, for the base references."""
     from har.train.motion.windows import generated_windows, window_features
 
     w = generated_windows(labels, CALIBRATION_ACTORS, CALIBRATION_SEED, seq_len, interval_s)
@@ -30,10 +30,9 @@ def calibration_features(labels: list[str], seq_len: int, interval_s: float) -> 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bundle")
-    ap.add_argument("--weights", default=None)
     args = ap.parse_args(argv)
-    path = add_embedding(args.bundle, args.weights, calibration_features)
-    print(f"wrote {path / MODEL_FILES['embed']}")
+    path = add_embedding(args.bundle, calibration_features)
+    print(f"wrote {path / MODEL_FILES['head']} (with its embedding output)")
 
 
 if __name__ == "__main__":

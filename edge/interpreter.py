@@ -34,17 +34,20 @@ from har.edge.bundle import Bundle, BundleError
 from har.edge.errors import first_line
 from har.edge.litert import (  # noqa: F401 - re-exported: the runtime as callers know it
     DELEGATE_LIBS,
+    EMBEDDING_OUTPUT,
     RUNTIMES,
     InterpreterError,
     OpInfo,
     TensorInfo,
     _runtime,
+    _Tensor,
     _tensor,
     backend_name,
     graph_ops,
     load_delegate,
     load_interpreter,
     model_tensors,
+    ordered_outputs,
 )
 from har.edge.preprocess import normalize
 
@@ -58,6 +61,10 @@ STATEFUL_OPS = frozenset({"UNIDIRECTIONAL_SEQUENCE_LSTM", "BIDIRECTIONAL_SEQUENC
 
 class TfliteModel:
     """One single-input, single-output TFLite model with float in, float out.
+
+    A head may have a second output named ``embedding`` (its penultimate
+    layer, har.edge.enroll): ``run`` returns the probabilities as always, and
+    :meth:`embedding` reads the embedding the same invocation computed.
 
     ``run(x)`` takes ``x`` shaped like the model input, with or without its
     leading batch axis of 1:
@@ -77,11 +84,13 @@ class TfliteModel:
         self.threads = threads
         self.delegate = delegate
         self.interpreter = load_interpreter(self.path, threads, delegate)
-        inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
+        inputs, outputs = self.interpreter.get_input_details(), ordered_outputs(self.interpreter.get_output_details())
+        embeds = len(outputs) == 2 and outputs[0]["name"] != EMBEDDING_OUTPUT == outputs[1]["name"]
+        if len(inputs) != 1 or not (len(outputs) == 1 or embeds):
             raise ValueError(f"{self.path} has {len(inputs)} inputs and {len(outputs)} outputs; "
-                             "har-edge models have one of each")
+                             f"har-edge models have one of each (a head may add one named {EMBEDDING_OUTPUT!r})")
         self._in, self._out = _tensor(inputs[0]), _tensor(outputs[0])
+        self._emb = _tensor(outputs[1]) if embeds else None
         try:
             self._ops = [op.name for op in graph_ops(self.path)]
         except (ValueError, RuntimeError) as e:  # a graph damaged past the runtime's own checks
@@ -100,6 +109,17 @@ class TfliteModel:
     @property
     def output(self) -> TensorInfo:
         return self._out.info
+
+    @property
+    def embedding_output(self) -> TensorInfo | None:
+        """The head's second output, its penultimate layer (None: the model has no such output)."""
+        return self._emb.info if self._emb else None
+
+    def embedding(self) -> np.ndarray:
+        """The embedding output of the latest :meth:`run`, float32 without the batch axis (no second pass)."""
+        if self._emb is None:
+            raise ValueError(f"{self.path} has no {EMBEDDING_OUTPUT!r} output")
+        return self._read(self._emb)
 
     def ops(self) -> list[str]:
         """Op names of the graph, in execution order."""
@@ -163,8 +183,11 @@ class TfliteModel:
             it.reset_all_variables()
         it.set_tensor(self._in.index, self.prepare(x))
         it.invoke()
-        y = it.get_tensor(self._out.index)[0]
-        o = self._out.info
+        return self._read(self._out)
+
+    def _read(self, t: _Tensor) -> np.ndarray:
+        y = self.interpreter.get_tensor(t.index)[0]
+        o = t.info
         if o.quantized:
             return (y.astype(np.float32) - np.float32(o.zero_point)) * np.float32(o.scale)
         return y.astype(np.float32, copy=False)

@@ -13,7 +13,7 @@ import ctypes
 import functools
 import importlib
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from har.edge.errors import HarError, first_line
 
 #: (import name, distribution name), in order of preference.
 RUNTIMES = (("ai_edge_litert.interpreter", "ai-edge-litert"), ("tflite_runtime.interpreter", "tflite-runtime"))
+#: Tensor name of a head's second output, its penultimate layer (``models.head.embedding`` in a bundle).
+EMBEDDING_OUTPUT = "embedding"
 DELEGATE_LIBS = {
     "edgetpu": {"Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}.get(platform.system(), "libedgetpu.so.1"),
 }
@@ -130,7 +132,12 @@ def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]
         interpreter.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
     interpreter.invoke()
     return ([_tensor(d).info for d in interpreter.get_input_details()],
-            [_tensor(d).info for d in interpreter.get_output_details()])
+            [_tensor(d).info for d in ordered_outputs(interpreter.get_output_details())])
+
+
+def ordered_outputs(details: list[dict]) -> list[dict]:
+    """Output details in file order, except that a head's embedding output (``EMBEDDING_OUTPUT``) comes last."""
+    return sorted(details, key=lambda d: d["name"] == EMBEDDING_OUTPUT)
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,7 @@ class _Tensor:
 def _tensor(detail: dict) -> _Tensor:
     scale, zero_point = detail["quantization"]
     info = TensorInfo(tuple(int(d) for d in detail["shape"]), np.dtype(detail["dtype"]).name, float(scale),
-                      int(zero_point))
+                      int(zero_point), str(detail.get("name", "")))
     return _Tensor(detail["index"], info)
 
 
@@ -154,6 +161,7 @@ class TensorInfo:
     dtype: str
     scale: float = 0.0
     zero_point: int = 0
+    name: str = field(default="", compare=False)  # as the model file names it; not part of the metadata
 
     @property
     def quantized(self) -> bool:

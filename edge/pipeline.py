@@ -88,6 +88,12 @@ class Classifier:
         """What the head read in the latest ``classify`` (features); the embedding model reads the same."""
         return getattr(self._impl, "last_input", None)
 
+    @property
+    def last_embedding(self) -> np.ndarray | None:
+        """The head's embedding output of the latest ``classify`` (None: this head has none)."""
+        head = getattr(self._impl, "head", None)
+        return head.embedding() if head is not None and head.embedding_output is not None else None
+
     def attach(self, live: bool, metrics: Metrics) -> None:
         """A pose bundle on a live source adapts its mode to the device (har.edge.pose.adapt)."""
         if self.pose:

@@ -100,5 +100,8 @@ class Watchdog:
             last = self.metrics.frames + self.metrics.outages
 
     def stop(self) -> None:
-        notify("STOPPING=1")
+        """STOPPING=1 as the last word: the feeding thread is stopped first, so no WATCHDOG=1 follows it."""
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        notify("STOPPING=1")

@@ -26,13 +26,16 @@ log = logging.getLogger(__name__)
 FLOAT_DTYPES = ("float32", "float16")
 
 
-def section_for(head_file: Path, embed_file: Path, features: np.ndarray, labels: list[str]) -> dict:
-    """``metadata.json``'s ``embedding`` section (base references, har.edge.enroll.references) from calibration."""
+def section_for(head_file: Path, features: np.ndarray, labels: list[str]) -> dict:
+    """``metadata.json``'s ``embedding`` section (base references, har.edge.enroll.references) from calibration.
+
+    Probabilities and embeddings both come from the head's one invocation per window (its two outputs).
+    """
     from har.edge.enroll.references import embedding_section
 
-    head, embed = TfliteModel(head_file), TfliteModel(embed_file)
-    return embedding_section(np.stack([head.run(x) for x in features]), np.stack([embed.run(x) for x in features]),
-                             labels)
+    head = TfliteModel(head_file)
+    probs, embs = zip(*((head.run(x), head.embedding()) for x in features), strict=True)
+    return embedding_section(np.stack(probs), np.stack(embs), labels)
 
 
 def float_ops(path: Path) -> list[str]:
@@ -70,11 +73,11 @@ def check_out_dir(out_dir: str | Path) -> Path:
 
 def pixel_embedding_section(md: ModelFolder, files: dict[str, Path], clips: np.ndarray) -> dict | None:
     """The ``embedding`` section (har.edge.enroll.references) of an LRCN bundle, from its calibration clips."""
-    if "embed" not in files:
+    if "head" not in files:
         return None
     encoder = TfliteModel(files["encoder"], normalization=md.normalization)
     feats = np.stack([np.stack([encoder.run(f) for f in clip]) for clip in clips])
-    return section_for(files["head"], files["embed"], feats, md.labels)
+    return section_for(files["head"], feats, md.labels)
 
 
 def assemble_bundle(md: ModelFolder, out_dir: Path, quant: str, files: dict[str, Path], conv: Conversion,
@@ -87,7 +90,8 @@ def assemble_bundle(md: ModelFolder, out_dir: Path, quant: str, files: dict[str,
             shutil.copyfile(src, dst)
             ops = check_builtin_only(dst)
             model = TfliteModel(dst)
-            entries[graph] = model_entry(dst, model.input, model.output, ops, graph_quant(graph, quant))
+            entries[graph] = model_entry(dst, model.input, model.output, ops, graph_quant(graph, quant),
+                                         embedding=model.embedding_output)
             if graph_quant(graph, quant) == "int8" and (left := float_ops(dst)):
                 log.warning("%s: ops left in float by the converter: %s", MODEL_FILES[graph], ", ".join(left))
         sampling = md.sampling

@@ -151,7 +151,12 @@ def run(spec: dict) -> None:
                     reps[graph] = ([c[None].astype(np.float32) for c in clips] if features
                                    else _representative(graph, clips, normalization, graphs.get("encoder")))
                 rep = reps[graph]
-            Path(t["path"]).write_bytes(convert(graphs[graph], quant, rep))
+            data = convert(graphs[graph], quant, rep)
+            if graph == "head":  # the penultimate layer as a second output: har-edge enroll's embedding
+                from har.export.head_embedding import add_embedding_output
+
+                data = add_embedding_output(data)
+            Path(t["path"]).write_bytes(data)
             _emit(progress, event="done", target=f"{graph}:{quant}", seconds=round(time.perf_counter() - t0, 2))
     if spec.get("evaluate"):
         ev = spec["evaluate"]

@@ -1,14 +1,18 @@
-"""Give an existing pose bundle its embedding model from the head's float weights.
+"""Give an existing bundle's head its embedding output, in place (``make default-embed``).
 
-Why: bundles exported before ``embed.tflite`` existed (the default model
-shipped with the package is one) keep their head, labels and scores; only
-the embedding ``har-edge enroll`` needs is added. The head's float weights
-travel beside it as ``head.weights.npz`` (``har.train.pose_init``), so the
-LSTM is rebuilt from them in the conversion worker, converted like every
-embedding (``har.export.convert_worker.lstm_embed``: fused LSTM, full int8
-for an int8 bundle) and calibrated on generated windows of *training*
-actors (generator seed 0, the first ``actors``), never the ones evaluations
-use. ``head.tflite`` is left byte for byte as it was.
+Why: bundles exported before the head carried its penultimate layer as a
+second output (the default model shipped with the package was one) either
+have no embedding or a separate ``embed.tflite``, a second LSTM pass over
+every window. This rewrites ``head.tflite`` with the ``embedding`` output
+(:mod:`har.export.head_embedding`: no op, weight or quantization changes,
+so the head's probabilities, and every score measured with them, stay bit
+for bit) and drops ``embed.tflite``. For a pose bundle it recomputes the
+base references (``metadata.json`` ``embedding``) from the head's own
+embedding on generated windows of *training* actors (generator seed 0, the
+first ``actors``), never the ones evaluations use; a pixel bundle's
+float head gives the values its float ``embed.tflite`` gave, so its
+references stay. Enrolment files made before are bound to the old metadata
+and are refused; enrol again.
 
 Usage: ``python -m har.cli.embed edge/default_model`` (``make default-embed``), which hands in the
 generated calibration windows (the generator is training code, which export never imports).
@@ -17,7 +21,7 @@ generated calibration windows (the generator is training code, which export neve
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -28,44 +32,49 @@ from har.edge.bundle import MODEL_FILES, load_bundle, model_entry, write_metadat
 from har.edge.interpreter import TfliteModel
 from har.export.bundle import check_builtin_only, section_for
 from har.export.errors import ExportError
-from har.export.worker import run_worker
+from har.export.head_embedding import HeadEmbeddingError, add_embedding_output
 
 
-def add_embedding(bundle_dir: str | Path, weights: str | Path | None = None,
+def add_embedding(bundle_dir: str | Path,
                   calibration_features: Callable[[list[str], int, float], np.ndarray] | None = None) -> Path:
-    """Convert the embedding of ``bundle_dir``'s head from ``weights`` and record it in its metadata.
+    """Rewrite ``bundle_dir``'s head with its embedding output and record it in the metadata.
 
-    An int8 bundle needs ``calibration_features(labels, seq_len, interval_s)``: head inputs of training data.
+    A pose bundle's base references need ``calibration_features(labels, seq_len, interval_s)``: head inputs of
+    training data.
     """
     bundle = load_bundle(bundle_dir)
-    if not bundle.is_pose:
-        raise ExportError(f"{bundle.path} is not a pose bundle; re-export a pixel bundle to give it an embedding")
-    weights = Path(weights or bundle.path / "head.weights.npz")
-    if not weights.is_file():
-        raise ExportError(f"{weights} does not exist; the embedding is rebuilt from the head's float weights")
-    quant = bundle.models["head"].quantization or bundle.quantization
-    work = Path(tempfile.mkdtemp(prefix="har-embed-"))
+    if "head" not in bundle.models:
+        raise ExportError(f"{bundle.path} has no streaming head to give an embedding output; re-export it")
+    head = bundle.path / MODEL_FILES["head"]
     try:
-        out = work / "embed.tflite"
-        spec = {"model_dir": str(bundle.path), "weights": str(weights), "family": "pose_lstm",
-                "num_classes": bundle.num_classes, "seq_len": bundle.seq_len, "size": None,
-                "feature_dim": bundle.feature_dim, "targets": [{"graph": "embed", "quant": quant, "path": str(out)}]}
-        if quant == "int8":
-            if calibration_features is None:
-                raise ExportError(f"{bundle.path} is int8: its embedding needs calibration windows")
-            np.savez(work / "calibration.npz", clips=calibration_features(bundle.labels, bundle.seq_len,
-                                                                          bundle.interval_s or 0.1))
-            spec["calibration"] = str(work / "calibration.npz")
-        run_worker(spec, work)
-        dst = bundle.path / MODEL_FILES["embed"]
-        shutil.copyfile(out, dst)
-        model = TfliteModel(dst)
+        data = add_embedding_output(head.read_bytes())
+    except HeadEmbeddingError as e:
+        raise ExportError(f"{head}: {e}") from None
+    old = head.read_bytes()
+    _write(head, data)
+    try:
+        model = TfliteModel(head)
         meta = json.loads(json.dumps(bundle.metadata))
-        meta["models"]["embed"] = model_entry(dst, model.input, model.output, check_builtin_only(dst), quant)
-        if quant == "int8":
-            meta["embedding"] = section_for(bundle.path / MODEL_FILES["head"], dst,
-                                            np.load(work / "calibration.npz")["clips"], bundle.labels)
+        meta["models"]["head"] = model_entry(head, model.input, model.output, check_builtin_only(head),
+                                             bundle.models["head"].quantization, embedding=model.embedding_output)
+        meta["models"].pop("embed", None)
+        if bundle.is_pose:
+            if calibration_features is None:
+                raise ExportError(f"{bundle.path} is a pose bundle: its references need calibration windows")
+            feats = calibration_features(bundle.labels, bundle.seq_len, bundle.interval_s or 0.1)
+            meta["embedding"] = section_for(head, feats, bundle.labels)
         write_metadata(bundle.path, meta)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        _write(head, old)  # the bundle stays as it was
+        raise
+    (bundle.path / MODEL_FILES["embed"]).unlink(missing_ok=True)
     return bundle.path
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Replace ``path`` atomically."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".head-", suffix=".tflite")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)

@@ -3,7 +3,7 @@
 | file | what |
 |---|---|
 | ``head.tflite`` | ``(1, seq_len, FEATURE_DIM)`` keypoint features -> class probabilities (fused LSTM) |
-| ``embed.tflite`` | the same features -> the head's penultimate layer (LSTM state), for ``har-edge enroll`` |
+| (``head.tflite``'s second output, ``embedding``) | the head's penultimate layer (LSTM state), for ``har-edge enroll`` |
 | ``pose_detector.tflite`` | BlazePose person detector, copied from the verified pose model cache |
 | ``pose_landmarks.tflite`` | BlazePose landmark model (33 keypoints), copied likewise |
 | ``metadata.json`` | schema v2, ``"encoder": "pose"``, ``pose.feature_dim``, sha256 of all three files |
@@ -123,8 +123,7 @@ def landmark_modes(md: ModelFolder) -> dict:
 
 
 def assemble_pose_bundle(md: ModelFolder, out_dir: Path, quant: str, head_file: Path, conv: Conversion,
-                         models, pose_models: str = "copy", embed_file: Path | None = None,
-                         embedding: dict | None = None) -> Path:
+                         models, pose_models: str = "copy", embedding: dict | None = None) -> Path:
     """Write the head, both pose models (or, with ``pose_models="cache"``, references to the pose cache)
     and ``metadata.json`` into ``out_dir`` (an old bundle is replaced)."""
     from har.edge.pose.features import FEATURE_DIM
@@ -135,12 +134,7 @@ def assemble_pose_bundle(md: ModelFolder, out_dir: Path, quant: str, head_file: 
         shutil.copyfile(head_file, head)
         ops = check_builtin_only(head)
         model = TfliteModel(head)
-        entries = {"head": model_entry(head, model.input, model.output, ops, quant)}
-        if embed_file is not None:
-            embed = stage / MODEL_FILES["embed"]
-            shutil.copyfile(embed_file, embed)
-            model = TfliteModel(embed)
-            entries["embed"] = model_entry(embed, model.input, model.output, check_builtin_only(embed), quant)
+        entries = {"head": model_entry(head, model.input, model.output, ops, quant, embedding=model.embedding_output)}
         for name, src in (("pose_detector", models.detector), ("pose_landmarks", models.landmarks)):
             if pose_models == "cache":
                 entries[name] = model_entry(src, *_io(src), [op.name for op in graph_ops(src)], "fp32", POSE_CACHE)
@@ -190,12 +184,12 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
     try:
         log(f"converting {md.path} ({md.family}, pose encoder) to {', '.join(quants)} TFLite")
-        conv = convert_models(md, work, [("head", q) for q in quants] + [("embed", quant)],
+        conv = convert_models(md, work, [("head", q) for q in quants],
                               calibration=calibration, evaluate=test_x if report else None)
-        embedding = (section_for(conv.files["head", quant], conv.files["embed", quant], calibration, md.labels)
+        embedding = (section_for(conv.files["head", quant], calibration, md.labels)
                      if calibration is not None else None)
         path = assemble_pose_bundle(md, Path(out_dir), quant, conv.files["head", quant], conv, models, pose_models,
-                                    conv.files["embed", quant], embedding)
+                                    embedding)
         rep = None
         if report:
             rep = pose_report(md, conv, test_x, test_y, quants, quant)

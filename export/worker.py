@@ -32,7 +32,7 @@ HEAD_QUANT = {"int8": "fp32"}
 
 def graph_quant(graph: str, quant: str) -> str:
     """The quantization a graph gets in a bundle of mode ``quant``."""
-    return HEAD_QUANT.get(quant, quant) if graph in ("head", "embed") else quant
+    return HEAD_QUANT.get(quant, quant) if graph == "head" else quant
 
 
 def graphs_of(md: ModelFolder) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -152,6 +153,15 @@ def write_cache(cache_file: Path | None, **arrays: np.ndarray) -> None:
     os.replace(tmp, cache_file)
 
 
+def usable_clips(videos, s: Sampling, cache_dir: Path | None, skipped: list[str]) -> Iterator[tuple[object, np.ndarray]]:
+    """``(video, its clips)`` for each video that gives clips; why each other one did not goes into ``skipped``."""
+    for v in videos:
+        try:
+            yield v, video_clips(v.path, s, cache_dir)
+        except VideoError as e:
+            skipped.append(str(e))
+
+
 def load_clips(videos, labels: list[str], s: Sampling, cache_dir: Path | None = None,
                progress=None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Clips and integer labels for a list of ``Video``; bad files are skipped.
@@ -170,15 +180,11 @@ def load_clips_by_video(videos, labels: list[str], s: Sampling, cache_dir: Path 
     """
     xs, ys, src, skipped = [], [], [], []
     index = {name: i for i, name in enumerate(labels)}
-    for i, v in enumerate(videos):
-        try:
-            clips = video_clips(v.path, s, cache_dir)
-        except VideoError as e:
-            skipped.append(str(e))
-            continue
+    position = {id(v): i for i, v in enumerate(videos)}
+    for v, clips in usable_clips(videos, s, cache_dir, skipped):
         xs.append(clips)
         ys += [index[v.label]] * len(clips)
-        src += [i] * len(clips)
+        src += [position[id(v)]] * len(clips)
         if progress:
             progress()
     if skipped:

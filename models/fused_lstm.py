@@ -86,11 +86,3 @@ def lstm_head(src_lstm, src_dense, seq_len: int, features: int, name: str):
     head = keras.Model(feats, head_dense(fused_lstm_layer(src_lstm)(feats)), name=name)
     head_dense.set_weights(src_dense.get_weights())
     return head
-
-
-def lstm_embed(src_lstm, seq_len: int, features: int, name: str):
-    """``(1, seq_len, features)`` -> the LSTM's last state: the head's penultimate layer, as its own graph."""
-    import keras
-
-    feats = keras.Input((seq_len, features), batch_size=1, name="features")
-    return keras.Model(feats, fused_lstm_layer(src_lstm)(feats), name=name)

@@ -72,7 +72,7 @@ def copy_weights_by_name(src, dst) -> None:
 
 
 def export_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
-    """``window``, ``encoder``, ``head`` and ``embed`` Keras models (batch 1) with the weights of ``src``.
+    """``window``, ``encoder`` and ``head`` Keras models (batch 1) with the weights of ``src``.
 
     ``window`` folds the frames into the batch axis so the CNN runs once on
     all of them (per-frame TimeDistributed slicing makes 240 STRIDED_SLICE
@@ -80,7 +80,7 @@ def export_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
     """
     import keras
 
-    from har.models.fused_lstm import dense_copy, fused_lstm_layer, lstm_embed, lstm_head
+    from har.models.fused_lstm import dense_copy, fused_lstm_layer, lstm_head
 
     encoder = build_lrcn_encoder(size)
     copy_weights_by_name(src, encoder)
@@ -97,9 +97,8 @@ def export_graphs(src, num_classes: int, seq_len: int, size: int) -> dict:
     window = keras.Model(frames, dense(x), name="lrcn_window")
     dense.set_weights(src_dense.get_weights())
 
-    return {"window": window, "encoder": encoder, "head": lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head"),
-            "embed": lstm_embed(src_lstm, seq_len, features, "lrcn_embed")}
+    return {"window": window, "encoder": encoder, "head": lstm_head(src_lstm, src_dense, seq_len, features, "lrcn_head")}
 
 
 register_model("lrcn", "Seed LRCN: TimeDistributed CNN + LSTM(32) (73,060 params at 4 classes)", build_lrcn, SPEC,
-               seed_epochs=70, export=ExportSpec(("window", "encoder", "head", "embed"), export_graphs))
+               seed_epochs=70, export=ExportSpec(("window", "encoder", "head"), export_graphs))

@@ -41,13 +41,13 @@ def build_pose_lstm(num_classes: int, seq_len: int = SPEC.seq_len, size: int | N
 
 
 def export_graphs(src, num_classes: int, seq_len: int, size: int | None = None) -> dict:
-    """The ``head`` and ``embed`` graphs (batch 1, fused LSTM); dropout is an identity at inference."""
-    from har.models.fused_lstm import lstm_embed, lstm_head
+    """The ``head`` graph (batch 1, fused LSTM); dropout is an identity at inference. The export gives every
+    head its penultimate layer as a second output (har.export.head_embedding)."""
+    from har.models.fused_lstm import lstm_head
 
     features = int(src.input_shape[-1])
-    return {"head": lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len, features, "pose_head"),
-            "embed": lstm_embed(src.get_layer("lstm"), seq_len, features, "pose_embed")}
+    return {"head": lstm_head(src.get_layer("lstm"), src.get_layer("probs"), seq_len, features, "pose_head")}
 
 
 register_model("pose_lstm", "Pose head: LSTM(64) + dropout + softmax over per-frame keypoint features",
-               build_pose_lstm, SPEC, seed_epochs=50, export=ExportSpec(("head", "embed"), export_graphs))
+               build_pose_lstm, SPEC, seed_epochs=50, export=ExportSpec(("head",), export_graphs))

@@ -1,7 +1,7 @@
 """``har eval-enroll``: few-shot accuracy and open-set false accepts of ``har-edge enroll``, group-disjoint.
 
-What is measured, on windows embedded by the bundle's own ``embed.tflite``
-and classified by the device's own :class:`~har.edge.enroll.prototypes.PrototypeClassifier`:
+What is measured, on windows embedded by the bundle itself (its head's
+second output, or an older bundle's ``embed.tflite``) and classified by the device's own :class:`~har.edge.enroll.prototypes.PrototypeClassifier`:
 
 * **closed set**: every class enrolled from ``K`` examples; accuracy of the
   nearest prototype, and at the calibrated thresholds (a window counts only
@@ -47,12 +47,17 @@ class Embedded(NamedTuple):
     classes: list[str]
 
 
-def _models(bundle: Bundle):
+def _head_and_embedding(bundle: Bundle) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """features -> (the head's probabilities, the window's embedding), as the device computes them."""
     from har.edge.interpreter import TfliteModel
 
     if bundle.embedding_dim is None:
-        raise TrainError(f"bundle {bundle.path} has no embedding model; re-export it with this version of har")
-    return TfliteModel(bundle.model_file("head")), TfliteModel(bundle.model_file("embed"))
+        raise TrainError(f"bundle {bundle.path} has no embedding output; re-export it with this version of har")
+    head = TfliteModel(bundle.model_file("head"))
+    if bundle.head_embeds:
+        return lambda x: (head.run(x), head.embedding())
+    embed = TfliteModel(bundle.model_file("embed"))
+    return lambda x: (head.run(x), embed.run(x))
 
 
 def embed_motion(bundle: Bundle, enrollers: int = 8, testers: int = 30, takes: int = 10, seed: int = 0,
@@ -72,11 +77,11 @@ def embed_motion(bundle: Bundle, enrollers: int = 8, testers: int = 30, takes: i
     a = generated_windows(actions, range(first, first + enrollers), seed, bundle.seq_len, interval, 1,
                           takes=takes)
     b = generated_windows(actions, range(first + 1000, first + 1000 + testers), seed, bundle.seq_len, interval, 2)
-    head, embed = _models(bundle)
+    run = _head_and_embedding(bundle)
     feats = np.concatenate([window_features(a), window_features(b)])
     idx = [bundle.labels.index(c) for c in classes]
-    probs = np.stack([head.run(x)[idx] for x in feats])
-    emb = unit(np.stack([embed.run(x) for x in feats]))
+    probs, emb = (np.stack(v) for v in zip(*(run(x) for x in feats), strict=True))
+    probs, emb = probs[:, idx], unit(emb)
     enrol = np.r_[np.ones(len(a.y), bool), np.zeros(len(b.y), bool)]
     return Embedded(emb, probs, np.r_[a.y, b.y], np.r_[a.groups, b.groups], enrol, classes)
 
@@ -89,8 +94,12 @@ def embed_folder(bundle: Bundle, root, stride: int = 5, threads: int = 1,
     from har.train.dataset import list_videos
 
     videos, classes = list_videos(root)
+    from har.edge.enroll.embedding import window_embedder
+
+    if bundle.embedding_dim is None:
+        raise ValueError(f"bundle {bundle.path} has no embedding output; re-export it with this version of har")
     clf = Classifier(bundle, threads, None, "on" if not bundle.is_pose else "auto")
-    _, embed = _models(bundle)
+    embedding = window_embedder(bundle, clf)
     head_idx = {c: bundle.labels.index(c) for c in classes if c in bundle.labels}
     embs, probs, ys, groups = [], [], [], []
     for i, v in enumerate(videos):
@@ -99,7 +108,7 @@ def embed_folder(bundle: Bundle, root, stride: int = 5, threads: int = 1,
             if not clf.enough_poses(cut.window):
                 continue
             p = clf.classify(cut.window)
-            embs.append(embed.run(clf.last_input))
+            embs.append(embedding())
             probs.append([p[head_idx[c]] if c in head_idx else 0.0 for c in classes])
             ys.append(classes.index(v.label))
             groups.append(v.group)

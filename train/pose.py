@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from har.models.keypoints import found_fraction, keypoint_cache_dir, side_windows, window_features
+from har.models.registry import list_models
 from har.models.tracks import TRACK_SUFFIX
 from har.train.config import TrainConfig
 from har.train.crossval import crossval_metrics, write_crossval_report
@@ -37,7 +38,6 @@ from har.train.fit import FoldRun, Splits, early_stopping, write_artifacts
 from har.train.protocols import Fold, make_folds, saved_fold
 
 log = logging.getLogger(__name__)
-POSE_MODEL = "pose_lstm"
 
 
 def short_copies(poses: np.ndarray, aspects: np.ndarray, y: np.ndarray, min_found: float, seed: int,
@@ -104,8 +104,9 @@ def train_pose(cfg: TrainConfig) -> Path:
     from har.edge.pose.assets import pose_models
     from har.edge.pose.features import FEATURE_DIM
 
-    if cfg.model != POSE_MODEL or cfg.encoder != "pose":
-        raise TrainError(f"the pose encoder trains the {POSE_MODEL!r} head (encoder 'pose'), not {cfg.model!r} "
+    heads = list_models("pose")
+    if cfg.model not in heads or cfg.encoder != "pose":
+        raise TrainError(f"the pose encoder trains a pose head ({', '.join(heads)}; encoder 'pose'), not {cfg.model!r} "
                          f"(encoder {cfg.encoder!r}); use `har train --encoder pose`")
     if cfg.strategy != "none":
         raise TrainError(f"the pose head trains on one device (it is tiny), not with strategy {cfg.strategy!r}; "

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from har.models.clips import Sampling, VideoError, video_clips
+from har.models.clips import Sampling, usable_clips
 from har.train.archives import pid_alive
 from har.train.dataset import Video
 
@@ -115,12 +115,7 @@ def _write_group(group: str, videos: list[Video], labels: list[str], s: Sampling
     order = [order[i] for i in np.random.default_rng(0).permutation(len(order))]
     files, counts, skipped, n, writer = [], [0] * len(labels), [], 0, None
     try:
-        for v in order:
-            try:
-                clips = video_clips(v.path, s, clip_cache)
-            except VideoError as e:
-                skipped.append(str(e))
-                continue
+        for v, clips in usable_clips(order, s, clip_cache, skipped):
             for clip in clips:
                 if n % clips_per_shard == 0:
                     if writer:

@@ -4,9 +4,10 @@ A bundle is a directory::
 
     model.tflite     whole-window model: (1, seq_len, H, W, 3) -> class probabilities
     encoder.tflite   streaming encoder: one (1, H, W, 3) frame -> its feature vector
-    head.tflite      streaming head: (1, seq_len, F) features -> class probabilities
-    embed.tflite     optional: (1, seq_len, F) features -> the head's penultimate layer (its LSTM state),
-                     the embedding ``har-edge enroll`` compares windows with (har.edge.enroll)
+    head.tflite      streaming head: (1, seq_len, F) features -> class probabilities, and (bundles exported
+                     since the head carries it) a second output named ``embedding``: the head's penultimate
+                     layer (its LSTM state), which ``har-edge enroll`` compares windows with (har.edge.enroll)
+    embed.tflite     older bundles only: the same embedding as a model of its own, a second pass over the window
     metadata.json    everything the device must do exactly as training did
 
 A *pose* bundle (``"encoder": "pose"``, schema version 2) has no pixel model:
@@ -70,10 +71,10 @@ from har.edge.bundle.schema import (
 )
 from har.edge.bundle.write import add_model, build_metadata, model_entry, write_metadata
 from har.edge.digest import sha256_file
-from har.edge.litert import TensorInfo
+from har.edge.litert import EMBEDDING_OUTPUT, TensorInfo
 
 __all__ = [
-    "COLOR_ORDERS", "DEFAULT_MIN_FOUND_FRACTION", "EDGETPU_SUFFIX", "ENCODER_KINDS", "MAX_FRAME_SIZE",
+    "COLOR_ORDERS", "DEFAULT_MIN_FOUND_FRACTION", "EDGETPU_SUFFIX", "EMBEDDING_OUTPUT", "ENCODER_KINDS", "MAX_FRAME_SIZE",
     "MAX_INTERVAL_S", "MAX_METADATA_BYTES", "MAX_SEQ_LEN", "MAX_WINDOW_BYTES", "METADATA_FILE", "MODEL_FILES",
     "MODEL_SOURCES", "PIXEL_SCHEMA_VERSION", "POSE_CACHE", "POSE_CACHE_FILES", "POSE_MODELS", "QUANT_MODES",
     "READABLE_VERSIONS", "SAMPLING_MODES", "SCHEMA", "SCHEMA_VERSION", "Bundle", "BundleError", "ModelInfo",

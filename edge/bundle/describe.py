@@ -7,7 +7,7 @@ from pathlib import Path
 from har.edge.bundle.load import load_bundle
 from har.edge.bundle.schema import EDGETPU_SUFFIX, POSE_CACHE, POSE_MODELS, SCHEMA, Bundle
 from har.edge.interpreter import DELEGATE_LIBS, TfliteModel, backend_name, load_delegate
-from har.edge.litert import tensor_text
+from har.edge.litert import EMBEDDING_OUTPUT, tensor_text
 
 
 def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None = None) -> str:
@@ -45,6 +45,7 @@ def describe(bundle: Bundle | str | Path, threads: int = 1, delegate: str | None
         info = b.models[name + EDGETPU_SUFFIX if on_tpu else name]
         lines.append(f"  {name:<14} {info.file:<22} {info.bytes / 1024:7.1f} KiB  "
                      f"in {tensor_text(info.input)} -> out {tensor_text(info.output)}"
+                     + (f" + {EMBEDDING_OUTPUT} {tensor_text(info.embedding)}" if info.embedding else "")
                      + ("  (from the pose cache)" if info.source == POSE_CACHE else ""))
         if name in POSE_MODELS[1:]:  # several outputs: run by har.edge.pose, not TfliteModel
             lines.append(f"           ops: {_counts(info.ops)}")

@@ -19,7 +19,7 @@ from har.edge.bundle.schema import (
 )
 from har.edge.digest import sha256_file
 from har.edge.errors import first_line
-from har.edge.litert import TensorInfo, model_tensors, tensor_text
+from har.edge.litert import EMBEDDING_OUTPUT, TensorInfo, model_tensors, tensor_text
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -86,14 +86,22 @@ def _check_tensors(bundle_dir: Path, info: ModelInfo) -> None:
         raise BundleError(f"model {info.name!r} ({p}) is not a TFLite model this runtime can load "
                           f"({first_line(e)}); re-export the bundle") from None
     single = info.name in ("window", "encoder", "head", "embed")
-    if not inputs or not outputs or (single and (len(inputs), len(outputs)) != (1, 1)):
+    n_out = 1 if info.embedding is None else 2  # model_tensors puts the head's embedding output last
+    if not inputs or not outputs or (single and (len(inputs), len(outputs)) != (1, n_out)):
+        want = "one input and two outputs (probabilities, embedding)" if n_out == 2 else "one of each"
         raise BundleError(f"model {info.name!r} ({p}) has {len(inputs)} inputs and {len(outputs)} outputs, "
-                          f"not the one of each a {info.name} model has; re-export the bundle")
-    for side, real, recorded in (("input", inputs[0], info.input), ("output", outputs[0], info.output)):
+                          f"not the {want} that {METADATA_FILE} lists for it; re-export the bundle")
+    pairs = [("input", inputs[0], info.input), ("output", outputs[0], info.output)]
+    if info.embedding is not None:
+        pairs.append((f"{EMBEDDING_OUTPUT!r} output", outputs[1], info.embedding))
+    for side, real, recorded in pairs:
         if not _same_tensor(real, recorded):
             raise BundleError(f"model {info.name!r} ({info.file}) {side} is {tensor_text(real)} but "
                               f"{METADATA_FILE} says {tensor_text(recorded)}; the metadata does not describe "
                               "this model, re-export the bundle")
+    if info.embedding is not None and outputs[1].name != EMBEDDING_OUTPUT:  # the device takes it by its name
+        raise BundleError(f"model {info.name!r} ({info.file}) has two outputs but none named "
+                          f"{EMBEDDING_OUTPUT!r}, so the embedding cannot be told apart; re-export the bundle")
 
 
 def _same_tensor(real: TensorInfo, recorded: TensorInfo) -> bool:

@@ -100,6 +100,8 @@ def parse_bundle(path: Path, meta: dict) -> Bundle:
         if base not in MODEL_FILES or (base != name and base not in models):
             raise BundleError(f"{where}: unknown model {name!r} (known: {', '.join(MODEL_FILES)} and their "
                               f"{EDGETPU_SUFFIX} copies)")
+        if info.embedding is not None and name != "head":
+            raise BundleError(f"{where}: only the head has an embedding output, not model {name!r}")
         if info.source == POSE_CACHE and POSE_CACHE_FILES.get(name) != info.file:
             raise BundleError(f"{where}: only the pose models can come from the pose cache, as "
                               f"{' and '.join(POSE_CACHE_FILES.values())}, not model {name!r} as {info.file!r}")
@@ -166,8 +168,16 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
 
 
 def _check_embed(models: dict[str, ModelInfo], head_input: tuple[int, ...], where: str) -> None:
-    """The optional embedding model reads exactly what the head reads and gives one ``(1, D)`` vector."""
-    embed = models.get("embed")
+    """The embedding (the head's second output, or an older bundle's model) is one ``(1, D)`` vector."""
+    embed, head = models.get("embed"), models.get("head")
+    if head is not None and head.embedding is not None:
+        if embed is not None:
+            raise BundleError(f"{where}: the head has an embedding output and embed.tflite is listed too; a bundle "
+                              "has one of them, re-export it")
+        shape = head.embedding.shape
+        if len(shape) != 2 or shape[0] != 1:
+            raise BundleError(f"{where}: model 'head' gives an embedding of shape {list(shape)}, but it must be one "
+                              "vector [1, D]; re-export the bundle")
     if embed is None:
         return
     if embed.input.shape != head_input or len(embed.output.shape) != 2 or embed.output.shape[0] != 1:
@@ -186,8 +196,9 @@ def _check_shapes(models: dict[str, ModelInfo], n_classes: int, seq_len: int, si
     if "encoder" in models:
         expected["head"] = ((1, seq_len, models["encoder"].output.shape[-1]), n_classes)
     for name, info in models.items():
-        if name == "embed":
+        if name in ("embed", "head"):
             _check_embed(models, expected["head"][0], where)
+        if name == "embed":
             continue
         want_in, want_classes = expected[name.removesuffix(EDGETPU_SUFFIX)]
         if info.input.shape != want_in:
@@ -217,8 +228,9 @@ def _model_info(name: str, entry: Any, where: str) -> ModelInfo:
     source = entry.get("source", "bundle")
     if source not in MODEL_SOURCES:
         raise BundleError(f"{where}: models.{name}.source {source!r} is not one of {', '.join(MODEL_SOURCES)}")
+    embedding = _tensor(entry, "embedding", name, where) if "embedding" in entry else None
     return ModelInfo(name, file, sha, size, _tensor(entry, "input", name, where),
-                     _tensor(entry, "output", name, where), tuple(str(o) for o in ops), quant, source)
+                     _tensor(entry, "output", name, where), tuple(str(o) for o in ops), quant, source, embedding)
 
 
 def _tensor(entry: dict, key: str, name: str, where: str) -> TensorInfo:

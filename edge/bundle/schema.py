@@ -56,6 +56,7 @@ class ModelInfo:
     ops: tuple[str, ...]
     quantization: str | None = None  # per model: an int8 bundle keeps its LSTM head in fp32
     source: str = "bundle"  # "pose-cache": the pinned file in the pose cache, not in the bundle folder
+    embedding: TensorInfo | None = None  # the head's second output (EMBEDDING_OUTPUT), when it has one
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,15 @@ class Bundle:
         return self.models["encoder"].output.shape[-1] if self.has_streaming else None
 
     @property
+    def head_embeds(self) -> bool:
+        """True when the head's own invocation gives the window embedding (its second output)."""
+        return "head" in self.models and self.models["head"].embedding is not None
+
+    @property
     def embedding_dim(self) -> int | None:
-        """Length of the window embedding that ``har-edge enroll`` compares (None: no ``embed`` model)."""
+        """Length of the window embedding that ``har-edge enroll`` compares (None: the bundle has none)."""
+        if self.head_embeds:
+            return self.models["head"].embedding.shape[-1]
         return self.models["embed"].output.shape[-1] if "embed" in self.models else None
 
     def model_file(self, name: str, delegate: str | None = None) -> Path:

@@ -24,16 +24,17 @@ from har.edge.litert import TensorInfo
 
 
 def model_entry(path: Path, input: TensorInfo, output: TensorInfo, ops: list[str],
-                quantization: str | None = None, source: str = "bundle") -> dict:
+                quantization: str | None = None, source: str = "bundle", embedding: TensorInfo | None = None) -> dict:
     """The ``models.<name>`` entry of ``metadata.json`` for the file at ``path``.
 
     ``source="pose-cache"`` records a pose model that stays in the pose cache
     (``path`` is the cached file); the entry then says so and the bundle
-    folder holds no copy.
+    folder holds no copy. ``embedding`` records a head's second output.
     """
     path = Path(path)
     return {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
             "quantization": quantization, "input": input.to_dict(), "output": output.to_dict(),
+            **({"embedding": embedding.to_dict()} if embedding is not None else {}),
             "ops": list(dict.fromkeys(ops)), **({"source": source} if source != "bundle" else {})}
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from har.edge.enroll import store
+from har.edge.enroll.embedding import where
 from har.edge.errors import UsageError
 
 
@@ -17,11 +18,11 @@ def info_lines(bundle) -> list[str]:
     from har.edge.enroll.runtime import fit
 
     if bundle.embedding_dim is None:
-        return ["enrolled   none: this bundle has no embedding model, so it cannot learn labels (re-export it)"]
+        return ["enrolled   none: this bundle has no embedding output, so it cannot learn labels (re-export it)"]
     path = store.default_path(bundle)
     if not path.exists():
         return [f"enrolled   none yet (har-edge enroll --label NAME ... writes {path})",
-                f"embedding  {bundle.embedding_dim} values per window (embed.tflite)"]
+                f"embedding  {bundle.embedding_dim} values per window ({where(bundle)})"]
     try:
         model = fit(bundle, store.read(path, bundle))
     except store.EnrolmentError as e:

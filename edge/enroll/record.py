@@ -32,15 +32,15 @@ class Recorder:
     """Embeds recordings with ``bundle``; ``seconds_encoding`` adds up the encoder time spent."""
 
     def __init__(self, bundle: Bundle, threads: int = 1):
-        from har.edge.interpreter import TfliteModel
+        from har.edge.enroll.embedding import window_embedder
         from har.edge.pipeline import Classifier
 
         if bundle.embedding_dim is None:
-            raise EnrolmentError(f"bundle {bundle.path} has no embedding model (embed.tflite), so it cannot "
-                                 "learn new labels; re-export it with this version of har")
+            raise EnrolmentError(f"bundle {bundle.path} has no embedding output, so it cannot learn new labels; "
+                                 "re-export it with this version of har")
         self.bundle = bundle
         self.clf = Classifier(bundle, threads, None, "on" if not bundle.is_pose else "auto")
-        self.embed = TfliteModel(bundle.model_file("embed"), threads=1)
+        self.embedding = window_embedder(bundle, self.clf)
         self.prepare = frame_preprocessor(bundle.encoder_kind, bundle.frame_size)
         self.seconds_encoding = 0.0
 
@@ -54,8 +54,8 @@ class Recorder:
         """Unit embedding of one window, None when too few of its frames have a person."""
         if not self.clf.enough_poses(window):
             return None
-        self.clf.classify(window)  # computes the head's input, which the embedding model reads
-        return unit(self.embed.run(self.clf.last_input))
+        self.clf.classify(window)  # the head's run gives the embedding (or the features embed.tflite reads)
+        return unit(self.embedding())
 
     def example(self, items: list[np.ndarray], source: str, start: float | None = None,
                 end: float | None = None) -> Example:

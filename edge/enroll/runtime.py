@@ -2,8 +2,9 @@
 
 :class:`EnrolledClassifier` wraps :class:`har.edge.pipeline.Classifier`:
 the base head answers first; when an enrolment file exists, the window's
-embedding (the bundle's ``embed.tflite`` on the features the head just read,
-so nothing is computed again from video) is matched against the enrolled
+embedding (the head's second output from the same invocation; an older
+bundle's ``embed.tflite`` on the features the head just read: nothing is
+computed again from video) is matched against the enrolled
 labels (:mod:`har.edge.enroll.prototypes`) and the probability vector grows
 by the new labels. Everything downstream (smoother, events, sinks) sees one
 longer label list.
@@ -81,7 +82,7 @@ class EnrolledClassifier:
             return probs
         if not self.base.enough_poses(window):
             return np.full(len(self.labels), 1.0 / len(self.labels), np.float32)
-        self.last_match = self.model.match(self._embed.run(self.base.last_input))
+        self.last_match = self.model.match(self._embed())
         return combine(probs, self.bundle.labels, self.labels, self.last_match, self.model.labels)
 
     # -- reloading ------------------------------------------------------------------------------------
@@ -131,12 +132,12 @@ class EnrolledClassifier:
         log.info("enrolled labels from %s: %s", self.path, ", ".join(model.labels) or "none")
 
     def _embedding_model(self):
-        from har.edge.interpreter import TfliteModel
+        from har.edge.enroll.embedding import window_embedder
 
         if not self.base.streaming:
             raise store.EnrolmentError("enrolled labels need the streaming encoder/head (leave --streaming "
                                        "off out)")
-        return TfliteModel(self.bundle.model_file("embed"), threads=1)
+        return window_embedder(self.bundle, self.base)
 
 
 def with_enrolment(base, bundle: Bundle, path: Path | None = None):
@@ -144,6 +145,6 @@ def with_enrolment(base, bundle: Bundle, path: Path | None = None):
     if bundle.embedding_dim is None:
         p = Path(path) if path else store.default_path(bundle)
         if p.exists():
-            log.warning("%s is ignored: bundle %s has no embedding model; re-export it", p, bundle.path)
+            log.warning("%s is ignored: bundle %s has no embedding output; re-export it", p, bundle.path)
         return base
     return EnrolledClassifier(base, bundle, path)

@@ -132,11 +132,13 @@ def new_enrolment(bundle: Bundle) -> Enrolment:
     from har.edge import __version__
 
     if bundle.embedding_dim is None:
-        raise EnrolmentError(f"bundle {bundle.path} has no embedding model (embed.tflite), so it cannot learn "
-                             "new labels; re-export it with this version of har")
+        raise EnrolmentError(f"bundle {bundle.path} has no embedding output, so it cannot learn new labels; "
+                             "re-export it with this version of har")
+    model = "head" if bundle.head_embeds else "embed"
     return Enrolment(bundle_sha256(bundle), bundle.embedding_dim,
                      producer={"bundle": str(bundle.path), "encoder": bundle.encoder_kind,
-                               "embed_sha256": bundle.models["embed"].sha256, "har_version": __version__})
+                               "embedding": model, "embed_sha256": bundle.models[model].sha256,
+                               "har_version": __version__})
 
 
 def read(path: str | Path, bundle: Bundle) -> Enrolment:

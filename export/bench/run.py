@@ -85,9 +85,9 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
             backends[label] = {"environment": m["environment"], "decode_fps": m["decode_fps"]}
             measured[label] = (m, memory)
         rows = sorted_rows(rows + tflite_rows(families, variants, measured, missing))
-        from har.edge.enroll.bench import enroll_timing
+        from har.edge.enroll.bench import enroll_timings
 
-        enrolment = [enroll_timing(b) for b in bundles]
+        enrolment = enroll_timings(bundles)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = {

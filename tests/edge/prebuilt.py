@@ -51,7 +51,7 @@ def cached(name: str, build: Callable[[Path], object], tmp_path_factory):
 def main(folder: str) -> None:
     """``python -m tests.edge.prebuilt DIR``: build every cached model into DIR (needs TensorFlow)."""
     from tests.edge.colour import build_colour_bundle
-    from tests.edge.enroll_bundle import build_enroll_bundle
+    from tests.edge.enroll_bundle import build_enroll_bundle, build_old_enroll_bundle
     from tests.edge.tiny_models import build_tiny_models
 
     os.environ[ENV] = folder
@@ -61,7 +61,7 @@ def main(folder: str) -> None:
             raise AssertionError(name)
 
     for name, build in (("colour_bundle", build_colour_bundle), ("tiny_models", build_tiny_models),
-                        ("enroll_bundle", build_enroll_bundle)):
+                        ("enroll_bundle", build_enroll_bundle), ("enroll_bundle_old", build_old_enroll_bundle)):
         cached(name, build, Factory())
         print(f"{folder}/{name}")
 

@@ -265,7 +265,7 @@ def test_har_predict_downloads_a_url_before_loading_the_model(serve, tmp_path):
     cache = tmp_path / "cache"
     res = CliRunner().invoke(app, ["predict", srv.url("/v/clip.mp4"), "--model", str(tmp_path / "no-model"),
                                    "--cache-dir", str(cache)])
-    assert res.exit_code == 2 and "no-model has no model.keras" in res.output  # got as far as the model
+    assert res.exit_code == 2 and "no-model does not exist" in res.output  # got as far as the model folder
     assert [p.read_bytes() for p in cache.iterdir() if p.suffix != ".lock"] == [mp4]
     res = CliRunner().invoke(app, ["predict", srv.url("/v/none.mp4"), "--cache-dir", str(cache)])
     assert res.exit_code == 2 and "none.mp4 was not found (HTTP 404)" in res.output

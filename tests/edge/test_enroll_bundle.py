@@ -38,6 +38,6 @@ def test_a_bundle_without_embedding_cannot_enrol_but_still_runs(tiny_models, tmp
     path = tmp_path / "b"
     write_tiny_bundle(path, tiny_models)
     res = CliRunner().invoke(app, ["enroll", "--bundle", str(path), "--label", "x", "--folder", str(tmp_path)])
-    assert res.exit_code == 2 and "has no embedding model" in res.output
+    assert res.exit_code == 2 and "has no embedding output" in res.output
     info = CliRunner().invoke(app, ["info", str(path)])
     assert info.exit_code == 0 and "cannot learn labels" in info.output

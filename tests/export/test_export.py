@@ -63,7 +63,7 @@ def test_cli_prints_bundle_and_goals(exported):
 def test_int8_bundle_contract(exported):
     b = load_bundle(exported.bundle)
     assert sorted(p.name for p in exported.bundle.iterdir()) == [
-        "embed.tflite", "encoder.tflite", "head.tflite", "metadata.json", "model.tflite", "report.json", "report.md"]
+        "encoder.tflite", "head.tflite", "metadata.json", "model.tflite", "report.json", "report.md"]
     assert b.labels == exported.md.labels and b.quantization == "int8" and b.has_streaming
     cfg = json.loads((exported.model_dir / "config.json").read_text())
     assert (b.seq_len, b.frame_size) == (cfg["sampling"]["seq_len"], cfg["sampling"]["size"])
@@ -76,8 +76,8 @@ def test_int8_bundle_contract(exported):
     assert abs(window.input.scale * 255 - 1) < 1e-6 and window.input.zero_point == -128
     assert encoder.output.shape == (1, 64) and head.input.shape == (1, b.seq_len, 64)
     assert head.quantization == "fp32"  # the LSTM head stays float, see HEAD_QUANT
-    embed = b.models["embed"]  # the head's LSTM(32) state for har-edge enroll, float like the head
-    assert embed.input.shape == head.input.shape and embed.output.shape == (1, 32) and embed.quantization == "fp32"
+    # The head's second output is its LSTM(32) state, for har-edge enroll, float like the head.
+    assert b.head_embeds and head.embedding.shape == (1, 32) and head.embedding.dtype == "float32"
     assert set(b.metadata["embedding"]["references"]) <= set(b.labels)
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in window.ops
     for info in b.models.values():

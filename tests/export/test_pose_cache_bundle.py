@@ -56,9 +56,9 @@ def as_default(cache_bundle, monkeypatch):
     return cache_bundle
 
 
-def test_cache_bundle_is_head_embedding_metadata_and_report_only(cache_bundle, trained, real_pose_models):
-    assert sorted(p.name for p in cache_bundle.iterdir()) == ["embed.tflite", "head.tflite", "metadata.json",
-                                                              "report.json", "report.md"]
+def test_cache_bundle_is_head_metadata_and_report_only(cache_bundle, trained, real_pose_models):
+    assert sorted(p.name for p in cache_bundle.iterdir()) == ["head.tflite", "metadata.json", "report.json",
+                                                              "report.md"]
     assert sum(p.stat().st_size for p in cache_bundle.iterdir()) < 200 * 1024  # vs 9 MB with the models
     b, copied = load_bundle(cache_bundle), load_bundle(trained["bundle"])
     assert (b.pose_models_source, copied.pose_models_source) == ("pose-cache", "bundle")

@@ -156,7 +156,7 @@ def test_export_with_pose_models_cache_gives_a_small_bundle_that_runs(pose_run, 
                                    "--samples", "20", "--pose-models", "cache"])
     assert res.exit_code == 0, res.output
     assert res.output.count("(from the pose cache)") == 2
-    assert sorted(p.name for p in out.iterdir()) == ["embed.tflite", "head.tflite", "metadata.json", "report.json", "report.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["head.tflite", "metadata.json", "report.json", "report.md"]
     res = run_blocked("""
         import sys
         from har.edge.cli import app

@@ -24,7 +24,7 @@ def test_generated_motion_to_a_scored_bundle(tmp_path, real_pose_models):
     res = run(app, ["export", "--model", str(art / "pose_lstm"), "--quant", "int8", "--pose-models", "cache",
                     "--out", str(art / "bundle")])
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (art / "bundle").glob("*.tflite")) == ["embed.tflite", "head.tflite"]
+    assert sorted(p.name for p in (art / "bundle").glob("*.tflite")) == ["head.tflite"]
     res = run(app, ["eval-motion", str(art / "bundle"), "--actors", "6", "--json", str(tmp_path / "s.json")])
     assert res.exit_code == 0, res.output
     score = json.loads((tmp_path / "s.json").read_text())
