@@ -15,11 +15,12 @@ from har.export.cli import register as register_export
 from har.train.cli import app
 
 
-def motion_accuracy(bundle, landmark_every: int, actors: int) -> float:
-    """A pose bundle's accuracy on generated people (``har eval-motion``), for ``har bench --pose-path``."""
+def motion_accuracy(bundle, landmark_every: int, actors: int, noise: float = 1.0) -> float:
+    """A pose bundle's accuracy on generated people (``har eval-motion``), for ``har bench --pose-path``;
+    ``noise`` scales the landmark noise to another landmark model's measured jitter."""
     from har.train.motion.score import score_bundle
 
-    return score_bundle(bundle, actors=actors, landmark_every=landmark_every)["accuracy"]
+    return score_bundle(bundle, actors=actors, landmark_every=landmark_every, noise=noise)["accuracy"]
 
 
 register_export(app)

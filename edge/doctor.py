@@ -41,15 +41,17 @@ def _pose_modes_check(cfg) -> str:
     if not b.is_pose:
         return "not a pose bundle"
     from har.edge.pose.adapt import bundle_modes, measure_landmark_s, sustained_mode
+    from har.edge.pose.lite import choose_landmarks
 
     modes = bundle_modes(b)
+    model = choose_landmarks(b)[1]
     landmark_s = measure_landmark_s(b, cfg.inference.threads)
     mode, cost = sustained_mode(modes, landmark_s, b.interval_s)
     names = ", ".join(m.name + (" (default)" if i == 0 else "") for i, m in enumerate(modes))
     verdict = (f"starts in {mode.name}" if mode is modes[0] else
                f"would step to {mode.name}" if mode is not None else
                "keeps up in none of them (frames will be dropped)")
-    return (f"{names}; landmark model {landmark_s * 1e3:.1f} ms per run at {cfg.inference.threads} thread(s) "
+    return (f"{names}; {model} landmark model {landmark_s * 1e3:.1f} ms per run at {cfg.inference.threads} thread(s) "
             f"-> {cost * 1e3:.1f} ms per sampled frame, {verdict} at {b.interval_s:g} s sampling")
 
 

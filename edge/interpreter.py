@@ -255,13 +255,16 @@ class PoseClassifier:
     The pose models run in the bundle's preferred mode (``pose.landmark_every``:
     every k-th sampled frame, the rest interpolated, :mod:`har.edge.pose.modes`);
     ``attach`` with a live source lets :mod:`har.edge.pose.adapt` step to the
-    cheaper mode the bundle declares when the device cannot keep up.
+    cheaper mode the bundle declares when the device cannot keep up. The
+    landmark model is the lite one where the bundle allows it and it is
+    cached (``landmark_model``; ``landmarks`` overrides, :func:`har.edge.pose.lite.choose_landmarks`).
     """
 
-    def __init__(self, bundle: Bundle, threads: int = 1):
+    def __init__(self, bundle: Bundle, threads: int = 1, landmarks: str | None = None):
         from har.edge.pose.assets import PoseModels
         from har.edge.pose.estimator import PoseEstimator
         from har.edge.pose.features import FEATURE_DIM
+        from har.edge.pose.lite import choose_landmarks
 
         if not bundle.is_pose:
             raise BundleError(f"bundle {bundle.path} is not a pose bundle (its encoder is {bundle.encoder_kind!r})")
@@ -271,7 +274,8 @@ class PoseClassifier:
         from har.edge.pose.adapt import bundle_modes
         from har.edge.pose.modes import ModalEstimator
 
-        models = PoseModels(bundle.model_file("pose_detector"), bundle.model_file("pose_landmarks"))
+        landmark_file, self.landmark_model = choose_landmarks(bundle, landmarks)
+        models = PoseModels(bundle.model_file("pose_detector"), landmark_file)
         self.bundle = bundle
         self.estimator = PoseEstimator(models, threads=threads)
         self.modes = bundle_modes(bundle)
@@ -318,7 +322,9 @@ class PoseClassifier:
     def classify(self, landmarks: np.ndarray) -> np.ndarray:
         """``(seq_len, 33, 5)`` landmarks -> float32 class probabilities ``(n_classes,)`` (uniform: nobody)."""
         from har.edge.pose.features import window_features_from_array
+        from har.edge.pose.modes import fill_skipped
 
+        landmarks = fill_skipped(landmarks)  # once: the pose count and the features would each fill it again
         if not self.enough_poses(landmarks):
             n = self.bundle.num_classes
             return np.full(n, 1.0 / n, np.float32)

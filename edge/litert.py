@@ -73,8 +73,12 @@ def load_delegate(name: str):
                                "is the Coral device plugged in?") from None
 
 
-def load_interpreter(path: str | Path, threads: int = 1, delegate: str | None = None):
-    """An allocated interpreter for ``path`` with ``threads`` CPU threads and an optional delegate."""
+def load_interpreter(path: str | Path, threads: int = 1, delegate: str | None = None, content: bytes | None = None):
+    """An allocated interpreter for ``path`` with ``threads`` CPU threads and an optional delegate.
+
+    ``content``: the model's bytes as derived from ``path`` (a pruned graph,
+    :mod:`har.edge.pose.prune`), run instead of the file; ``path`` names it in errors.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
@@ -83,7 +87,8 @@ def load_interpreter(path: str | Path, threads: int = 1, delegate: str | None = 
     module, _ = _runtime()
     delegates = [load_delegate(delegate)] if delegate else None
     try:
-        interpreter = module.Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
+        source = {"model_content": content} if content is not None else {"model_path": str(path)}
+        interpreter = module.Interpreter(**source, num_threads=threads, experimental_delegates=delegates)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as e:  # not a TFLite model, or one the runtime cannot allocate
         raise InterpreterError(f"{path} cannot be loaded by {backend_name()}: {first_line(e)}") from None

@@ -36,7 +36,8 @@ def bench_cmd(
     passes: Annotated[int, typer.Option(help="Pipeline passes over the video per variant.")] = 2,
     pose_path: Annotated[Path | None, typer.Option(
         help="Instead: the pose path's cost against accuracy for this pose bundle (threads, landmarks every "
-             "k-th frame, still skip, no tracking), on --real-clips and generated people; writes "
+             "k-th frame, still skip, no tracking, whole or pruned landmark graph, the lite landmark model when "
+             "`har models fetch pose-lite` cached it), on --real-clips and generated people; writes "
              "pose_path.json and pose_path.md.")] = None,
     real_clips: Annotated[Path | None, typer.Option(
         help="With --pose-path: labelled real clips, <dir>/<class>/<video>.")] = None,
@@ -75,6 +76,8 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
     on generated people)."""
     import json
 
+    from har.edge.pose.assets import PoseModelsError
+    from har.edge.pose.lite import lite_landmarks
     from har.edge.pose.path_bench import default_variants, measure, render
 
     if real_clips is None or not real_clips.is_dir():
@@ -86,9 +89,14 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
             raise ExportError(f"--pose-path-bundle takes NAME=BUNDLE, not {item!r}")
         named[name] = path
     try:
-        report = measure(default_variants(bundle, named), real_clips, rounds=min(rounds, 3), log=typer.echo,
+        lite = lite_landmarks()
+    except PoseModelsError as e:
+        lite = None
+        typer.echo(f"no lite landmark rows: {e}")
+    try:
+        report = measure(default_variants(bundle, named, lite), real_clips, rounds=min(rounds, 3), log=typer.echo,
                          motion_accuracy=_MOTION_ACCURACY[0])
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError) as e:  # BundleError is a ValueError
         raise ExportError(str(e)) from None
     out.mkdir(parents=True, exist_ok=True)
     (out / "pose_path.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -112,6 +112,8 @@ def landmark_modes(md: ModelFolder) -> dict:
     """``landmark_every`` (the skip modes the head was trained for) and the default, from ``config.json``.
 
     A head trained before skip modes existed ran on every frame: ``[1]``.
+    ``lite_landmarks`` (written only when true): the head also takes the lite
+    landmark model's keypoints (:func:`har.edge.pose.lite.choose_landmarks`).
     """
     ks = md.config.get("landmark_every") or [1]
     default = md.config.get("default_landmark_every") or ks[0]
@@ -119,7 +121,11 @@ def landmark_modes(md: ModelFolder) -> dict:
             or default not in ks):
         raise ExportError(f"{md.path / 'config.json'}: landmark_every must be a list of integers from 1 to 4 "
                           f"holding default_landmark_every, not {ks!r} / {default!r}")
-    return {"landmark_every": sorted(ks), "default_landmark_every": int(default)}
+    lite = md.config.get("lite_landmarks", False)
+    if not isinstance(lite, bool):
+        raise ExportError(f"{md.path / 'config.json'}: lite_landmarks must be true or false, not {lite!r}")
+    modes = {"landmark_every": sorted(ks), "default_landmark_every": int(default)}
+    return {**modes, "lite_landmarks": True} if lite else modes
 
 
 def assemble_pose_bundle(md: ModelFolder, out_dir: Path, quant: str, head_file: Path, conv: Conversion,

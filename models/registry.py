@@ -54,8 +54,8 @@ class ExportSpec:
 
     ``graphs``: what a bundle holds (``window``: the whole window at once;
     ``encoder`` + ``head``: the streaming split, one frame encoded per new
-    frame and the head over the cached features; ``embed``: the head's
-    penultimate layer for ``har-edge enroll``). ``build(src, num_classes,
+    frame and the head over the cached features; the head's second output
+    is its embedding, for ``har-edge enroll``). ``build(src, num_classes,
     seq_len, size)`` returns ``{graph: keras.Model}`` with ``src``'s weights.
     """
 

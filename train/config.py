@@ -65,6 +65,9 @@ class TrainConfig:
     landmark_every: list[int] = field(default_factory=lambda: [1])
     default_landmark_every: int | None = None
     train_skipped: bool = False  # pose: train on windows marked for the declared modes (each window draws a k)
+    # pose: the head also takes the lite landmark model's keypoints, which the device then prefers when cached
+    # (true only for heads trained on generated motion, whose estimator model covers both; docs/pose.md)
+    lite_landmarks: bool = False
 
     def __post_init__(self):
         try:

@@ -137,7 +137,7 @@ def train_pose(cfg: TrainConfig) -> Path:
              "mirrored_training_windows": mirror, "person_found_rate": found,
              "min_found_fraction": cfg.min_found_fraction, "landmark_every": list(cfg.landmark_every),
              "default_landmark_every": cfg.default_landmark_every or cfg.landmark_every[0],
-             "trained_on_skipped_frames": cfg.train_skipped}
+             "trained_on_skipped_frames": cfg.train_skipped, "lite_landmarks": cfg.lite_landmarks}
     if cfg.protocol != "holdout":
         extra.update(crossval_metrics(cfg, runs, labels, first))
     extra.update(first.extra)

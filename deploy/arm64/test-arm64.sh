@@ -68,7 +68,7 @@ in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/opt/har/bin:/usr/bin
               HAR_TINY_MODELS=/w/tiny PYTHONPATH=/w/har/deploy/arm64 /bin/bash -c "$1"; }
 say "arm64: base install (pip resolves the wheels)"
 in_root "set -e; [ -x /opt/har/bin/python ] || python3 -m venv /opt/har; cd /w/har; \
-  pip install --quiet --upgrade pip; pip install --quiet -c /w/constraints.txt . pytest hypothesis pyyaml paho-mqtt; \
+  pip install --quiet --upgrade pip; pip install --quiet -c /w/constraints.txt . pytest hypothesis pyyaml paho-mqtt jinja2; \
   python -c 'import platform; print(platform.machine())'; pip list 2>/dev/null | grep -Ei 'numpy|opencv|litert|har-edge'"
 
 say "arm64: edge tests ($PYTEST_ARM64)"

@@ -154,8 +154,9 @@ def _check_pose(meta: dict, models: dict[str, ModelInfo], n_classes: int, seq_le
     if not isinstance(found, int | float) or isinstance(found, bool) or not 0 <= found <= 1:
         raise BundleError(f"{where}: pose.min_found_fraction must be a number from 0 to 1, not {found!r}")
     from har.edge.pose.adapt import check_declared_modes
+    from har.edge.pose.lite import check_lite_declaration
 
-    if (bad := check_declared_modes(pose)) is not None:
+    if (bad := check_declared_modes(pose) or check_lite_declaration(pose)) is not None:
         raise BundleError(f"{where}: {bad}; re-export the bundle with `har export`")
     head = models["head"]
     if head.input.shape != (1, seq_len, feature_dim):

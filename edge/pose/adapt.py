@@ -129,13 +129,17 @@ def bundle_modes(bundle) -> list[PoseMode]:
 
 
 def measure_landmark_s(bundle, threads: int = 1, runs: int = 5) -> float:
-    """Median seconds of one landmark model run (crop, model, refinement) on this device, after one warm-up."""
+    """Median seconds of one landmark model run (crop, model, refinement) on this device, after one warm-up.
+
+    The model is the one the bundle runs with here (:func:`har.edge.pose.lite.choose_landmarks`).
+    """
     import numpy as np
 
     from har.edge.pose.detector import Roi
     from har.edge.pose.landmarks import PoseLandmarker
+    from har.edge.pose.lite import choose_landmarks
 
-    lm = PoseLandmarker(bundle.model_file("pose_landmarks"), threads=threads)
+    lm = PoseLandmarker(choose_landmarks(bundle)[0], threads=threads)
     frame = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
     roi = Roi(320.0, 240.0, 300.0, 0.0)
     lm.run(frame, roi)

@@ -16,10 +16,12 @@ import typer
 
 class Fetchable(StrEnum):
     pose = "pose"
+    pose_lite = "pose-lite"
 
 
 def fetch_cmd(
-    name: Annotated[Fetchable, typer.Argument(help="What to fetch: 'pose' (BlazePose detector + landmarks).")],
+    name: Annotated[Fetchable, typer.Argument(help="What to fetch: 'pose' (BlazePose detector + landmarks), "
+                                                   "'pose-lite' (the lite landmark model, with npm).")],
     cache_dir: Annotated[Path | None, typer.Option(
         help="Folder to keep the models in (default: $XDG_CACHE_HOME/har/pose, else ~/.cache/har/pose).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if verified copies are cached.")]
@@ -30,18 +32,25 @@ def fetch_cmd(
     'pose' takes pose_detection.tflite and pose_landmark_full.tflite (Google,
     Apache-2.0) out of the mediapipe 0.10.21 wheel on PyPI without installing
     mediapipe. Needs access to PyPI; copy the cache folder to offline devices.
+    'pose-lite' takes pose_landmark_lite.tflite out of Google's @mediapipe/pose
+    package with `npm pack` (the PyPI wheel does not carry it).
 
     Example: har models fetch pose
     """
     from har.edge.digest import sha256_file
     from har.edge.pose.assets import PoseModelsError, fetch_pose_models, interactive
+    from har.edge.pose.lite import fetch_lite_landmarks
 
     try:
-        models = fetch_pose_models(cache_dir, force=force, progress=interactive())
+        if name == Fetchable.pose_lite:
+            paths = [fetch_lite_landmarks(cache_dir, force=force)]
+        else:
+            models = fetch_pose_models(cache_dir, force=force, progress=interactive())
+            paths = [models.detector, models.landmarks]
     except PoseModelsError as e:
         typer.secho(f"error: {e}", fg="red", err=True)
         raise typer.Exit(2) from None
-    for path in (models.detector, models.landmarks):
+    for path in paths:
         typer.echo(f"{path}  {path.stat().st_size / 2**20:.1f} MiB  sha256 {sha256_file(path)[:16]}... verified")
 
 

@@ -89,16 +89,20 @@ class PoseEstimator:
     detections are exactly mediapipe's; ``min_candidate_score=None`` turns the
     fallback off (docs/pose.md, "Small people", has the detection rates).
 
+    ``prune`` runs the landmark model without the outputs it never reads
+    (the default; :mod:`har.edge.pose.prune`), ``False`` the whole graph.
+
     Counters for benchmarking: ``frames`` processed, ``detector_runs``,
     ``landmark_runs``, and the seconds spent in each model (pre/post
     processing included) in ``detector_s`` and ``landmarks_s``.
     """
 
     def __init__(self, models: PoseModels | None = None, threads: int = 1, min_detection_score: float = 0.5,
-                 min_tracking_score: float = 0.5, min_candidate_score: float | None = MIN_CANDIDATE_SCORE):
+                 min_tracking_score: float = 0.5, min_candidate_score: float | None = MIN_CANDIDATE_SCORE,
+                 prune: bool = True):
         models = models if models is not None else pose_models()
         self.detector = PoseDetector(models.detector, threads=threads, min_score=min_detection_score)
-        self.landmarker = PoseLandmarker(models.landmarks, threads=threads)
+        self.landmarker = PoseLandmarker(models.landmarks, threads=threads, prune=prune)
         self.min_tracking_score = min_tracking_score
         self.min_candidate_score = min_candidate_score
         self._roi: Roi | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -144,3 +145,18 @@ def test_a_bundle_declaring_impossible_pose_modes_is_refused_in_one_sentence(tra
     (copy / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(BundleError, match="landmark_every"):
         load_bundle(copy)
+
+
+def test_the_lite_declaration_goes_from_the_training_config_into_the_metadata_only_when_true():
+    from types import SimpleNamespace
+
+    from har.export.pose import landmark_modes
+    from har.export.tflite import ExportError
+
+    def modes(**cfg):
+        return landmark_modes(SimpleNamespace(config=cfg, path=Path("m")))
+
+    assert modes(lite_landmarks=True) == {"landmark_every": [1], "default_landmark_every": 1, "lite_landmarks": True}
+    assert "lite_landmarks" not in modes() and "lite_landmarks" not in modes(lite_landmarks=False)
+    with pytest.raises(ExportError, match="lite_landmarks must be true or false, not 'yes'"):
+        modes(lite_landmarks="yes")

@@ -16,8 +16,8 @@ def test_each_family_has_its_input_spec_graphs_streaming_split_and_seed_epochs()
                get_entry(n).seed_epochs) for n in list_models()}
     assert got == {
         "convlstm": ("pixels", ("window",), (), 50),
-        "lrcn": ("pixels", ("window", "encoder", "head", "embed"), ("encoder", "head"), 70),
-        "pose_lstm": ("pose", ("head", "embed"), ("head",), 50),
+        "lrcn": ("pixels", ("window", "encoder", "head"), ("encoder", "head"), 70),
+        "pose_lstm": ("pose", ("head",), ("head",), 50),
     }
     assert list_models("pixels") == ["convlstm", "lrcn"] and list_models("pose") == ["pose_lstm"]
 

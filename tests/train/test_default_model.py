@@ -40,3 +40,15 @@ def test_the_default_model_scores_what_its_report_says_on_fresh_generated_people
     assert result["test_set"]["windows"] == ts["windows"]
     assert result["accuracy"] == pytest.approx(report["accuracy"], abs=0.01)
     assert result["accuracy"] >= 0.85
+
+
+def test_generated_people_seen_through_a_noisier_landmark_model_score_lower(shipped, real_pose_models):
+    from har.edge.bundle import load_bundle
+    from har.train.motion.score import score_bundle
+
+    b = load_bundle(shipped)
+    plain = score_bundle(b, actors=3)
+    assert "noise" not in plain["test_set"]  # the shipped report's format is unchanged at the trained noise
+    assert score_bundle(b, actors=3, noise=1.0) == plain
+    noisy = score_bundle(b, actors=3, noise=3.0)
+    assert noisy["test_set"]["noise"] == 3.0 and noisy["accuracy"] < plain["accuracy"]

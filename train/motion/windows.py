@@ -30,8 +30,12 @@ class Windows(NamedTuple):
 
 
 def generated_windows(actions: list[str], actors: range, seed: int = 0, seq_len: int = 20,
-                      interval_s: float = 0.1, per_take: int = 2, min_found: float = 0.5, takes: int = 1) -> Windows:
-    """Up to ``per_take`` windows per (actor, action, take), ``takes`` takes each, spread over each take."""
+                      interval_s: float = 0.1, per_take: int = 2, min_found: float = 0.5, takes: int = 1,
+                      noise: float = 1.0) -> Windows:
+    """Up to ``per_take`` windows per (actor, action, take), ``takes`` takes each, spread over each take.
+
+    ``noise`` scales the estimator model (:func:`har.train.motion.noise.estimator_noise`).
+    """
     from har.models.tracks import sample_frames
     from har.train.motion import actor, take
 
@@ -39,7 +43,7 @@ def generated_windows(actions: list[str], actors: range, seed: int = 0, seq_len:
     for g in actors:
         who = actor(seed, g)
         for k, action, t in ((k, a, t) for k, a in enumerate(actions) for t in range(takes)):
-            tk = take(action, who, seed, g, t, window_s=seq_len * interval_s)
+            tk = take(action, who, seed, g, t, window_s=seq_len * interval_s, noise=noise)
             track = sample_frames(tk.poses, tk.fps, interval_s)
             if len(track) < seq_len:
                 continue
