@@ -168,16 +168,28 @@ def load_clips(videos, labels: list[str], s: Sampling, cache_dir: Path | None = 
 
     Returns ``(X uint8, y int32, skipped)``; one warning lists every skipped file.
     """
-    xs, ys, skipped = [], [], []
+    X, y, _, skipped = load_clips_by_video(videos, labels, s, cache_dir, progress)
+    return X, y, skipped
+
+
+def load_clips_by_video(videos, labels: list[str], s: Sampling, cache_dir: Path | None = None,
+                        progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """:func:`load_clips` plus, per clip, the index in ``videos`` of the video it came from.
+
+    Why: a video's clips are scored together when results are pooled per video.
+    """
+    xs, ys, src, skipped = [], [], [], []
     index = {name: i for i, name in enumerate(labels)}
+    position = {id(v): i for i, v in enumerate(videos)}
     for v, clips in usable_clips(videos, s, cache_dir, skipped):
         xs.append(clips)
         ys += [index[v.label]] * len(clips)
+        src += [position[id(v)]] * len(clips)
         if progress:
             progress()
     if skipped:
         log.warning("skipped %d unusable video(s):\n  %s", len(skipped), "\n  ".join(skipped))
     if not xs:
         shape = (0, s.seq_len, s.size, s.size, 3)
-        return np.zeros(shape, np.uint8), np.zeros((0,), np.int32), skipped
-    return np.concatenate(xs), np.asarray(ys, np.int32), skipped
+        return np.zeros(shape, np.uint8), np.zeros((0,), np.int32), np.zeros((0,), np.int32), skipped
+    return np.concatenate(xs), np.asarray(ys, np.int32), np.asarray(src, np.int32), skipped

@@ -194,10 +194,11 @@ def _num(x: float | None) -> str:
 
 
 def _echo_metrics(name: str, path: Path) -> None:
-    """One line per model; fold protocols add a line per fold and the mean +- std.
+    """One line per model; fold protocols add a line per fold, the mean +- std and the pooled results.
 
     Metrics are None when a test split is empty (holdout keeps no test group
-    out of fewer than 3), so every number goes through :func:`_num`.
+    out of fewer than 3, and a model saved after cross-validation is trained
+    on everything), so every number goes through :func:`_num`.
     """
     import json
 
@@ -206,12 +207,16 @@ def _echo_metrics(name: str, path: Path) -> None:
         typer.echo(f"  {f['fold']}: accuracy {_num(f['test_accuracy'])}  macro-F1 {_num(f['macro_f1'])}  "
                    f"(test {f['split_sizes']['test']} clips)")
     if "folds" in m:
-        typer.echo(f"{name}: {m['protocol']}, {len(m['folds'])} fold(s): accuracy {_num(m['mean_accuracy'])} "
-                   f"+- {_num(m['std_accuracy'])}  macro-F1 {_num(m['mean_macro_f1'])} +- {_num(m['std_macro_f1'])}  "
-                   f"(saved model: {m['model_from_fold']})")
+        from har.train.crossval import summary_lines
+
+        for line in summary_lines(m):
+            typer.echo(f"{name}: {line}")
+        typer.echo(f"{name}: saved model {m['saved_model']}; params {m['num_params']:,}  "
+                   f"{m['train_seconds']:.0f}s  -> {path}")
+        return
     typer.echo(f"{name}: test accuracy {_num(m['test_accuracy'])}  macro-F1 {_num(m['macro_f1'])}  "
                f"params {m['num_params']:,}  {m['train_seconds']:.0f}s  -> {path}")
-    if m["split_sizes"]["test"] == 0 and m.get("protocol", "holdout") == "holdout":
+    if m["split_sizes"]["test"] == 0:
         typer.echo(f"{name}: no test clips, so no test accuracy: holdout sets groups aside for testing only from 3 "
                    f"groups up (per class where groups belong to one class); add videos of more groups or use "
                    f"--protocol kfold:2")

@@ -37,6 +37,7 @@ class TrainConfig:
     batch_size: int = 4
     learning_rate: float = 1e-3
     patience: int = 15  # EarlyStopping on val_loss
+    reduce_lr_patience: int | None = None  # halve the learning rate after this many epochs without a better val_loss
     seed: int = 27
     val_fraction: float = 0.15
     test_fraction: float = 0.25
@@ -116,6 +117,9 @@ class TrainConfig:
         if self.default_landmark_every is not None and self.default_landmark_every not in ks:
             raise ValueError(f"default_landmark_every ({self.default_landmark_every}) must be one of "
                              f"landmark_every {list(ks)}")
+        if self.reduce_lr_patience is not None and self.reduce_lr_patience < 1:
+            raise ValueError(f"reduce_lr_patience is a number of epochs (1 or more), not {self.reduce_lr_patience}; "
+                             "leave it out to keep the learning rate constant")
         if self.folds is not None and self.folds < 1:
             raise ValueError(f"folds must be at least 1 (got {self.folds}); leave it out to run every fold")
 

@@ -6,7 +6,9 @@ the edge must follow), ``history.json``, ``metrics.json`` (held-out test
 split only), ``curves.png`` and ``confusion.png``.
 
 One fold is trained per fold of the evaluation protocol
-(:mod:`har.train.protocols`), from memory or from shards
+(:mod:`har.train.protocols`); after cross-validation the saved model is
+trained once more on every video (:mod:`har.train.crossval` reports the
+folds), from memory or from shards
 (:mod:`har.train.pipeline`), optionally under a distribution strategy
 (:mod:`har.train.distribute`). With the defaults (holdout, a dataset that fits
 the memory budget, no strategy) training is the original single-split path.
@@ -23,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from har.edge.preprocess import normalize
-from har.models.clips import default_cache_dir, load_clips
+from har.models.clips import default_cache_dir, load_clips, load_clips_by_video
 from har.models.folder import write_split
 from har.train.config import TrainConfig
 from har.train.dataset import DatasetError, list_videos
 from har.train.metrics import classification_metrics
-from har.train.protocols import Fold, make_folds
+from har.train.protocols import Fold, make_folds, saved_fold
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class Splits:
     test: tuple[np.ndarray, np.ndarray]
     groups: dict[str, list[str]]
     skipped: list[str]
+    test_videos: list[str] | None = None  # per test clip, its video (pooling per video); None = not known
 
     def sizes(self) -> dict[str, int]:
         return {k: int(len(getattr(self, k)[1])) for k in ("train", "val", "test")}
@@ -56,21 +59,27 @@ def load_fold(cfg: TrainConfig, fold: Fold, labels: list[str],
         if name not in only:
             loaded[name] = empty
             continue
-        X, y, bad = load_clips(getattr(fold, name), labels, cfg.sampling, cache)
+        if name == "test":
+            X, y, src, bad = load_clips_by_video(fold.test, labels, cfg.sampling, cache)
+            test_videos = [str(fold.test[i].path) for i in src]
+        else:
+            X, y, bad = load_clips(getattr(fold, name), labels, cfg.sampling, cache)
         loaded[name], skipped = (X, y), skipped + bad
     if "train" in only and len(loaded["train"][1]) == 0:
         raise DatasetError(f"no usable training clips under {cfg.data}; check the videos are readable and long enough")
-    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped)
+    return Splits(labels, loaded["train"], loaded["val"], loaded["test"], fold.groups(), skipped,
+                  test_videos if "test" in only else None)
 
 
 def prepare_splits(cfg: TrainConfig, only: tuple[str, ...] = ("train", "val", "test")) -> Splits:
-    """List, split (group-disjoint) and load the clips of ``cfg.data``.
+    """List, split (group-disjoint) and load the clips the saved model was trained on.
 
-    For a fold protocol this is the first fold: the one the saved model was
-    trained on, so ``har export`` calibrates and tests on the same split.
+    Holdout's one split, or after cross-validation every video with an empty
+    test side, so ``har export`` calibrates on the same clips and never
+    reports accuracy on clips the model trained on.
     """
     videos, labels = list_videos(Path(cfg.data), cfg.classes)
-    fold = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))[0]
+    fold = saved_fold(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
     return load_fold(cfg, fold, labels, only)
 
 
@@ -92,8 +101,10 @@ class FoldRun:
 
     def summary(self) -> dict:
         y = self.splits.test[1]
-        m = evaluate_probs(self.probs, y, self.splits.labels) if len(y) else {"accuracy": None, "macro_f1": None}
+        m = (evaluate_probs(self.probs, y, self.splits.labels) if len(y)
+             else {"accuracy": None, "macro_f1": None, "confusion": []})
         return {"fold": self.fold.name, "test_accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                "confusion": m["confusion"],
                 "epochs_run": len(self.history["loss"]), "train_seconds": round(self.seconds, 1),
                 "split_sizes": self.splits.sizes(), "test_groups": self.splits.groups["test"]}
 
@@ -101,9 +112,11 @@ class FoldRun:
 def train(cfg: TrainConfig) -> Path:
     """Train ``cfg.model`` on every fold of ``cfg.protocol`` and write its artifacts; returns their folder.
 
-    The saved model is the first fold's (for ``holdout``, the one split), and
-    ``test_accuracy`` in metrics.json is that model's; fold protocols add
-    every fold's accuracy and macro-F1 and their mean and standard deviation.
+    ``holdout`` saves its one model with its held-out ``test_accuracy``. Fold
+    protocols report every fold, the mean and standard deviation, and the
+    folds pooled (:mod:`har.train.crossval`), then train the saved model on
+    all the data: nothing is left to test it on, so its ``test_accuracy`` is
+    None and ``saved_model`` says so.
     """
     import keras
 
@@ -121,52 +134,52 @@ def train(cfg: TrainConfig) -> Path:
     for i, fold in enumerate(folds):
         if i:
             keras.utils.set_random_seed(cfg.seed)  # each fold starts as if it ran alone
-        if len(folds) > 1:
+        if len(folds) > 1 or cfg.protocol != "holdout":
             log.info("%s: fold %d of %d (%s)", cfg.model, i + 1, len(folds), fold.name)
         run = _train_fold(cfg, fold, labels, pipeline, strategy)
         run.splits = _labels_only(run.splits)  # metrics need labels only; free the clips
-        if i:
-            run.model = None  # only the first fold's model is kept
+        if cfg.protocol != "holdout":
+            run.model = None  # fold models only measure the recipe
         runs.append(run)
     replicas = strategy.num_replicas_in_sync if strategy else 1
     extra = {"protocol": cfg.protocol, "input_pipeline": pipeline, "strategy": cfg.strategy, "replicas": replicas,
              "global_batch_size": cfg.batch_size * replicas}
+    saved = runs[0]
     if cfg.protocol != "holdout":
-        extra.update(fold_summary(runs))
-        extra["evaluated_on"] = (f"held-out fold {runs[0].fold.name} of protocol {cfg.protocol} (group-disjoint); "
-                                 f"mean_accuracy and std_accuracy over {len(runs)} fold(s)")
-    first = runs[0]
-    digest = weights_digest(first.model)
-    log.info("%s (%s): final weights sha256 %s", cfg.model, task_name(), digest)
-    if is_chief():
-        return write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra,
-                               fold=first.fold)
-    import shutil
-    import tempfile
+        keras.utils.set_random_seed(cfg.seed)
+        log.info("%s: the saved model, trained on all %d videos", cfg.model, len(videos))
+        saved = _train_fold(cfg, saved_fold(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed,
+                                            Path(cfg.data)), labels, pipeline, strategy)
+        from har.train.crossval import crossval_metrics
 
-    tmp = Path(tempfile.mkdtemp(prefix="har-worker-"))
-    try:  # saving is collective: a worker saves too, then discards its copy
-        return write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra,
-                               out=tmp)
+        extra.update(crossval_metrics(cfg, runs, labels, saved))
+    digest = weights_digest(saved.model)
+    log.info("%s (%s): final weights sha256 %s", cfg.model, task_name(), digest)
+    out = None
+    if not is_chief():
+        import tempfile
+
+        out = Path(tempfile.mkdtemp(prefix="har-worker-"))  # saving is collective: a worker saves, then discards
+    try:
+        path = write_artifacts(cfg, saved.model, saved.splits, saved.history, saved.probs, saved.seconds, extra,
+                               out=out, fold=saved.fold)
+        if cfg.protocol != "holdout":
+            from har.train.crossval import write_crossval_report
+
+            write_crossval_report(path, extra, labels)
+        return path
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if out is not None:
+            import shutil
+
+            shutil.rmtree(out, ignore_errors=True)
 
 
 def _labels_only(s: Splits) -> Splits:
     def drop(part):
         return np.zeros((0, *part[0].shape[1:]), np.uint8), part[1]
 
-    return Splits(s.labels, drop(s.train), drop(s.val), drop(s.test), s.groups, s.skipped)
-
-
-def fold_summary(runs: list[FoldRun]) -> dict:
-    """Per-fold results and their mean and (population) standard deviation."""
-    folds = [r.summary() for r in runs]
-    acc = [f["test_accuracy"] for f in folds if f["test_accuracy"] is not None]
-    f1 = [f["macro_f1"] for f in folds if f["macro_f1"] is not None]
-    return {"folds": folds, "model_from_fold": runs[0].fold.name,
-            "mean_accuracy": float(np.mean(acc)) if acc else None, "std_accuracy": float(np.std(acc)) if acc else None,
-            "mean_macro_f1": float(np.mean(f1)) if f1 else None, "std_macro_f1": float(np.std(f1)) if f1 else None}
+    return Splits(s.labels, drop(s.train), drop(s.val), drop(s.test), s.groups, s.skipped, s.test_videos)
 
 
 def _shard_fold(cfg: TrainConfig, fold: Fold, labels: list[str]) -> tuple[Splits, dict]:
@@ -262,11 +275,23 @@ def _fit_in_memory(cfg: TrainConfig, model, splits: Splits, flips, callbacks):
 
 
 def early_stopping(cfg: TrainConfig, has_val: bool) -> list:
-    """The seed's EarlyStopping (on val_loss, best weights restored), on the training loss without a val split."""
+    """The seed's EarlyStopping (on val_loss, best weights restored), on the training loss without a val split.
+
+    With ``reduce_lr_patience`` the learning rate also halves whenever the
+    monitored loss has not improved for that many epochs (down to 1/32 of
+    ``learning_rate``): late epochs refine instead of bouncing around the
+    minimum at the step size that found it (docs/training.md, the ConvLSTM).
+    """
     import keras
 
-    return [keras.callbacks.EarlyStopping(monitor="val_loss" if has_val else "loss", patience=cfg.patience,
-                                          mode="min", restore_best_weights=True)]
+    monitor = "val_loss" if has_val else "loss"
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=cfg.patience, mode="min",
+                                               restore_best_weights=True)]
+    if cfg.reduce_lr_patience:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=0.5, mode="min",
+                                                           patience=cfg.reduce_lr_patience,
+                                                           min_lr=cfg.learning_rate / 32, verbose=0))
+    return callbacks
 
 
 def write_artifacts(cfg: TrainConfig, model, splits: Splits, history: dict, test_probs: np.ndarray,
@@ -311,6 +336,9 @@ def write_artifacts(cfg: TrainConfig, model, splits: Splits, history: dict, test
     plots.curves(history, out / "curves.png", title=cfg.model)
     if m:
         plots.confusion_matrix(np.asarray(m["confusion"]), splits.labels, out / "confusion.png")
-    log.info("%s: test accuracy %s, macro-F1 %s, %.0fs -> %s", cfg.model, metrics["test_accuracy"],
-             metrics["macro_f1"], train_seconds, out)
+    if m:
+        log.info("%s: test accuracy %.3f, macro-F1 %.3f, %.0fs -> %s", cfg.model, m["accuracy"], m["macro_f1"],
+                 train_seconds, out)
+    else:
+        log.info("%s: no test clips, so no test accuracy, %.0fs -> %s", cfg.model, train_seconds, out)
     return out

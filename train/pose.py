@@ -12,8 +12,9 @@ direction class must be paired, or left without ``augment``.
 
 Splits follow ``cfg.protocol`` exactly as for the pixel models
 (:func:`har.train.protocols.make_folds`: holdout, kfold, logo or the official
-lists), fold protocols report every fold and the mean and standard
-deviation, and the artifacts are written by
+lists), fold protocols report every fold, the mean and standard deviation
+and the folds pooled, and then train the saved head on every video; the
+artifacts are written by
 :func:`har.train.fit.write_artifacts`, so a pose model directory looks like
 any other to ``har export``.
 """
@@ -30,10 +31,11 @@ from har.models.keypoints import found_fraction, keypoint_cache_dir, side_window
 from har.models.registry import list_models
 from har.models.tracks import TRACK_SUFFIX
 from har.train.config import TrainConfig
+from har.train.crossval import crossval_metrics, write_crossval_report
 from har.train.dataset import DatasetError, list_videos
 from har.train.errors import TrainError
-from har.train.fit import FoldRun, Splits, early_stopping, fold_summary, write_artifacts
-from har.train.protocols import Fold, make_folds
+from har.train.fit import FoldRun, Splits, early_stopping, write_artifacts
+from har.train.protocols import Fold, make_folds, saved_fold
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +86,9 @@ def pose_fold(cfg: TrainConfig, fold: Fold, labels: list[str], models
 
 
 def pose_splits(cfg: TrainConfig, models) -> tuple[Splits, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """The first fold of ``cfg.protocol`` (the one the saved model comes from), as :func:`pose_fold` gives it."""
+    """The videos the saved head was trained on (:func:`har.train.protocols.saved_fold`), as :func:`pose_fold` gives them."""
     videos, labels = list_videos(Path(cfg.data), cfg.classes)
-    fold = make_folds(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))[0]
+    fold = saved_fold(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
     return pose_fold(cfg, fold, labels, models)
 
 
@@ -118,27 +120,31 @@ def train_pose(cfg: TrainConfig) -> Path:
     runs: list[FoldRun] = []
     for i, fold in enumerate(folds):
         keras.utils.set_random_seed(cfg.seed)  # each fold starts as if it ran alone
-        if len(folds) > 1:
+        if len(folds) > 1 or cfg.protocol != "holdout":
             log.info("%s: fold %d of %d (%s)", cfg.model, i + 1, len(folds), fold.name)
         splits, raw = pose_fold(cfg, fold, labels, models)
         runs.append(_fit_head(cfg, fold, splits, raw, mirror))
-        if i:
-            runs[-1].model = None  # only the first fold's model is kept
-        else:
-            found = {k: detection_rate(v[0]) for k, v in raw.items()}
+        found = {k: detection_rate(v[0]) for k, v in raw.items()}
     first = runs[0]
+    if cfg.protocol != "holdout":  # the folds measured the recipe; the saved head learns from every video
+        keras.utils.set_random_seed(cfg.seed)
+        log.info("%s: the saved model, trained on all %d videos", cfg.model, len(videos))
+        fold = saved_fold(videos, cfg.protocol, cfg.val_fraction, cfg.test_fraction, cfg.seed, Path(cfg.data))
+        splits, raw = pose_fold(cfg, fold, labels, models)
+        first = _fit_head(cfg, fold, splits, raw, mirror)
+        found = {k: detection_rate(v[0]) for k, v in raw.items()}
     extra = {"encoder": "pose", "feature_dim": FEATURE_DIM, "protocol": cfg.protocol,
              "mirrored_training_windows": mirror, "person_found_rate": found,
              "min_found_fraction": cfg.min_found_fraction, "landmark_every": list(cfg.landmark_every),
              "default_landmark_every": cfg.default_landmark_every or cfg.landmark_every[0],
              "trained_on_skipped_frames": cfg.train_skipped, "lite_landmarks": cfg.lite_landmarks}
     if cfg.protocol != "holdout":
-        extra.update(fold_summary(runs))
-        extra["evaluated_on"] = (f"held-out fold {first.fold.name} of protocol {cfg.protocol} (group-disjoint); "
-                                 f"mean_accuracy and std_accuracy over {len(runs)} fold(s)")
+        extra.update(crossval_metrics(cfg, runs, labels, first))
     extra.update(first.extra)
     out = write_artifacts(cfg, first.model, first.splits, first.history, first.probs, first.seconds, extra,
                           fold=first.fold)
+    if cfg.protocol != "holdout":
+        write_crossval_report(out, extra, labels)
     from har.train.pose_init import WEIGHTS_FILE, save_weights
 
     save_weights(first.model, out / WEIGHTS_FILE)  # what `--init DIR` starts from

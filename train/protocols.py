@@ -21,6 +21,9 @@ source video); one actor filmed in differently named videos is not detected.
 per video. In the fold protocols the validation set for early stopping is
 carved out of the fold's own training groups, so the held-out fold influences
 nothing.
+
+Cross-validation measures the recipe; the model it saves is trained once more
+on every video (:func:`saved_fold`), so no fold's small test set stands for it.
 """
 
 from __future__ import annotations
@@ -100,6 +103,21 @@ def make_folds(videos: list[Video], protocol: str, val_fraction: float, test_fra
         train, val = carve_val(rest, val_fraction, rng)
         folds.append(Fold(name, train, val, [v for v in videos if v.group in held]))
     return folds
+
+
+def saved_fold(videos: list[Video], protocol: str, val_fraction: float, test_fraction: float, seed: int,
+               data_root: Path | None = None) -> Fold:
+    """The videos the saved model trains on: holdout's one split, or after cross-validation all of them.
+
+    After a fold protocol nothing is held out (its figures come from the
+    folds), so the fold is named ``all`` and its test side is empty; the
+    validation groups early stopping watches are carved out as in any fold.
+    """
+    kind, _ = parse_protocol(protocol)
+    if kind == "holdout":
+        return make_folds(videos, protocol, val_fraction, test_fraction, seed, data_root)[0]
+    train, val = carve_val(videos, val_fraction, np.random.default_rng(seed))
+    return Fold("all", train, val, [])
 
 
 def _refuse_logo_on_per_video_groups(videos: list[Video]) -> None:

@@ -106,7 +106,8 @@ def test_fold_lines_print_n_a_for_a_fold_without_test_clips(tmp_path, capsys):
     metrics = {"folds": [fold, {**fold, "fold": "fold 2", "test_accuracy": 0.5, "macro_f1": 0.25,
                                 "split_sizes": {"test": 4}}],
                "protocol": "kfold:2", "mean_accuracy": 0.5, "std_accuracy": 0.0, "mean_macro_f1": None,
-               "std_macro_f1": None, "model_from_fold": "fold 1", "test_accuracy": None, "macro_f1": None,
+               "std_macro_f1": None, "saved_model": "trained on all the data", "test_accuracy": None, "macro_f1": None,
+               "pooled": {"windows": {"count": 4, "accuracy": 0.5, "macro_f1": 0.25}, "videos": None},
                "num_params": 1234, "train_seconds": 3.0, "split_sizes": {"train": 8, "val": 2, "test": 0}}
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     _echo_metrics("lrcn", tmp_path)
@@ -114,3 +115,5 @@ def test_fold_lines_print_n_a_for_a_fold_without_test_clips(tmp_path, capsys):
     assert "fold 1: accuracy n/a  macro-F1 n/a  (test 0 clips)" in out
     assert "fold 2: accuracy 0.500  macro-F1 0.250" in out
     assert "accuracy 0.500 +- 0.000  macro-F1 n/a +- n/a" in out
+    assert "pooled over 4 test windows: accuracy 0.500" in out and "pooled over test videos: n/a" in out
+    assert "saved model trained on all the data" in out and "test accuracy" not in out

@@ -163,13 +163,14 @@ def test_a_tiny_model_trains_from_shards_with_kfold(tiny_synth, tmp_path):
                                    "--cache-dir", str(tmp_path / "cache")])
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "out" / "lrcn" / "metrics.json").read_text())
-    assert m["input_pipeline"] == "shards" and m["protocol"] == "kfold:4" and m["model_from_fold"] == "fold 1"
+    assert m["input_pipeline"] == "shards" and m["protocol"] == "kfold:4" and m["model_trained_on"] == "all"
     accs = [f["test_accuracy"] for f in m["folds"]]
     assert len(accs) == 2 and m["mean_accuracy"] == pytest.approx(np.mean(accs))
-    assert m["std_accuracy"] == pytest.approx(np.std(accs)) and m["test_accuracy"] == accs[0]
+    assert m["std_accuracy"] == pytest.approx(np.std(accs)) and m["test_accuracy"] is None
     assert all(f["split_sizes"]["test"] == 3 for f in m["folds"])  # one group: one clip of each class
-    assert not set(m["folds"][0]["test_groups"]) & set(m["split_groups"]["train"] + m["split_groups"]["val"])
-    assert np.asarray(m["confusion"]).sum() == 3
+    assert all(np.asarray(f["confusion"]).sum() == 3 for f in m["folds"])
+    assert np.asarray(m["pooled"]["windows"]["confusion"]).sum() == 6 and m["pooled"]["videos"] is None
+    assert sorted(m["split_groups"]["train"] + m["split_groups"]["val"]) == ["g01", "g02", "g03", "g04"]
     assert "+-" in res.output and "fold 2: accuracy" in res.output
     # One shard folder per group, shared by both folds (a group trains in one fold and tests in the other).
     assert len(list((tmp_path / "cache" / "shards").glob("*/index.json"))) == 4
