@@ -43,34 +43,29 @@ class RawAvi:
 
     @classmethod
     def probe(cls, path: str | Path) -> RawAvi | None:
-        """A reader if ``path`` is a local uncompressed AVI, else None (let OpenCV try)."""
+        """A reader if ``path`` is a local uncompressed AVI, else None (let OpenCV try).
+
+        Reads chunk headers only (and stops at the stream format when it is
+        compressed), so probing a multi-gigabyte file costs a few reads.
+        """
         p = Path(path)
         if "://" in str(path) or not p.is_file():
             return None
+        info, frames = {"streams": 0}, []
         try:
             with open(p, "rb") as f:
                 if f.read(12)[8:12] != b"AVI ":
                     return None
-                data = f.read()
-            return cls._parse(p, data)
-        except (OSError, struct.error, ValueError):
+                _walk(f, 12, p.stat().st_size, info, frames)
+        except (OSError, struct.error, ValueError, _NotRaw):
             return None
-
-    @classmethod
-    def _parse(cls, path: Path, data: bytes) -> RawAvi | None:
-        info, frames = {"streams": 0}, []
-        _walk(data, 0, len(data), 12, info, frames)
-        if "strf" not in info or not frames:
+        if "format" not in info or not frames:
             return None
-        width, height, _, bpp, compression = struct.unpack("<iiHHI", info["strf"][4:20])
-        if compression != 0 or bpp not in (24, 32) or width <= 0 or height == 0:
-            return None
-        row = (width * bpp // 8 + 3) & ~3
-        size = row * abs(height)
+        width, height, bpp = info["format"]
+        size = ((width * bpp // 8 + 3) & ~3) * abs(height)
         frames = [(off, n) for off, n in frames if n >= size]
         scale, rate = info.get("rate", (0, 0))
-        fps = rate / scale if scale and rate else 0.0
-        return cls(path, fps, width, height, bpp, frames)
+        return cls(p, rate / scale if scale and rate else 0.0, width, height, bpp, frames)
 
     def isOpened(self) -> bool:  # noqa: N802 - the cv2.VideoCapture name
         return not self._file.closed
@@ -99,24 +94,35 @@ class RawAvi:
         self._file.close()
 
 
-def _walk(data: bytes, start: int, end: int, base: int, info: dict, frames: list) -> None:
-    """Collect the first video stream's format, its rate and its frame offsets."""
+class _NotRaw(Exception):
+    """The video stream is compressed: OpenCV's business."""
+
+
+def _walk(f, start: int, end: int, info: dict, frames: list) -> None:
+    """Collect the first video stream's format, its rate and its frame offsets, reading headers only."""
     off = start
     while off + 8 <= end:
-        cid = data[off:off + 4]
-        (size,) = struct.unpack("<I", data[off + 4:off + 8])
+        f.seek(off)
+        head = f.read(8)
+        if len(head) < 8:
+            return
+        cid, (size,) = head[:4], struct.unpack("<I", head[4:])
         body = off + 8
         if cid in (b"RIFF", b"LIST"):
-            _walk(data, body + 4, min(body + size, end), base, info, frames)
+            _walk(f, body + 4, min(body + size, end), info, frames)
         elif cid == b"strh":
-            if "video" not in info and data[body:body + 4] == b"vids":
+            strh = f.read(28)
+            if "video" not in info and strh[:4] == b"vids":
                 info["video"] = b"%02d" % info["streams"]
-                info["rate"] = struct.unpack("<II", data[body + 20:body + 28])
+                info["rate"] = struct.unpack("<II", strh[20:28])
             info["streams"] += 1
-        elif cid == b"strf" and "video" in info and "strf" not in info:
-            info["strf"] = data[body:body + size]
+        elif cid == b"strf" and "video" in info and "format" not in info:
+            width, height, _, bpp, compression = struct.unpack("<iiHHI", f.read(20)[4:20])
+            if compression != 0 or bpp not in (24, 32) or width <= 0 or height == 0:
+                raise _NotRaw
+            info["format"] = (width, height, bpp)
         elif cid[:2] == info.get("video") and cid[2:] in _FRAME_CHUNKS and size:
-            frames.append((base + body, size))
+            frames.append((body, size))
         if size == 0 and cid == b"\0\0\0\0":
             return  # zero padding after the last chunk
         off = body + size + (size & 1)
