@@ -28,19 +28,19 @@ from har.edge.sinks.jsonl import JsonlSink
 from har.edge.sinks.outbox import Outbox, OutboxError
 from har.edge.sinks.video import VideoSink
 from tests.edge.colour import scenario
+from tests.helpers import need
 
 # -- a small full file system ---------------------------------------------------------------------
 
 
 @contextlib.contextmanager
 def small_fs(tmp_path: Path, size_kb: int = 512):
-    """A tmpfs of ``size_kb`` (needs root); skipped where it cannot be mounted, the injected tests still run."""
+    """A tmpfs of ``size_kb`` (needs root): skipped on a user's clone where it cannot be mounted, failed in CI."""
     mnt = tmp_path / "small"
     mnt.mkdir()
     res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mnt)],
                          capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({res.stderr.strip() or 'not root'})")
+    need(res.returncode == 0, f"cannot mount a tmpfs here ({res.stderr.strip() or 'not root'})")
     try:
         yield mnt
     finally:
