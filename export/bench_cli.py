@@ -43,6 +43,10 @@ def bench_cmd(
         help="With --pose-path: labelled real clips, <dir>/<class>/<video>.")] = None,
     pose_path_bundle: Annotated[list[str] | None, typer.Option(
         help="With --pose-path: also NAME=BUNDLE (e.g. a head trained at another interval), every k.")] = None,
+    reference: Annotated[list[str] | None, typer.Option(
+        help="With --pose-path: also time NAME=MODEL.tflite, a stream model (MoViNet's export convention: one "
+             "frame and its states in, scores and the next states out) on the same frames: what a user would "
+             "run instead (docs/pose.md).")] = None,
 ) -> None:
     """Accuracy, latency, size, memory and pipeline throughput of every model variant, side by side.
 
@@ -57,7 +61,7 @@ def bench_cmd(
     from har.export.bench import run_bench
 
     if pose_path is not None:
-        _pose_path(pose_path, real_clips, pose_path_bundle or [], out, rounds)
+        _pose_path(pose_path, real_clips, pose_path_bundle or [], out, rounds, reference or [])
         return
     thread_counts = parse_threads(threads)
     for name, value in (("--samples", samples), ("--rounds", rounds), ("--passes", passes)):
@@ -71,7 +75,8 @@ def bench_cmd(
                f"{out / 'bench.json'} and {out / 'pareto.png'}")
 
 
-def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Path, rounds: int) -> None:
+def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Path, rounds: int,
+               references: list[str] = ()) -> None:
     """``--pose-path``: the pose path's variants on real clips (and, when :func:`register` was given a scorer,
     on generated people)."""
     import json
@@ -82,12 +87,8 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
 
     if real_clips is None or not real_clips.is_dir():
         raise ExportError("--pose-path needs --real-clips DIR, a folder of <class>/<video> clips")
-    named = {}
-    for item in extra:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise ExportError(f"--pose-path-bundle takes NAME=BUNDLE, not {item!r}")
-        named[name] = path
+    named = _named("--pose-path-bundle", "NAME=BUNDLE", extra)
+    refs = _named("--reference", "NAME=MODEL.tflite", references)
     try:
         lite = lite_landmarks()
     except PoseModelsError as e:
@@ -95,7 +96,7 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
         typer.echo(f"no lite landmark rows: {e}")
     try:
         report = measure(default_variants(bundle, named, lite), real_clips, rounds=min(rounds, 3), log=typer.echo,
-                         motion_accuracy=_MOTION_ACCURACY[0])
+                         motion_accuracy=_MOTION_ACCURACY[0], references=refs)
     except (ValueError, OSError) as e:  # BundleError is a ValueError
         raise ExportError(str(e)) from None
     out.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,16 @@ def _pose_path(bundle: Path, real_clips: Path | None, extra: list[str], out: Pat
     (out / "pose_path.md").write_text(render(report))
     typer.echo(render(report))
     typer.echo(f"wrote {out / 'pose_path.md'} and {out / 'pose_path.json'}")
+
+
+def _named(option: str, form: str, items: list[str]) -> dict[str, str]:
+    named = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ExportError(f"{option} takes {form}, not {item!r}")
+        named[name] = path
+    return named
 
 
 #: Scores a pose bundle on generated people: ``(bundle, landmark_every, actors) -> accuracy`` (set by register).

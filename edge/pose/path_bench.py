@@ -114,13 +114,18 @@ def _windows(rows: np.ndarray, seq_len: int) -> list[np.ndarray]:
 
 
 def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_actors: int = 24,
-            log=print, motion_accuracy: Callable[[object, int, int, float], float] | None = None) -> dict:
+            log=print, motion_accuracy: Callable[[object, int, int, float], float] | None = None,
+            references: dict[str, str | Path] | None = None) -> dict:
     """Run every variant over the real clips under ``root``, interleaved; score each on both test sets.
+
+    ``references``: name -> stream model (:mod:`har.edge.bench.reference`), timed on the same sampled frames
+    in the same rounds; their rows have a cost and no accuracy.
 
     ``motion_accuracy(bundle, landmark_every, actors, noise)`` scores a bundle on generated people (``noise``
     scales the landmark noise to another landmark model's measured jitter); the generator is
     workstation code (``har.train.motion``), so the caller hands it in, and without it that column stays empty.
     """
+    from har.edge.bench.reference import StreamReference, reference_row
     from har.edge.evaluate import evaluate
     from har.edge.interpreter import PoseClassifier
     from har.edge.pose.assets import PoseModels
@@ -143,6 +148,9 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
     stats = {v.name: {"wall": 0.0, "cpu": 0.0, "frames": 0, "landmark_runs": 0, "detector_runs": 0, "head": 0.0,
                       "head_cpu": 0.0, "windows": 0} for v in variants}
     rows: dict[str, dict[Path, np.ndarray]] = {v.name: {} for v in variants}
+    refs = {name: StreamReference(path) for name, path in (references or {}).items()}
+    ref_cpu = dict.fromkeys(refs, 0.0)
+    ref_frames = dict.fromkeys(refs, 0)
     for r in range(rounds):
         for path in next(iter(clips_by_interval.values())):
             for v in variants:
@@ -170,6 +178,14 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
                 s["landmark_runs"] += est.landmark_runs - lm0
                 s["detector_runs"] += est.detector_runs - det0
                 rows[v.name][path] = out
+            for name, ref in refs.items():  # on the first bundle's sampled frames, between the variants' turns
+                frames = next(iter(clips_by_interval.values()))[path]
+                ref.reset()
+                c0 = time.process_time()
+                for f in frames:
+                    ref.step(f)
+                ref_cpu[name] += time.process_time() - c0
+                ref_frames[name] += len(frames)
         log(f"pose path: round {r + 1} of {rounds} done")
     motion_cache: dict[tuple[str, int, float], float | None] = {}
     reference = rows.get(REFERENCE)
@@ -203,6 +219,8 @@ def measure(variants: list[PathVariant], root: Path, rounds: int = 2, motion_act
             "motion_noise_scale": None if pixel_only else key[2], "steady_jitter": jitter[v.name],
             **agreement(rows[v.name], reference, sizes),
         }))
+    for name, ref in refs.items():
+        result_rows.append(reference_row(name, ref, round(1e3 * ref_cpu[name] / max(ref_frames[name], 1), 2)))
     return {"created_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu_name(),
             "real_clips": str(root), "clips": len(next(iter(clips_by_interval.values()))), "rounds": rounds,
             "motion_actors": motion_actors, "rows": result_rows}
@@ -299,6 +317,7 @@ def pareto(rows: list[dict]) -> set[str]:
         p = r["pose"]
         return p["cpu_ms_per_sampled_frame"], -(p["real_window_accuracy_open"] or 0), -(p["motion_accuracy"] or 0)
 
+    rows = [r for r in rows if not r["pose"].get("reference")]
     front = set()
     for r in rows:
         c, a, m = key(r)
@@ -319,6 +338,10 @@ def render(report: dict) -> str:
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
     for r in sorted(report["rows"], key=lambda r: r["pose"]["cpu_ms_per_sampled_frame"]):
         p = r["pose"]
+        if p.get("reference"):
+            lines.append(f"| {r['variant']} | every sampled frame | {p['threads']} | - | "
+                         f"{p['cpu_ms_per_sampled_frame']:.1f} | - | - | - | - | - | - |  |")
+            continue
         motion = "n/a (pixels)" if p["motion_accuracy"] is None else f"{p['motion_accuracy']:.3f}"
         if p.get("motion_noise_scale") not in (None, 1.0):
             motion += f" (noise x{p['motion_noise_scale']:g})"
