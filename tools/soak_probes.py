@@ -64,7 +64,7 @@ def scrape_frames(port: int) -> int:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             for line in r.read().decode().splitlines():
-                if line.startswith("har_edge_frames "):
+                if line.startswith("har_edge_frames_total "):  # a counter: exposed with _total
                     return int(float(line.split()[1]))
     except OSError:
         pass
