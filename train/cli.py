@@ -100,12 +100,10 @@ def data_show(
 
     For a generated motion set (`har data motion`) each row is a skeleton clip.
     """
-    import numpy as np
-
     from har.models.clips import VideoError, read_frames
     from har.models.tracks import TRACK_SUFFIX
     from har.train import plots
-    from har.train.dataset import list_videos
+    from har.train.dataset import list_videos, sample_per_class
 
     videos, labels = list_videos(data)
 
@@ -115,17 +113,14 @@ def data_show(
         n = show_motion(videos, labels, out, per_class, seed, videos_dir)
         typer.echo(f"wrote {out} ({n} skeleton clips)" + (f" and one mp4 per class in {videos_dir}" if videos_dir else ""))
         return
-    rng = np.random.default_rng(seed)
     samples = []
-    for lab in labels:
-        mine = [v for v in videos if v.label == lab]
-        for k in rng.permutation(len(mine))[:per_class]:
-            try:
-                frames, _ = read_frames(mine[k].path, 128)
-            except VideoError as e:
-                logging.warning("%s", e)
-                continue
-            samples.append((lab, frames[len(frames) // 2]))
+    for video in sample_per_class(videos, labels, per_class, seed):
+        try:
+            frames, _ = read_frames(video.path, 128)
+        except VideoError as e:
+            logging.warning("%s", e)
+            continue
+        samples.append((video.label, frames[len(frames) // 2]))
     out.parent.mkdir(parents=True, exist_ok=True)
     plots.sample_grid(samples, out)
     typer.echo(f"wrote {out} ({len(samples)} samples)")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,19 @@ def list_videos(root: Path, classes: list[str] | None = None) -> tuple[list[Vide
     if len(labels) < 2:
         raise DatasetError(f"{root} needs at least two class folders with videos (found {len(labels)}); expected <root>/<Class>/<video>.mp4")
     return videos, labels
+
+
+def sample_per_class(videos: list[Video], labels: list[str], per_class: int, seed: int) -> Iterator[Video]:
+    """Up to ``per_class`` videos of each label, labels in order, drawn without replacement from ``seed``.
+
+    One draw for both grids of ``har data show`` (frames of videos, skeletons
+    of generated takes), so the same seed picks the same clips in either.
+    """
+    rng = np.random.default_rng(seed)
+    for lab in labels:
+        mine = [v for v in videos if v.label == lab]
+        for k in rng.permutation(len(mine))[:per_class]:
+            yield mine[k]
 
 
 def split_groups(videos: list[Video], val_fraction: float = 0.15, test_fraction: float = 0.25,

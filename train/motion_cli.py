@@ -86,25 +86,23 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
 def show_motion(videos, labels, out: Path, per_class: int, seed: int, videos_dir: Path | None) -> int:
     """A grid of skeleton frames per class (and an mp4 per class into ``videos_dir``); returns rows drawn."""
     import cv2
-    import numpy as np
 
+    from har.train.dataset import sample_per_class
     from har.train.motion import MotionError, read_track
     from har.train.motion.preview import grid, write_mp4
 
-    rng = np.random.default_rng(seed)
     rows = []
-    for lab in labels:
-        mine = [v for v in videos if v.label == lab]
-        for k in rng.permutation(len(mine))[:per_class]:
-            try:
-                poses, fps, aspect = read_track(mine[k].path)
-            except MotionError as e:
-                typer.echo(f"warning: {e}", err=True)
-                continue
-            rows.append((lab, poses, aspect))
-            if videos_dir is not None:
-                videos_dir.mkdir(parents=True, exist_ok=True)
-                write_mp4(videos_dir / f"{lab}.mp4", poses, fps, aspect, lab)
+    for video in sample_per_class(videos, labels, per_class, seed):
+        lab = video.label
+        try:
+            poses, fps, aspect = read_track(video.path)
+        except MotionError as e:
+            typer.echo(f"warning: {e}", err=True)
+            continue
+        rows.append((lab, poses, aspect))
+        if videos_dir is not None:
+            videos_dir.mkdir(parents=True, exist_ok=True)
+            write_mp4(videos_dir / f"{lab}.mp4", poses, fps, aspect, lab)
     out.parent.mkdir(parents=True, exist_ok=True)
     if rows:
         cv2.imwrite(str(out), grid(rows))

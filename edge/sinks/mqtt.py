@@ -26,8 +26,11 @@ what was sent, and every resend restarts from the oldest unacknowledged row).
 
 Why a worker thread and not paho callbacks: paho calls ``on_publish`` while
 holding its own lock, so publishing from a callback or holding our lock around
-``client.publish`` can deadlock; callbacks here only record facts and wake the
-worker, which is the only thread calling ``publish``.
+``client.publish`` can deadlock; callbacks only record facts and wake the
+worker, which is the only thread calling ``publish``. The sink's code is split
+by the thread that runs it: here the caller's side (the Sink API, start and
+stop), :mod:`.mqtt_callbacks` paho's network thread, :mod:`.mqtt_worker` the
+worker.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ from typing import Any
 from har.edge.events import ACTION_ENDED, ACTION_STARTED, STATE, Event
 from har.edge.mqtt_config import DEFAULT_OUTBOX, MqttConfig, MqttError  # noqa: F401 - re-exported
 from har.edge.sinks.base import Sink
-from har.edge.sinks.homeassistant import discovery_configs, discovery_filter, is_orphan, node_id
-from har.edge.sinks.late import stamp
+from har.edge.sinks.homeassistant import discovery_configs, node_id
+from har.edge.sinks.mqtt_callbacks import PahoCallbacks
 from har.edge.sinks.mqtt_client import DropWatch, MqttMissing, import_paho, make_client  # noqa: F401 - MqttMissing re-exported
+from har.edge.sinks.mqtt_worker import OutboxWorker
 from har.edge.sinks.outbox import Outbox
 from har.edge.sinks.retained import Retained
 from har.edge.sinks.topics import Topics, slug
@@ -56,7 +60,7 @@ log = logging.getLogger(__name__)
 AvailabilityHook = Callable[[bool, "str | None"], None]
 
 
-class MqttSink(Sink):
+class MqttSink(Sink, PahoCallbacks, OutboxWorker):
     """See the module docstring for topics and the delivery contract.
 
     ``labels`` are the action labels (leave background labels out): they become
@@ -241,194 +245,6 @@ class MqttSink(Sink):
         self._left_at_stop = len(self._outbox)
         self._outbox.close()
         log.info("MQTT sink stopped: %d delivered, %d left in the outbox", self._delivered, self._left_at_stop)
-
-    # -- paho callbacks (network thread): record and wake, nothing else ------
-
-    def _on_log(self, client, userdata, level, buf) -> None:
-        # paho reports every failed reconnect as an error; outages are expected here and
-        # reported once by _report, so keep paho at debug except for bugs in our callbacks.
-        if buf.startswith("Caught exception"):
-            log.error("paho: %s", buf)
-        else:
-            log.debug("paho: %s", buf)
-
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            log.error("MQTT broker %s:%d refused the connection: %s", self.config.host, self.config.port, reason_code)
-            return
-        self._connect_failures = 0
-        self._connected_at = time.monotonic()
-        client.subscribe(self.topics.detect_set, qos=1)
-        if self.config.discovery:
-            client.subscribe(self.topic_ha_status, qos=1)
-            client.subscribe(discovery_filter(self.config.discovery_prefix, self.config.device_id), qos=1)
-        with self._cond:
-            self._connected = True
-            self._gen += 1
-            self._announce = True
-            self._wake_worker()
-
-    def _on_connect_fail(self, client, userdata) -> None:
-        self._connect_failures += 1
-        if self._connect_failures == 1:
-            log.warning(
-                "cannot reach MQTT broker %s:%d; retrying in the background, events wait in the outbox",
-                self.config.host,
-                self.config.port,
-            )
-
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        with self._cond:
-            was = self._connected
-            self._connected = False
-            self._gen += 1
-            self._disconnect_reason = str(reason_code)
-            self._wake_worker()
-        if was:
-            self._connect_failures = 1  # the drop itself is reported; stay quiet while retrying
-            self._note_drop(time.monotonic() - self._connected_at)
-        else:
-            self._on_connect_fail(client, userdata)
-
-    def _note_drop(self, lasted_s: float) -> None:
-        if not self._stopped:
-            self._drops.note(lasted_s)
-
-    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
-        with self._cond:
-            self._acks.append((self._gen, mid))
-            self._wake_worker()
-
-    def _on_message(self, client, userdata, message) -> None:
-        # Home Assistant publishes "online" on <discovery_prefix>/status when it (re)starts.
-        if message.topic == self.topic_ha_status and message.payload.strip().lower() == b"online":
-            with self._cond:
-                self._announce = True
-                self._wake_worker()
-        elif message.topic == self.topics.detect_set:
-            command = message.payload.strip().upper()
-            if command not in (b"ON", b"OFF"):
-                log.warning("ignoring %r on %s (expected ON or OFF)", message.payload[:20], message.topic)
-                return
-            with self._cond:
-                self._retained.set_detect(command == b"ON")
-                self._wake_worker()
-            log.info("detection turned %s over MQTT", command.decode().lower())
-            if self.on_detect is not None:
-                self.on_detect(command == b"ON")
-        elif self.config.discovery and is_orphan(message.topic, message.payload, set(self._configs)):
-            with self._cond:
-                self._retained.add_orphan(message.topic)
-                self._wake_worker()
-
-    # -- worker thread: the only caller of client.publish while running ------
-
-    def _run(self) -> None:
-        inflight: dict[int, tuple[int, str]] = {}  # mid -> (seq, event_id)
-        cursor = 0  # highest seq handed to paho on this connection
-        gen = 0
-        online = False
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._wake or self._stop_worker, timeout=1.0)
-                self._wake = False
-                stop = self._stop_worker
-                connected, cur_gen = self._connected, self._gen
-                acks, self._acks = self._acks, []
-                announce = self._announce and connected
-                if announce:
-                    self._announce = False
-                reason = self._disconnect_reason
-            try:
-                # Acks from the connection we sent on are trustworthy; delete those rows.
-                for g, mid in acks:
-                    if g == gen and mid in inflight:
-                        _, event_id = inflight.pop(mid)
-                        if self._outbox.ack(event_id):
-                            self._delivered += 1
-                if cur_gen != gen:  # new connection (or none): resend from the oldest unacked row
-                    if online and connected and cur_gen - gen >= 2:
-                        online = False  # dropped and back between two wake-ups: still report it
-                        self._report(False, reason)
-                    inflight.clear()
-                    cursor = 0
-                    gen = cur_gen
-                if connected != online:
-                    online = connected
-                    self._report(online, reason)
-                if stop:
-                    return
-                if not connected:
-                    continue
-                if announce:
-                    self._announce_now()
-                self._publish_latest()
-                room = self.config.max_inflight - len(inflight)
-                if room > 0:
-                    for item in self._outbox.peek(room, after_seq=cursor):
-                        payload = stamp(item.payload, item.created, time.time(), self.config.late_after_s)
-                        info = self._client.publish(item.topic, payload, qos=item.qos, retain=item.retain)
-                        if info.rc != self._mqtt.MQTT_ERR_SUCCESS:
-                            break  # connection just dropped; on_disconnect will reset us
-                        inflight[info.mid] = (item.seq, item.event_id)
-                        cursor = item.seq
-            except Exception:
-                if self._outbox.closed:
-                    return
-                log.exception("MQTT outbox worker error; retrying")
-                time.sleep(0.5)
-
-    def _report(self, online: bool, reason: str | None) -> None:
-        cfg = self.config
-        if online:
-            log.info("MQTT connected to %s:%d as %s", cfg.host, cfg.port, cfg.client_id)
-        else:
-            log.warning("MQTT connection to %s:%d lost (%s); events wait in the outbox", cfg.host, cfg.port, reason)
-        if self.on_availability is not None:
-            try:
-                self.on_availability(online, None if online else reason)
-            except Exception:
-                log.exception("on_availability hook failed")
-
-    def _announce_now(self) -> None:
-        """After (re)connect or an HA restart: discovery, then availability, then all latest values.
-
-        Retained latest-value topics use QoS 0: they are re-published on every
-        connect, and QoS 0 keeps paho from replaying a stale value after a newer one.
-        """
-        with self._cond:
-            retired, self._retired = self._retired, set()
-        for topic in sorted(retired):  # an empty retained payload removes the entity and the stale value
-            self._client.publish(topic, b"", qos=0, retain=True)
-        if self.config.discovery:
-            for topic, conf in self._configs.items():
-                self._client.publish(topic, json.dumps(conf, separators=(",", ":")), qos=0, retain=True)
-        with self._cond:
-            self._retained.mark_all()
-            self._stats_at = 0.0
-        self._publish_latest()
-
-    def _publish_latest(self) -> None:
-        with self._cond:
-            messages = self._retained.take()
-        for topic, payload, qos in messages:
-            if not payload:  # an empty retained config removes the entity in Home Assistant
-                log.info("clearing Home Assistant discovery config %s (its label is gone)", topic)
-            self._client.publish(topic, payload, qos=qos, retain=True)
-        self._publish_stats()
-
-    def _wake_worker(self) -> None:
-        """Call with ``_cond`` held: the worker publishes what changed."""
-        self._wake = True
-        self._cond.notify_all()
-
-    def _publish_stats(self) -> None:
-        every = self.config.stats_interval_s
-        if self.metrics is None or not every or time.monotonic() - self._stats_at < every:
-            return
-        self._stats_at = time.monotonic()
-        data = {**self.metrics.snapshot(), "mqtt_outbox": len(self._outbox), "detecting": self.detecting}
-        self._client.publish(self.topics.stats, json.dumps(data, separators=(",", ":")), qos=0, retain=True)
 
     # -- topics and payloads -------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Trains the pose head without a single real video (docs/motion.md):
 :mod:`body` (a parametric skeleton giving BlazePose's 33 landmarks),
-:mod:`actions` (the vocabulary, each action a family of motions),
+:mod:`actions` (the vocabulary, each action a family of motions, generated in
+:mod:`locomotion`, :mod:`jumps`, :mod:`standing` and :mod:`lowering` from :mod:`curves`),
 :mod:`camera` (where the camera stands and how it projects),
 :mod:`noise` (what the estimator does to perfect keypoints),
 :mod:`generate` (one take), :mod:`dataset` (takes on disk) and
