@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from har.edge.bundle import load_bundle
 from har.edge.default_model import default_bundle_path
-from har.edge.litert import backend_name
+from har.edge.litert import backend_name, model_tensors
 from har.edge.pose import lite
 
 
@@ -36,10 +36,20 @@ def main() -> None:
             load_bundle(path)
             times[name].append((time.perf_counter() - t0) * 1e3)
     lite.PINNED_SHA256 = pinned
+    bundle = load_bundle(path)
+    per_model: dict[str, list[float]] = {}
+    for _ in range(args.rounds):
+        for name in ("pose_detector", "pose_landmarks"):
+            for invoke in (True, False):
+                t0 = time.perf_counter()
+                model_tensors(bundle.model_file(name), invoke=invoke)
+                per_model.setdefault(f"{name} {'run' if invoke else 'not run'}", []).append(
+                    (time.perf_counter() - t0) * 1e3)
+    times |= {f"  model_tensors({k})": v for k, v in per_model.items()}
     print(f"load_bundle(default model), {args.rounds} interleaved rounds, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
           f"{platform.machine()}, {backend_name()}")
     for name, ms in times.items():
-        print(f"  {name:28s} median {statistics.median(ms):7.1f} ms  (min {min(ms):.1f}, max {max(ms):.1f})")
+        print(f"  {name:44s} median {statistics.median(ms):7.1f} ms  (min {min(ms):.1f}, max {max(ms):.1f})")
 
 
 if __name__ == "__main__":
