@@ -97,9 +97,8 @@ def open_member(tarball: Path, pinned: PinnedFile) -> tuple[tarfile.TarFile, Bin
     """
     try:
         tf = tarfile.open(tarball, "r:gz")
-    except (tarfile.TarError, OSError, EOFError, zlib.error):
-        raise PoseModelsError(f"{tarball} is not a valid gzip tarball (corrupt or truncated); delete it and "
-                              "fetch again") from None
+    except _BROKEN:
+        raise _corrupt(tarball) from None
     try:
         found = _find(tf, tarball, pinned.member)
         if found is None:
@@ -125,10 +124,18 @@ def _find(tf: tarfile.TarFile, tarball: Path, member: str) -> tarfile.TarInfo | 
         for info in tf:
             if info.name == member:
                 found = info
-    except (tarfile.TarError, OSError, EOFError, zlib.error):
-        raise PoseModelsError(f"{tarball} is not a valid gzip tarball (corrupt or truncated); delete it and "
-                              "fetch again") from None
+    except _BROKEN:
+        raise _corrupt(tarball) from None
     return found
+
+
+#: What a damaged gzip stream or tar index raises while it is read.
+_BROKEN = (tarfile.TarError, OSError, EOFError, zlib.error)
+
+
+def _corrupt(tarball: Path) -> PoseModelsError:
+    return PoseModelsError(f"{tarball} is not a valid gzip tarball (corrupt or truncated); delete it and fetch "
+                           "again")
 
 
 class _Guarded:
@@ -140,9 +147,8 @@ class _Guarded:
     def read(self, n: int = -1) -> bytes:
         try:
             return self._reader.read(n)
-        except (tarfile.TarError, OSError, EOFError, zlib.error):
-            raise PoseModelsError(f"{self._tarball} is not a valid gzip tarball (corrupt or truncated); delete "
-                                  "it and fetch again") from None
+        except _BROKEN:
+            raise _corrupt(self._tarball) from None
 
     def __enter__(self) -> _Guarded:
         return self
