@@ -15,7 +15,7 @@ help:
 	@echo "make test          run the test suite (fast tests; 'make test-all' adds slow ones)"
 	@echo "make train         train ConvLSTM and LRCN on $(DATA) into $(ART)/"
 	@echo "make seed          the LSTM-CNN study: download UCF50's four classes, train both models into $(ART)/seed"
-	@echo "make pose-models   fetch the BlazePose models for the pose encoder (from PyPI)"
+	@echo "make pose-models   fetch the BlazePose models for the pose encoder (PyPI) and the lite landmarks (npm registry)"
 	@echo "make pose-default  generate human motion, train the default pose head, export it into the package"
 	@echo "make export-tflite int8 TFLite bundle of the LRCN into $(ART)/bundle"
 	@echo "make bench         accuracy vs latency for every variant into $(ART)/bench"
@@ -50,6 +50,7 @@ seed: $(STAMP)
 
 pose-models: $(STAMP)
 	$(BIN)/har models fetch pose
+	$(BIN)/har models fetch pose-lite
 
 # The default model: generated motion only, no video (the shipped head: 200 actors). MOTION_ACTORS=12 gives a quick small version.
 MOTION        ?= data/motion

@@ -117,7 +117,7 @@ def graph_ops(path: str | Path) -> list[OpInfo]:
     return [OpInfo(op["op_name"], names(op["inputs"]), names(op["outputs"])) for op in interpreter._get_ops_details()]
 
 
-def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]:
+def model_tensors(path: str | Path, invoke: bool = True) -> tuple[list[TensorInfo], list[TensorInfo]]:
     """The model's real input and output tensors, after the steps that running it takes.
 
     Allocating the tensors and reading every op is what :class:`TfliteModel`
@@ -127,15 +127,18 @@ def model_tensors(path: str | Path) -> tuple[list[TensorInfo], list[TensorInfo]]
     device will: a graph XNNPACK refuses (an int8 tensor with an impossible
     zero point) is refused here too. And it runs once on zeros: an op whose
     constant input lost its data allocates fine and fails only when invoked.
+    ``invoke=False`` skips that run, for a file already known to run (one
+    verified against a pinned SHA-256 of a published model).
     Raises ValueError or RuntimeError for a file the runtime cannot use.
     """
     module, _ = _runtime()
     interpreter = module.Interpreter(model_path=str(path), num_threads=1)
     interpreter.allocate_tensors()
     interpreter._get_ops_details()
-    for d in interpreter.get_input_details():
-        interpreter.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
-    interpreter.invoke()
+    if invoke:
+        for d in interpreter.get_input_details():
+            interpreter.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+        interpreter.invoke()
     return ([_tensor(d).info for d in interpreter.get_input_details()],
             [_tensor(d).info for d in ordered_outputs(interpreter.get_output_details())])
 

@@ -65,6 +65,18 @@ def real_pose_models():
         need(False, f"pose models not cached and not fetchable here: {e}")
 
 
+@pytest.fixture(scope="session")
+def real_lite():
+    """The real lite landmark model from the pose cache (``make pose-models`` fetches it); never fetched here."""
+    from har.edge.pose.lite import lite_landmarks
+    from har.edge.pose.pinned import PoseModelsError
+
+    try:
+        return lite_landmarks()
+    except PoseModelsError as e:
+        need(False, f"lite pose landmark model not cached (run `har-edge models fetch pose-lite`): {e}")
+
+
 @pytest.fixture
 def serve():
     """Start file servers on 127.0.0.1 (``serve({path: bytes})``); all are closed after the test."""

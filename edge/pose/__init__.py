@@ -9,6 +9,9 @@ is never installed or imported, the graph around the models is reimplemented
 here in numpy and OpenCV.
 
 * :mod:`.assets`: fetch, verify and find the two ``.tflite`` files.
+* :mod:`.lite`: the optional lite landmark model, out of the ``@mediapipe/pose``
+  tarball on the npm registry (:mod:`.npm_tarball`, HTTPS, no npm).
+* :mod:`.pinned`: what both fetches share: verify, fetch into the cache, write atomically.
 * :mod:`.detector`: the person detector and the ROI it gives the landmark model.
 * :mod:`.landmarks`: the landmark model on a rotated crop.
 * :mod:`.estimator`: :class:`PoseEstimator`, detection plus tracking frame to frame.

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,9 +36,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from har.edge.cache import cache_root
-from har.edge.digest import sha256_file
-from har.edge.errors import HarError
+from har.edge.pose.pinned import (  # noqa: F401 - PoseModelsError and default_cache_dir are imported from here
+    PinnedFile,
+    PoseModelsError,
+    cache_folder,
+    cached_or_fetch,
+    default_cache_dir,
+    install,
+)
+from har.edge.pose.pinned import verify as _verify_pinned
 
 log = logging.getLogger(__name__)
 
@@ -52,33 +57,14 @@ WHEEL_BYTES = 36_000_000
 PIP_TIMEOUT_S = 600
 
 
-@dataclass(frozen=True)
-class _Asset:
-    member: str  # path inside the wheel
-    sha256: str
-    size: int
-
-
 #: Cached file name -> where it is in the wheel and what it must hash to.
 ASSETS = {
-    "pose_detection.tflite": _Asset("mediapipe/modules/pose_detection/pose_detection.tflite",
-                                    "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 2_959_046),
-    "pose_landmark_full.tflite": _Asset("mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
-                                        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6_440_512),
+    "pose_detection.tflite": PinnedFile("mediapipe/modules/pose_detection/pose_detection.tflite",
+                                        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 2_959_046),
+    "pose_landmark_full.tflite": PinnedFile("mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+                                            "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6_440_512),
 }
 FETCH_HINT = "run `har models fetch pose` (or `har-edge models fetch pose` on the device)"
-
-
-class PoseModelsError(HarError, OSError):
-    """The pose models are missing, altered, or cannot be fetched; the message says what to do.
-
-    ``problem`` is the cause alone (e.g. pip's last line), for callers that
-    phrase their own sentence around it.
-    """
-
-    def __init__(self, message: str, problem: str | None = None):
-        super().__init__(message)
-        self.problem = problem or message
 
 
 @dataclass(frozen=True)
@@ -91,20 +77,12 @@ class PoseModels:
     """``pose_landmark_full.tflite``: 33 body + auxiliary landmarks on a 256x256 crop."""
 
 
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/har/pose``, or ``~/.cache/har/pose`` when XDG_CACHE_HOME is unset or empty."""
-    return cache_root() / "pose"
-
-
 def _models(folder: Path) -> PoseModels:
     return PoseModels(folder / "pose_detection.tflite", folder / "pose_landmark_full.tflite")
 
 
-def _verify(path: Path, asset: _Asset) -> None:
-    digest = sha256_file(path)
-    if digest != asset.sha256:
-        raise PoseModelsError(f"{path} is not the pose model this version expects (sha256 {digest[:12]}..., "
-                              f"expected {asset.sha256[:12]}...); delete it and {FETCH_HINT}")
+def _verify(path: Path, asset: PinnedFile) -> None:
+    _verify_pinned(path, asset, "the pose model", FETCH_HINT)
 
 
 def pose_models(cache_dir: str | Path | None = None) -> PoseModels:
@@ -113,7 +91,7 @@ def pose_models(cache_dir: str | Path | None = None) -> PoseModels:
     Raises :class:`PoseModelsError` when a file is missing (with the command
     that fetches it) or differs from the pinned hash (tampered or truncated).
     """
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder = cache_folder(cache_dir)
     missing = [name for name in ASSETS if not (folder / name).is_file()]
     if missing:
         raise PoseModelsError(f"the pose models are not in {folder} (missing {', '.join(missing)}); {FETCH_HINT} "
@@ -198,7 +176,7 @@ def _tree_bytes(folder: Path) -> int:
 
 
 def _extract(wheel: Path, folder: Path) -> None:
-    """Copy each asset out of the wheel, verified, into ``folder`` (write to a temp file, then rename)."""
+    """Copy each asset out of the wheel, verified, into ``folder`` (:func:`har.edge.pose.pinned.install`)."""
     try:
         zf = zipfile.ZipFile(wheel)
     except zipfile.BadZipFile:
@@ -210,16 +188,7 @@ def _extract(wheel: Path, folder: Path) -> None:
             except KeyError:
                 raise PoseModelsError(f"{wheel.name} has no {asset.member}; the pinned mediapipe release "
                                       "changed on the index, please report it") from None
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
-            try:
-                with source, os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(source, out)
-                _verify(Path(tmp), asset)
-                os.chmod(tmp, 0o644)  # mkstemp makes it private; the models are not secret
-                os.replace(tmp, folder / name)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            install(source, folder, name, asset, "the pose model", FETCH_HINT)
 
 
 def fetch_pose_models(cache_dir: str | Path | None = None, force: bool = False,
@@ -231,21 +200,12 @@ def fetch_pose_models(cache_dir: str | Path | None = None, force: bool = False,
     35 MB) is downloaded to a temporary folder and deleted afterwards.
     ``progress`` shows a progress bar on stderr meanwhile.
     """
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if not force:
-        try:
-            return pose_models(folder)
-        except PoseModelsError:
-            pass
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PoseModelsError(f"cannot create the cache folder {folder} ({e.strerror}); pass another --cache-dir") \
-            from None
-    with tempfile.TemporaryDirectory(prefix="har-pose-") as tmp:
-        _extract(_download_wheel(Path(tmp), folder, progress), folder)
-    log.info("pose models verified and cached in %s", folder)
-    return pose_models(folder)
+    def fetch(folder: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix="har-pose-") as tmp:
+            _extract(_download_wheel(Path(tmp), folder, progress), folder)
+        log.info("pose models verified and cached in %s", folder)
+
+    return cached_or_fetch(cache_folder(cache_dir), pose_models, fetch, force)
 
 
 def interactive() -> bool:
@@ -262,7 +222,7 @@ def ensure_pose_models(cache_dir: str | Path | None = None, fetch: bool | None =
     naming both ways to get the files: ``har-edge models fetch pose`` on a
     machine with access to PyPI, or copying them into the cache folder.
     """
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder = cache_folder(cache_dir)
     missing = [name for name in ASSETS if not (folder / name).is_file()]
     if not missing:
         return pose_models(folder)

@@ -1,8 +1,8 @@
 """``models fetch pose``: the same command on ``har`` (workstation) and ``har-edge`` (device).
 
 Both need the pose models (training estimates keypoints, the device runs
-them), and the fetch needs nothing but pip, so it lives with the edge runtime
-and :func:`register` mounts it on either app.
+them), and the fetches need nothing but pip and HTTPS, so they live with the
+edge runtime and :func:`register` mounts them on either app.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ class Fetchable(StrEnum):
 
 def fetch_cmd(
     name: Annotated[Fetchable, typer.Argument(help="What to fetch: 'pose' (BlazePose detector + landmarks), "
-                                                   "'pose-lite' (the lite landmark model, with npm).")],
+                                                   "'pose-lite' (the lite landmark model, from the npm registry).")],
     cache_dir: Annotated[Path | None, typer.Option(
         help="Folder to keep the models in (default: $XDG_CACHE_HOME/har/pose, else ~/.cache/har/pose).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if verified copies are cached.")]
     = False,
+    from_file: Annotated[Path | None, typer.Option(
+        "--from", help="pose-lite only: read this copy of the @mediapipe/pose tarball (pose-0.5.1675469404.tgz) "
+                       "instead of downloading it, for a device without internet access.")] = None,
 ) -> None:
     """Download pretrained models once and keep them in the cache, verified by SHA-256.
 
@@ -33,7 +36,9 @@ def fetch_cmd(
     Apache-2.0) out of the mediapipe 0.10.21 wheel on PyPI without installing
     mediapipe. Needs access to PyPI; copy the cache folder to offline devices.
     'pose-lite' takes pose_landmark_lite.tflite out of Google's @mediapipe/pose
-    package with `npm pack` (the PyPI wheel does not carry it).
+    package, downloaded over HTTPS from the npm registry (about 41 MB, resumed
+    when interrupted; no npm needed; HAR_NPM_REGISTRY names a mirror), or out
+    of a copy of that tarball given with --from.
 
     Example: har models fetch pose
     """
@@ -41,9 +46,13 @@ def fetch_cmd(
     from har.edge.pose.assets import PoseModelsError, fetch_pose_models, interactive
     from har.edge.pose.lite import fetch_lite_landmarks
 
+    if from_file is not None and name != Fetchable.pose_lite:
+        typer.secho("error: --from takes the @mediapipe/pose tarball, for pose-lite only; copy the two pose "
+                    "models into the cache folder instead", fg="red", err=True)
+        raise typer.Exit(2)
     try:
         if name == Fetchable.pose_lite:
-            paths = [fetch_lite_landmarks(cache_dir, force=force)]
+            paths = [fetch_lite_landmarks(cache_dir, force=force, tarball=from_file)]
         else:
             models = fetch_pose_models(cache_dir, force=force, progress=interactive())
             paths = [models.detector, models.landmarks]

