@@ -184,14 +184,13 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
         train_x, (test_x, test_y), models = pose_features(md)
     else:
         (train_x, (test_x, test_y)), models = features, find_pose_models()
-    calibration = calibration_clips(md, train_x, representative_samples) if quant == "int8" else None
+    windows = calibration_clips(md, train_x, representative_samples)  # int8 calibration, enroll's references
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
     try:
         log(f"converting {md.path} ({md.family}, pose encoder) to {quant} TFLite")
-        conv = convert_models(md, work, [("head", quant)], calibration=calibration,
+        conv = convert_models(md, work, [("head", quant)], calibration=windows if quant == "int8" else None,
                               evaluate=test_x if report else None)
-        embedding = (section_for(conv.files["head", quant], calibration, md.labels)
-                     if calibration is not None else None)
+        embedding = section_for(conv.files["head", quant], windows, md.labels)
         path = assemble_pose_bundle(md, Path(out_dir), quant, conv.files["head", quant], conv, models, pose_models,
                                     embedding)
     finally:

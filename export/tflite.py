@@ -52,17 +52,17 @@ def export_checked(model_dir: str | Path, out_dir: str | Path, quant: str = "int
                           "picks it by itself)")
     check_quant(quant)
     check_out_dir(out_dir)
-    calibration, test = None, None
-    if quant == "int8" or check:
+    clips, test = None, None  # training clips: int8 calibration and har-edge enroll's base references
+    if quant == "int8" or check:  # a folder without its data still exports to fp32 with --no-report
         train_x, test = load_splits(md, test=check)
-        calibration = calibration_clips(md, train_x, representative_samples) if quant == "int8" else None
+        clips = calibration_clips(md, train_x, representative_samples)
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
     try:
         log(f"converting {md.path} ({md.family}) to {quant} TFLite")
-        conv = convert_models(md, work, targets_for(md, [quant]), calibration=calibration,
+        conv = convert_models(md, work, targets_for(md, [quant]), calibration=clips if quant == "int8" else None,
                               evaluate=test[0] if check else None)
         files = bundle_files(md, conv, quant)
-        embedding = pixel_embedding_section(md, files, calibration) if calibration is not None else None
+        embedding = pixel_embedding_section(md, files, clips) if clips is not None else None
         path = assemble_bundle(md, Path(out_dir), quant, files, conv, embedding)
     finally:
         shutil.rmtree(work, ignore_errors=True)
