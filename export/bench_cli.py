@@ -70,6 +70,12 @@ def bench_cmd(
     report = run_bench(models, out, thread_counts, data=data, bundles=bundle or [], video=video,
                        tflite_runtime=tflite_runtime_python, samples=samples, rounds=rounds, passes=passes,
                        log=typer.echo)
+    for model, goals in report["goals"].items():
+        known = [g for g in goals.values() if g["met"] is not None]
+        missed = "; ".join(f"{g['description']} {g['value']:.4g}, target {g['target']}"
+                           for g in known if not g["met"])
+        typer.echo(f"{model}: {sum(g['met'] for g in known)} of {len(known)} export goals met"
+                   + (f" (not met: {missed})" if missed else ""))
     bad = [r for r in report["rows"] if r["status"] != "ok"]
     typer.echo(f"{len(report['rows'])} rows ({len(bad)} without numbers); wrote {out / 'bench.md'}, "
                f"{out / 'bench.json'} and {out / 'pareto.png'}")

@@ -1,4 +1,4 @@
-"""``har export``: a trained model directory -> TFLite bundle, plus the parity report.
+"""``har export``: a trained model directory -> TFLite bundle, plus the bundle's parity check.
 
 Mounted on the ``har`` app by :func:`register` (from :mod:`har.cli.main`). TensorFlow is only imported by the
 conversion subprocess, so ``har export --help`` stays instant.
@@ -11,8 +11,6 @@ from typing import Annotated
 
 import typer
 
-from har.edge.bench import parse_threads
-
 
 def export_cmd(
     model: Annotated[Path, typer.Option(help="Trained model directory (artifacts/<model>).")] = Path("artifacts/lrcn"),
@@ -20,9 +18,11 @@ def export_cmd(
     out: Annotated[Path, typer.Option(help="Bundle directory to write (replaced if it holds a bundle).")]
     = Path("artifacts/bundle"),
     report: Annotated[bool, typer.Option("--report/--no-report",
-                                         help="Also convert every variant and write report.json/report.md, "
-                                              "measured on the model's held-out test split.")] = True,
-    threads: Annotated[str, typer.Option(help="Thread counts the report times, comma-separated.")] = "1,2",
+                                         help="Check the bundle's models against Keras on the model's held-out "
+                                              "test split and write report.json/report.md into the bundle.")]
+    = True,
+    threads: Annotated[str | None, typer.Option(hidden=True, help="No longer used: latency is `har bench`'s.")]
+    = None,
     samples: Annotated[int, typer.Option(help="Training clips used to calibrate int8.")] = 200,
     pose_models: Annotated[str, typer.Option(help="Pose bundles: 'copy' the two BlazePose models into the bundle "
                                                   "(9 MB, self-contained), or 'cache': the device takes them from "
@@ -33,7 +33,9 @@ def export_cmd(
 
     The bundle holds model.tflite, the streaming encoder.tflite + head.tflite
     (LRCN), and metadata.json with labels, sampling rule, quantization and
-    hashes. int8 is calibrated on training clips only. A pose model
+    hashes. int8 is calibrated on training clips only. Then the bundle's own
+    models are checked against Keras on the held-out test split (report.json,
+    report.md); every other variant, and latency, is `har bench`'s. A pose model
     (har train --encoder pose) gives a pose bundle: head.tflite on keypoint
     features plus the two pose models, or with --pose-models cache only a
     reference to them in the device's pose cache (docs/pose.md).
@@ -44,11 +46,13 @@ def export_cmd(
     from har.export.checks import check_quant
     from har.export.errors import ExportError
     from har.export.pose import check_pose_models_mode, export_pose, is_pose_model_dir
-    from har.export.report import export_with_report
-    from har.export.tflite import export_bundle
+    from har.export.report import summary_lines
+    from har.export.tflite import export_checked
 
     check_quant(quant)
-    parse_threads(threads)
+    if threads is not None:
+        typer.echo("--threads is ignored: `har export` times nothing; latency per variant and thread count moved "
+                   "to `har bench --threads`")
     if samples < 1:
         raise ExportError(f"--samples must be at least 1, not {samples}")
     check_pose_models_mode(pose_models)
@@ -57,19 +61,15 @@ def export_cmd(
                           f"{model} is not one")
     if is_pose_model_dir(model):
         path, rep = export_pose(model, out, quant, samples, report, log=typer.echo, pose_models=pose_models)
-    elif report:
-        path, rep = export_with_report(model, out, quant, samples, parse_threads(threads), log=typer.echo)
     else:
-        path, rep = export_bundle(model, out, quant, samples, log=typer.echo), None
+        path, rep = export_checked(model, out, quant, samples, check=report, log=typer.echo)
     bundle = load_bundle(path)
     sizes = ", ".join(f"{m.file} {m.bytes / 1024:.1f} KiB" + (" (from the pose cache)" if m.source != "bundle" else "")
                       for m in bundle.models.values())
     typer.echo(f"bundle {path}: {bundle.quantization}, {len(bundle.labels)} labels, {sizes}")
     if rep:
-        for g in rep["goals"].values():
-            if g["value"] is not None:
-                state = "met" if g["met"] else "NOT met"
-                typer.echo(f"  {g['description']}: {g['value']:.4g} (target {g['target']}, {state})")
+        for line in summary_lines(rep):
+            typer.echo(f"  {line}")
         typer.echo(f"report {path / 'report.md'}")
 
 

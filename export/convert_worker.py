@@ -117,13 +117,8 @@ def _anchor_input_range(clips: np.ndarray) -> np.ndarray:
 
 def run(spec: dict) -> None:
     progress = Path(spec["progress"])
-    threads = spec.get("keras_threads")
-    import tensorflow as tf
-
-    if threads:  # must happen before TensorFlow runs anything
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
     import keras
+    import tensorflow as tf
 
     normalization = spec.get("normalization", "scale_0_1")
     src = (_from_weights(spec) if spec.get("weights")
@@ -167,8 +162,6 @@ def run(spec: dict) -> None:
         probs = src.predict(x, batch_size=16, verbose=0) if len(x) else np.zeros((0,))
         np.save(ev["probs_out"], probs.astype(np.float32))
         _emit(progress, event="evaluated", clips=int(len(x)))
-    if spec.get("keras_latency"):
-        _emit(progress, event="keras_latency", threads=threads, ms=_keras_latency(src, spec["keras_latency"]))
     _emit(progress, event="finished")
 
 
@@ -197,23 +190,6 @@ def _entry(family: str):
     if entry is None or not entry.exportable:
         raise WorkerError(f"no export graphs for model family {family!r}")
     return entry
-
-
-def _keras_latency(model, runs: int) -> float:
-    """Median ms of one batch-1 window through the Keras model (graph mode, not eager)."""
-    import tensorflow as tf
-
-    shape = (1, *model.input_shape[1:])
-    fn = tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec(shape, tf.float32)])
-    x = tf.zeros(shape)
-    for _ in range(3):
-        fn(x)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn(x).numpy()
-        times.append(time.perf_counter() - t0)
-    return round(float(np.median(times)) * 1e3, 3)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@
 | ``pose_detector.tflite`` | BlazePose person detector, copied from the verified pose model cache |
 | ``pose_landmarks.tflite`` | BlazePose landmark model (33 keypoints), copied likewise |
 | ``metadata.json`` | schema v2, ``"encoder": "pose"``, ``pose.feature_dim``, sha256 of all three files |
-| ``report.json``, ``report.md`` | fp32 and int8 heads against Keras on the held-out test split |
+| ``report.json``, ``report.md`` | the head's parity check against Keras on the held-out test split (:mod:`har.export.report`) |
 | ``NOTICE-pose-models.txt`` | where the two pose models come from and their licence (Apache-2.0) |
 
 With ``pose_models="cache"`` (``har export --pose-models cache``) the two pose
@@ -55,6 +55,7 @@ from har.export.bundle import check_builtin_only, check_out_dir, provenance, sec
 from har.export.checks import check_quant, load_model_dir
 from har.export.data import calibration_clips, find_pose_models, pose_features
 from har.export.errors import ExportError
+from har.export.report import check_bundle, write_report
 from har.export.worker import Conversion, convert_models
 from har.models.folder import ModelFolder
 
@@ -67,8 +68,6 @@ detector and full landmark model (pose_detection.tflite, pose_landmark_full.tfli
 taken unchanged from the mediapipe wheel on PyPI and distributed under the
 Apache License 2.0: https://www.apache.org/licenses/LICENSE-2.0
 """
-#: Head variants the report compares (the bundle's own mode is always among them).
-REPORT_QUANTS = ("fp32", "int8")
 #: ``--pose-models``: copy the two pose models into the bundle, or refer to the device's pose cache.
 POSE_MODEL_MODES = ("copy", "cache")
 
@@ -170,7 +169,7 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
                 report: bool = True, log: Callable[[str], None] = log.info,
                 features: tuple[np.ndarray, tuple[np.ndarray, np.ndarray]] | None = None,
                 pose_models: str = "copy") -> tuple[Path, dict | None]:
-    """Export a pose model directory as a bundle; with ``report``, fp32 and int8 heads are compared too.
+    """Export a pose model directory as a bundle; with ``report``, the bundle's head is checked against Keras.
 
     ``features`` (training features, (test features, test labels)) skips
     reading the model's dataset, for callers that have them already.
@@ -185,66 +184,21 @@ def export_pose(model_dir: str | Path, out_dir: str | Path, quant: str = "int8",
         train_x, (test_x, test_y), models = pose_features(md)
     else:
         (train_x, (test_x, test_y)), models = features, find_pose_models()
-    quants = sorted({quant, *REPORT_QUANTS}) if report else [quant]
-    calibration = calibration_clips(md, train_x, representative_samples) if "int8" in quants else None
+    windows = calibration_clips(md, train_x, representative_samples)  # int8 calibration, enroll's references
     work = Path(tempfile.mkdtemp(prefix="har-export-"))
     try:
-        log(f"converting {md.path} ({md.family}, pose encoder) to {', '.join(quants)} TFLite")
-        conv = convert_models(md, work, [("head", q) for q in quants],
-                              calibration=calibration, evaluate=test_x if report else None)
-        embedding = (section_for(conv.files["head", quant], calibration, md.labels)
-                     if calibration is not None else None)
+        log(f"converting {md.path} ({md.family}, pose encoder) to {quant} TFLite")
+        conv = convert_models(md, work, [("head", quant)], calibration=windows if quant == "int8" else None,
+                              evaluate=test_x if report else None)
+        embedding = section_for(conv.files["head", quant], windows, md.labels)
         path = assemble_pose_bundle(md, Path(out_dir), quant, conv.files["head", quant], conv, models, pose_models,
                                     embedding)
-        rep = None
-        if report:
-            rep = pose_report(md, conv, test_x, test_y, quants, quant)
-            (path / "report.json").write_text(json.dumps(rep, indent=2) + "\n")
-            (path / "report.md").write_text(render_pose_report(rep))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     log(f"wrote bundle {path}")
+    rep = None
+    if report:
+        log(f"checking the bundle's head against Keras on {len(test_y)} held-out test windows")
+        rep = check_bundle(md, path, conv, test_x, test_y)
+        write_report(rep, path)
     return path, rep
-
-
-def pose_report(md: ModelFolder, conv: Conversion, test_x: np.ndarray, test_y: np.ndarray, quants: list[str],
-                bundle_quant: str) -> dict:
-    """Accuracy of Keras and each TFLite head on the test split's features, agreement, size, head latency."""
-    from har.edge.bench import time_interleaved
-    from har.models.metrics import compare
-
-    keras_probs = conv.keras_probs
-    rows = [{"name": "keras", "files": ["model.keras"], "bytes": (md.path / "model.keras").stat().st_size,
-             **compare(keras_probs, keras_probs, test_y, md.labels)}]
-    runners = {}
-    for q in quants:
-        head = TfliteModel(conv.files["head", q])
-        probs = (np.stack([head.run(x) for x in test_x]) if len(test_x)
-                 else np.zeros((0, len(md.labels)), np.float32))
-        rows.append({"name": q, "files": ["head.tflite"], "bytes": conv.files["head", q].stat().st_size,
-                     "quantization": q, **compare(probs, keras_probs, test_y, md.labels)})
-        sample = test_x[0] if len(test_x) else np.zeros(head.input.shape[1:], np.float32)
-        runners[q] = lambda head=head, sample=sample: head.run(sample)
-    timing = time_interleaved(runners, rounds=7, per_round=15)
-    for r in rows[1:]:
-        r["head_ms"] = timing[r["name"]]
-    return {"model": md.family, "encoder": "pose", "model_dir": str(md.path), "bundle_quantization": bundle_quant,
-            "test_split": {"windows": int(len(test_y))}, "variants": rows,
-            "note": "the pose estimator's per-frame cost is measured by `har-edge bench` on the bundle", "goals": {}}
-
-
-def render_pose_report(rep: dict) -> str:
-    lines = [f"# Export report: {rep['model']} (pose encoder, {rep['model_dir']})", "",
-             f"Bundle quantization **{rep['bundle_quantization']}**; test split: {rep['test_split']['windows']} "
-             "windows of keypoint features (group-disjoint, held out).", "",
-             "| variant | KiB | test acc | macro-F1 | agree w/ Keras | max abs diff | head ms p50 / p95 |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in rep["variants"]:
-        ms = f"{r['head_ms']['p50']:.3f} / {r['head_ms']['p95']:.3f}" if r.get("head_ms") else ""
-        lines.append(f"| {r['name']} | {r['bytes'] / 1024:.1f} | {_num(r['test_accuracy'])} | {_num(r['macro_f1'])} | "
-                     f"{_num(r.get('agreement_with_keras'))} | {_num(r.get('max_abs_diff'), 4)} | {ms} |")
-    return "\n".join(lines + ["", rep["note"] + ".", ""])
-
-
-def _num(v, digits: int = 3) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"

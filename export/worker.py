@@ -47,7 +47,6 @@ class Conversion:
     files: dict[tuple[str, str], Path] = field(default_factory=dict)  # (graph, quant) -> .tflite
     seconds: dict[str, float] = field(default_factory=dict)
     keras_probs: np.ndarray | None = None
-    keras_latency_ms: dict[int, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     calibration: dict = field(default_factory=dict)
 
@@ -127,13 +126,8 @@ def run_worker(spec: dict, work_dir: Path, timeout_s: float = 3600) -> list[dict
 
 
 def convert_models(md: ModelFolder, work_dir: Path, targets: list[tuple[str, str]], *,
-                   calibration: np.ndarray | None = None, evaluate: np.ndarray | None = None,
-                   keras_latency_threads: tuple[int, ...] = (), keras_latency_runs: int = 20) -> Conversion:
-    """Convert ``(graph, quant)`` targets of ``md`` in one worker run (plus Keras evaluation, if asked).
-
-    Keras latency needs one worker per thread count: TensorFlow fixes its
-    thread pools when it starts.
-    """
+                   calibration: np.ndarray | None = None, evaluate: np.ndarray | None = None) -> Conversion:
+    """Convert ``(graph, quant)`` targets of ``md`` in one worker run (plus Keras evaluation, if asked)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     spec: dict = {"model_dir": str(md.path), "family": md.family, "num_classes": len(md.labels),
                   "seq_len": md.seq_len, "size": md.size, "normalization": md.normalization, "targets": []}
@@ -149,20 +143,12 @@ def convert_models(md: ModelFolder, work_dir: Path, targets: list[tuple[str, str
     if evaluate is not None:
         np.savez(work_dir / "test.npz", clips=evaluate)
         spec["evaluate"] = {"clips": str(work_dir / "test.npz"), "probs_out": str(work_dir / "keras_probs.npy")}
-    first_threads = keras_latency_threads[0] if keras_latency_threads else None
-    if first_threads:
-        spec.update(keras_threads=first_threads, keras_latency=keras_latency_runs)
     events = run_worker(spec, work_dir)
-    for extra in keras_latency_threads[1:]:
-        events += run_worker({"model_dir": str(md.path), "keras_threads": extra,
-                              "keras_latency": keras_latency_runs}, work_dir)
     for e in events:
         if e["event"] == "done":
             conv.seconds[e["target"]] = e["seconds"]
         elif e["event"] == "loaded":
             conv.versions = {"tensorflow": e["tensorflow"], "keras": e["keras"]}
-        elif e["event"] == "keras_latency":
-            conv.keras_latency_ms[int(e["threads"])] = e["ms"]
     if evaluate is not None:
         conv.keras_probs = np.load(work_dir / "keras_probs.npy")
     return conv

@@ -55,6 +55,7 @@ def report_accuracy(bundle_dir: Path) -> dict[str, dict]:
         log.warning("%s is not a readable export report; accuracy left out", path)
         return {}
     return {r["name"]: {"test_accuracy": r.get("test_accuracy"), "macro_f1": r.get("macro_f1"),
-                        "agreement_with_keras": r.get("agreement_with_keras"),
+                        "agreement_with_keras": r.get("agreement_with_keras"), "max_abs_diff": r.get("max_abs_diff"),
+                        "agreement_with_window": r.get("agreement_with_window"),
                         "accuracy_source": "report.json of har export (held-out test split)"}
             for r in variants if isinstance(r, dict) and "name" in r}

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-#: Every field of a table row, in output order (``har bench`` rows add accuracy; the device leaves it None).
+#: Every field of a table row, in output order (``har bench`` rows add accuracy and parity with Keras and, for
+#: streaming, with the whole-window model; the device takes them from the bundle's report.json or leaves None).
 ROW_FIELDS = ("model", "variant", "backend", "status", "error", "params", "files", "bytes", "test_accuracy",
-              "macro_f1", "agreement_with_keras", "accuracy_source", "latency_window_ms", "latency_frame_ms",
+              "macro_f1", "agreement_with_keras", "max_abs_diff", "agreement_with_window", "accuracy_source",
+              "latency_window_ms", "latency_frame_ms",
               "throughput", "peak_rss_mib", "baseline_rss_mib", "cpu_ops", "pose")
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from har.edge.bench import Variant, device_row, report_accuracy
 from har.edge.bundle import load_bundle
 from har.export.bench.families import STREAMING_QUANTS, WINDOW_QUANTS, Family, accuracy_fields
+from har.export.bench.goals import window_agreement
 from har.export.errors import ExportError
 
 #: Where `make tflite-runtime-venv` puts the second backend (see docs/benchmark.md).
@@ -102,6 +103,8 @@ def tflite_rows(families, variants, measured: dict, missing: dict[str, tuple[str
             m, memory = measured[backend]
             result = m["variants"][v.name]
             accuracy = accuracy_fields(fam, result.get("probs")) or report_accuracy(Path(v.bundle)).get(label, {})
+            if (agree := window_agreement(m["variants"], v.name)) is not None:
+                accuracy = {**accuracy, "agreement_with_window": agree}
             rows.append(device_row(model, label, result, memory[v.name], m["environment"]["runtime"],
                                    params=fam.params if fam else None, **accuracy))
     return rows

@@ -19,7 +19,8 @@ from har.models.folder import SPLIT_FILE, ModelFolder
 from har.models.metrics import compare
 from har.models.registry import get_entry, list_models
 
-#: The pixel families the bench compares (the pose head is measured by `har export`'s report and `har-edge bench`).
+#: The pixel families the bench compares (a pose bundle comes in with --bundle: its head's accuracy from its
+#: report.json, its frame cost measured like every row).
 FAMILIES = tuple(n for n in list_models("pixels") if get_entry(n).exportable)
 #: Window variants in table order; the streaming pair is benchmarked in int8, the mode a device runs.
 WINDOW_QUANTS = ("fp32", "dynamic", "fp16", "int8")
@@ -136,7 +137,7 @@ def accuracy_fields(fam: Family | None, probs) -> dict:
         return {}
     m = compare(np.asarray(probs, np.float32), fam.keras_probs, fam.test_y, fam.md.labels)
     return {"test_accuracy": m["test_accuracy"], "macro_f1": m["macro_f1"],
-            "agreement_with_keras": m.get("agreement_with_keras"),
+            "agreement_with_keras": m.get("agreement_with_keras"), "max_abs_diff": m.get("max_abs_diff"),
             "accuracy_source": f"held-out test split of {fam.origin} ({len(fam.test_y)} clips)"}
 
 

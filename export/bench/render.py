@@ -7,6 +7,7 @@ from pathlib import Path
 
 from har.edge.bench import note_lines, pose_lines, table_lines
 from har.export.bench.backends import GENERATED_VIDEO
+from har.export.bench.goals import comparison_lines, goal_lines
 from har.export.bench.pareto import plot_pareto
 
 
@@ -54,6 +55,8 @@ def render_markdown(report: dict) -> str:
         "runtime; for Keras, TensorFlow).", "",
         *table_lines(report["rows"], threads), "",
     ]
+    for section in (comparison_lines(report), goal_lines(report)):
+        lines += [*section, ""] if section else []
     notes = note_lines(report["rows"])
     if notes:
         lines += ["## Rows without numbers", "", *notes, ""]

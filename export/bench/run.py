@@ -28,6 +28,7 @@ from har.export.bench.families import (
     prepare_family,
     snapshot,
 )
+from har.export.bench.goals import goals
 from har.export.bench.keras import run_keras
 from har.export.bench.render import write_outputs
 from har.export.errors import ExportError
@@ -102,6 +103,7 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
                             "export_errors": f.errors} for f in families},
         "warnings": warnings,
         "rows": rows,
+        "goals": goals(rows, [f.name for f in families]),
         "enrolment": enrolment,
     }
     write_outputs(report, out)

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from har.cli.main import app
 from har.edge.bench import ROW_FIELDS
 from har.export.bench import FAMILIES, STREAMING_QUANTS, WINDOW_QUANTS, Family, dataset_drift, pareto_front
+from har.export.bench.goals import GOALS
 from har.models.folder import ModelFolder as ModelDir
 
 THREADS = ["1"]
@@ -120,6 +121,74 @@ def test_held_out_split_is_the_one_training_reported(bench):
     for f in FAMILIES:
         keras = next(r for r in bench.report["rows"] if (r["model"], r["variant"]) == (f, "keras"))
         assert keras["test_accuracy"] == pytest.approx(bench.report["models"][f]["recorded_test_accuracy"])
+
+
+def test_export_goals_and_parity_are_computed_from_the_rows_per_model(bench):
+    """bench.json's goals are the rows' own figures: sizes, accuracy, p50 latencies at 1 thread, agreement."""
+    rep = bench.report
+    assert set(rep["goals"]) == set(FAMILIES)
+    for f in FAMILIES:
+        by = {r["variant"]: r for r in rep["rows"] if r["model"] == f and r["status"] == "ok"
+              and (r["variant"] == "keras" or r["backend"].startswith("ai-edge-litert"))}
+        g = {k: v["value"] for k, v in rep["goals"][f].items()}
+        assert set(g) == set(GOALS)
+        int8, fp32, keras = by["int8"], by["fp32"], by["keras"]
+        assert g["int8_size_ratio"] == pytest.approx(int8["bytes"] / fp32["bytes"], abs=1e-4)
+        assert g["int8_accuracy_drop_pp"] == pytest.approx(100 * (keras["test_accuracy"] - int8["test_accuracy"]),
+                                                           abs=1e-4)
+        assert g["int8_fp32_latency_ratio_1t"] == pytest.approx(
+            int8["latency_window_ms"]["1"]["p50"] / fp32["latency_window_ms"]["1"]["p50"], abs=1e-4)
+        for r in by.values():  # parity with Keras on every row, as each variant's own bundle check has it
+            assert 0 <= r["max_abs_diff"] <= 1 and r["agreement_with_keras"] is not None
+        assert keras["max_abs_diff"] == 0 and fp32["max_abs_diff"] < 1e-4
+        for key, goal in rep["goals"][f].items():
+            op, target = GOALS[key][1:]
+            assert goal["met"] == (None if goal["value"] is None else
+                                   goal["value"] <= target if op == "<=" else goal["value"] >= target)
+    stream, window = (next(r for r in rep["rows"] if (r["model"], r["variant"], r["backend"].split()[0]) ==
+                           ("lrcn", v, "ai-edge-litert")) for v in ("streaming-int8", "int8"))
+    lrcn = {k: v["value"] for k, v in rep["goals"]["lrcn"].items()}
+    assert lrcn["streaming_frame_window_ratio_1t"] == pytest.approx(
+        stream["latency_frame_ms"]["1"]["p50"] / window["latency_window_ms"]["1"]["p50"], abs=1e-4)
+    assert lrcn["streaming_agreement"] == stream["agreement_with_window"] and 0 <= lrcn["streaming_agreement"] <= 1
+    convlstm = {k: v["value"] for k, v in rep["goals"]["convlstm"].items()}
+    assert convlstm["streaming_agreement"] is None and convlstm["streaming_frame_window_ratio_1t"] is None
+    md = (bench.out / "bench.md").read_text()
+    assert "## Export goals" in md and "## Every variant against its Keras model" in md
+    assert "| int8 model size / fp32 model size | <= 0.35 |" in md
+    for f in FAMILIES:
+        assert f"{f}: " in bench.output and "export goals met" in bench.output
+
+
+def _row(variant, **fields):
+    from har.edge.bench import device_row
+
+    return device_row("m", variant, None, None, "TensorFlow" if variant == "keras" else "ai-edge-litert 2",
+                      **fields)
+
+
+def test_goals_from_hand_made_rows_and_streaming_agreement_from_probabilities():
+    from har.export.bench.goals import model_goals, window_agreement
+
+    def ms(p50):
+        return {"1": {"p50": p50, "p95": p50}}
+
+    rows = [_row("keras", test_accuracy=0.9), _row("fp32", bytes=400, test_accuracy=0.9, latency_window_ms=ms(2.0)),
+            _row("int8", bytes=100, test_accuracy=0.88, latency_window_ms=ms(1.0)),
+            _row("streaming-int8", bytes=120, latency_frame_ms=ms(0.1), agreement_with_window=0.98),
+            {**_row("int8", bytes=999, latency_window_ms=ms(9.0)), "backend": "tflite-runtime 2.14"}]
+    # the tflite-runtime row never enters the ratios: they are between rows timed in one process
+    g = model_goals(rows, "m")
+    assert g["int8_size_ratio"] == {"description": GOALS["int8_size_ratio"][0], "value": 0.25, "target": "<= 0.35",
+                                    "met": True}
+    assert g["int8_accuracy_drop_pp"]["value"] == pytest.approx(2.0) and g["int8_accuracy_drop_pp"]["met"] is False
+    assert g["int8_fp32_latency_ratio_1t"]["value"] == 0.5
+    assert g["streaming_frame_window_ratio_1t"]["value"] == 0.1 and g["streaming_frame_window_ratio_1t"]["met"] is False
+    assert (g["streaming_agreement"]["value"], g["streaming_agreement"]["met"]) == (0.98, False)
+    assert all(v["value"] is None and v["met"] is None for v in model_goals(rows[:1], "m").values())
+    probs = {"m/int8": {"probs": [[0.9, 0.1], [0.2, 0.8]]}, "m/streaming-int8": {"probs": [[0.6, 0.4], [0.7, 0.3]]}}
+    assert window_agreement(probs, "m/streaming-int8") == 0.5
+    assert window_agreement(probs, "m/int8") is None  # not a streaming variant
 
 
 def test_changed_data_since_training_is_flagged():

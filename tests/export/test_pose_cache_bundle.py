@@ -69,8 +69,10 @@ def test_cache_bundle_is_head_metadata_and_report_only(cache_bundle, trained, re
         assert entry.pop("source") == "pose-cache"
         assert {**entry, "file": None} == {**copied.metadata["models"][name], "file": None}
     assert b.min_found_fraction == 0.6 and copied.min_found_fraction == 0.5  # config.json's, else the default
-    rows = {r["name"] for r in json.loads((cache_bundle / "report.json").read_text())["variants"]}
-    assert rows == {"keras", "fp32", "int8"}
+    rows = json.loads((cache_bundle / "report.json").read_text())["variants"]
+    assert [r["name"] for r in rows] == ["keras", "int8"]
+    assert rows[1]["files"] == ["head.tflite"]  # the pose models in the cache are not the head's parity
+    assert rows[1]["bytes"] == (cache_bundle / "head.tflite").stat().st_size
 
 
 def test_export_refuses_an_unknown_pose_models_mode_and_cache_for_a_pixel_model(trained, tmp_path):

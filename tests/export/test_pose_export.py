@@ -45,11 +45,30 @@ def test_pose_bundle_holds_the_head_and_both_pose_models(trained, real_pose_mode
     assert b.metadata["calibration"]["split"] == "train"
     assert b.metadata["pose"]["landmark_every"] == [1] and b.metadata["pose"]["default_landmark_every"] == 1
     assert "Apache License 2.0" in (trained["bundle"] / "NOTICE-pose-models.txt").read_text()
-    rows = {r["name"]: r for r in trained["report"]["variants"]}
-    assert set(rows) == {"keras", "fp32", "int8"}
-    assert rows["fp32"]["agreement_with_keras"] == 1.0 and rows["fp32"]["max_abs_diff"] < 1e-4
-    assert rows["int8"]["agreement_with_keras"] >= 0.9 and rows["int8"]["head_ms"]["p50"] > 0
-    assert (trained["bundle"] / "report.md").read_text().count("|") > 20
+
+
+def test_pose_parity_check_is_the_bundle_head_against_keras(trained):
+    """The same check as a pixel bundle's (har.export.report), on the test split's keypoint features."""
+    from har.edge.interpreter import TfliteModel
+    from har.export.report import render_markdown
+    from har.models.metrics import classification_metrics
+
+    rep = trained["report"]
+    assert json.loads((trained["bundle"] / "report.json").read_text()) == rep
+    assert (trained["bundle"] / "report.md").read_text() == render_markdown(rep)  # the pixel renderer
+    assert (rep["encoder"], rep["bundle_quantization"], rep["kind"]) == ("pose", "int8", "parity")
+    assert [r["name"] for r in rep["variants"]] == ["keras", "int8"]  # no other head is converted
+    _, (x, y) = trained["features"]
+    assert rep["test_split"]["samples"] == len(y) and rep["calibration"]["split"] == "train"
+    head = TfliteModel(load_bundle(trained["bundle"]).model_file("head"))
+    probs = np.stack([head.run(w) for w in x])
+    keras, row = trained["keras_probs"], rep["variants"][1]
+    assert row["files"] == ["head.tflite"] and row["bytes"] == (trained["bundle"] / "head.tflite").stat().st_size
+    assert row["test_accuracy"] == pytest.approx(classification_metrics(y, probs.argmax(1), LABELS)["accuracy"])
+    assert row["agreement_with_keras"] == pytest.approx((probs.argmax(1) == keras.argmax(1)).mean())
+    assert row["max_abs_diff"] == pytest.approx(np.abs(probs - keras).max(), abs=1e-5)
+    assert row["agreement_with_keras"] >= 0.9 and row["float_ops"] == []  # a full-integer head
+    assert not any("ms" in key for key in row)
 
 
 def test_pose_bundle_classifies_keypoint_windows_without_tensorflow(trained):

@@ -38,7 +38,7 @@ def pose_run(real_pose_models, realclips, tmp_path_factory):
                                      "--samples", "20"])
     assert res_export.exit_code == 0, res_export.output
     return {"root": root, "data": data, "model_dir": model_dir, "bundle": root / "bundle",
-            "train_output": res.output, "realclips": realclips}
+            "train_output": res.output, "export_output": res_export.output, "realclips": realclips}
 
 
 def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
@@ -53,6 +53,20 @@ def test_train_writes_pose_artifacts_and_caches_keypoints_per_video(pose_run):
     assert len(cached) == 15  # one per video
     with np.load(cached[0]) as z:
         assert z["poses"].shape[1:] == (20, 33, 5) and z["poses"].dtype == np.float32
+
+
+def test_export_checks_the_head_on_the_split_training_held_out(pose_run):
+    """The parity check re-reads the model folder's own test split: Keras scores there what training recorded."""
+    rep = json.loads((pose_run["bundle"] / "report.json").read_text())
+    metrics = json.loads((pose_run["model_dir"] / "metrics.json").read_text())
+    keras, head = rep["variants"]
+    assert (keras["name"], head["name"]) == ("keras", "int8")
+    assert rep["test_split"]["samples"] == metrics["split_sizes"]["test"]
+    assert rep["test_split"]["groups"] == metrics["split_groups"]["test"]
+    assert keras["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
+    checks = [line.strip() for line in pose_run["export_output"].splitlines() if line.startswith("  ")]
+    assert [c.split(" ")[0] for c in checks] == ["keras", "int8"]
+    assert f"on {metrics['split_sizes']['test']} held-out windows of keypoint features" in checks[1]
 
 
 def test_pose_training_runs_fold_protocols_on_the_cached_keypoints(pose_run, tmp_path):
