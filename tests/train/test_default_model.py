@@ -1,7 +1,7 @@
 """The default pose model committed in the package still does what its report says.
 
 The generator is deterministic, so the report's test set (seed, first actor,
-number of actors) is regenerated here and the committed int8 head is scored
+number of actors) is regenerated here and the committed head is scored
 on it through LiteRT, as the device would run it.
 """
 
