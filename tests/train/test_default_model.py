@@ -1,7 +1,7 @@
 """The default pose model committed in the package still does what its report says.
 
 The generator is deterministic, so the report's test set (seed, first actor,
-number of actors) is regenerated here and the committed int8 head is scored
+number of actors) is regenerated here and the committed head is scored
 on it through LiteRT, as the device would run it.
 """
 
@@ -47,8 +47,9 @@ def test_generated_people_seen_through_a_noisier_landmark_model_score_lower(ship
     from har.train.motion.score import score_bundle
 
     b = load_bundle(shipped)
-    plain = score_bundle(b, actors=3)
+    actors = 6  # with 3 people (~190 windows) a few windows decide it either way; with 6 noise 3 costs ~8 points
+    plain = score_bundle(b, actors=actors)
     assert "noise" not in plain["test_set"]  # the shipped report's format is unchanged at the trained noise
-    assert score_bundle(b, actors=3, noise=1.0) == plain
-    noisy = score_bundle(b, actors=3, noise=3.0)
+    assert score_bundle(b, actors=actors, noise=1.0) == plain
+    noisy = score_bundle(b, actors=actors, noise=3.0)
     assert noisy["test_set"]["noise"] == 3.0 and noisy["accuracy"] < plain["accuracy"]

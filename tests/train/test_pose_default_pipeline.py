@@ -21,10 +21,12 @@ def test_generated_motion_to_a_scored_bundle(tmp_path, real_pose_models):
     res = run(app, ["train", "--encoder", "pose", "--data", str(data), "--config", "configs/pose-default.toml",
                     "--out", str(art), "--epochs", "8"])
     assert res.exit_code == 0, res.output
-    res = run(app, ["export", "--model", str(art / "pose_lstm"), "--quant", "int8", "--pose-models", "cache",
+    res = run(app, ["export", "--model", str(art / "pose_lstm"), "--quant", "fp32", "--pose-models", "cache",
                     "--out", str(art / "bundle")])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (art / "bundle").glob("*.tflite")) == ["head.tflite"]
+    meta = json.loads((art / "bundle" / "metadata.json").read_text())
+    assert meta["quantization"] == "fp32" and meta["embedding"]["references"]  # fp32 head, enrolment references
     res = run(app, ["eval-motion", str(art / "bundle"), "--actors", "6", "--json", str(tmp_path / "s.json")])
     assert res.exit_code == 0, res.output
     score = json.loads((tmp_path / "s.json").read_text())
