@@ -56,3 +56,23 @@ def test_a_whole_window_model_is_refused_in_one_sentence(tmp_path):
     path.write_bytes(_convert(_model((20, 8, 8, 3), 3, True)))
     with pytest.raises(ReferenceError, match="takes one RGB frame a call"):
         StreamReference(path)
+
+
+def test_the_pose_path_bench_times_a_reference_on_the_same_frames(tmp_path, realclips, real_pose_models):
+    import shutil
+
+    from har.edge.default_model import default_bundle_path
+    from har.edge.pose.modes import PoseMode
+    from har.edge.pose.path_bench import PathVariant, measure, pareto, render
+
+    root = tmp_path / "clips"
+    (root / "walk").mkdir(parents=True)
+    shutil.copy(realclips / "actions" / "walk" / "weizmann_ido_walk.avi", root / "walk")
+    variant = PathVariant("every frame", str(default_bundle_path()), PoseMode(1))
+    report = measure([variant], root, rounds=1, log=lambda _: None,
+                     references={"stream": _stream_model(tmp_path, True)})
+    rows = {r["variant"]: r for r in report["rows"]}
+    ref = rows["stream (reference, timing only)"]
+    assert ref["pose"]["cpu_ms_per_sampled_frame"] > 0 and ref["test_accuracy"] is None
+    assert pareto(report["rows"]) == {"every frame"}  # a reference has no accuracy to be on the front with
+    assert "| stream (reference, timing only) | every sampled frame |" in render(report)
