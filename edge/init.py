@@ -109,7 +109,7 @@ def next_steps(written: list[Path], mqtt: bool) -> list[str]:
              f"  sudo XDG_CACHE_HOME=/var/cache/har-edge {this_har_edge()} models fetch pose   "
              "# the default model's pose models, where the service reads them",
              f"  sudo XDG_CACHE_HOME=/var/cache/har-edge {this_har_edge()} models fetch pose-lite   "
-             "# the lite landmark model (a 41 MB download): the default model then needs 0.62x the CPU per sampled "
+             "# the lite landmark model (a 41 MB download): the default model then needs about 0.6x the CPU per sampled "
              "frame of the full one (docs/pose.md, \"Cost against accuracy\")"]
     if len(written) > 2:
         lines += ["  sudo systemctl daemon-reload", "  sudo systemctl enable --now har-edge",

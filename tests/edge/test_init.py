@@ -33,7 +33,7 @@ def test_init_writes_a_loadable_config_a_private_env_and_a_unit_and_prints_next_
     assert "systemctl enable --now har-edge" in res.output and "doctor --config" in res.output
     fetches = [ln for ln in res.output.splitlines() if "XDG_CACHE_HOME=/var/cache/har-edge" in ln]
     assert [ln.split("models fetch ")[1].split()[0] for ln in fetches] == ["pose", "pose-lite"]
-    assert "0.62x the CPU" in fetches[1]
+    assert "0.6x the CPU" in fetches[1]
 
 
 def test_init_refuses_to_overwrite_and_to_write_where_it_cannot(tmp_path):
