@@ -3,16 +3,21 @@
 Run by ``deploy/arm64/test-arm64.sh`` (``make test-arm64``) once with the
 host's Python and once inside the emulated arm64 root:
 
-* ``dump OUT``: the pose estimator (1 thread) on the frames the device's
+* ``dump OUT``: the pose estimator (1 thread, full landmark model) on the frames the device's
   sampler keeps from every clip under ``--clips``, landmarks in pixels,
   NaN where nobody was found, plus the installed wheels' platform tags;
 * ``concat OUT``: the clips joined into one uncompressed video, long enough
   for ``har-edge run`` to classify windows and emit events;
+* ``run VIDEO OUT``: ``har-edge run`` on a file (deploy/arm64/record.py), its events
+  with the landmarks and window probabilities they were decided from;
 * ``compare X86 ARM64 --events-x86 A --events-arm64 B --out RESULT.json``:
-  the largest landmark difference in pixels, where the two found a pose
-  in different frames, and whether the events agree (kind, label, media
-  time); exits 1 when landmarks differ by more than a pixel or the events
-  differ.
+  the largest landmark difference in pixels (full model from ``dump``, the
+  model ``har-edge run`` chose from ``run``), where the two found a pose in
+  different frames, the largest difference of any window's class
+  probabilities, and whether the events agree (kind, label, media time);
+  where they part, the deciding window and whether it was borderline
+  (deploy/arm64/decide.py). Exits 1 when landmarks differ by more than a
+  pixel, or the events differ other than at a borderline decision.
 
 Timing under emulation means nothing and is not measured.
 """
@@ -51,6 +56,15 @@ def wheel_tags() -> dict[str, str]:
     return out
 
 
+def xnnpack_in_use() -> bool:
+    """Whether LiteRT's default XNNPACK delegate took the landmark graph (if not, its builtin kernels run it)."""
+    from har.edge.litert import load_interpreter
+    from har.edge.pose.assets import pose_models
+
+    interpreter = load_interpreter(pose_models().landmarks)
+    return any(op["op_name"] == "DELEGATE" for op in interpreter._get_ops_details())
+
+
 def dump(root: Path, out: Path, frames: int | None = None) -> None:
     """``frames``: only the first N sampled frames of each clip (emulation is slow; the estimator runs
     frame after frame, so a prefix is computed exactly as in the whole run)."""
@@ -75,7 +89,8 @@ def dump(root: Path, out: Path, frames: int | None = None) -> None:
                 rows.append(pose.xy_pixels() if pose is not None else np.full((33, 2), np.nan, np.float32))
         arrays[f"{path.parent.name}/{path.name}"] = np.stack(rows)
     np.savez(out / "landmarks.npz", **arrays)
-    info = {"machine": platform.machine(), "python": platform.python_version(), "wheels": wheel_tags()}
+    info = {"machine": platform.machine(), "python": platform.python_version(), "wheels": wheel_tags(),
+            "xnnpack": xnnpack_in_use()}
     (out / "platform.json").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info))
 
@@ -112,30 +127,87 @@ def _events(path: Path) -> list[tuple]:
     return out
 
 
+def _landmarks(pa: np.ndarray, pb: np.ndarray) -> dict:
+    """Largest and median distance (px) where both found a person, and in how many frames only one did."""
+    n = min(len(pa), len(pb))  # a prefix when one side ran with --frames
+    pa, pb = pa[:n], pb[:n]
+    fa, fb = np.isfinite(pa[:, 0, 0]), np.isfinite(pb[:, 0, 0])
+    both = fa & fb
+    diff = np.linalg.norm(pa[both] - pb[both], axis=-1) if both.any() else np.zeros(1)
+    return {"frames": int(n), "found_both": int(both.sum()), "found_differs": int((fa != fb).sum()),
+            "max_px": round(float(diff.max()), 4), "median_px": round(float(np.median(diff)), 4)}
+
+
+def _run(folder: Path) -> tuple[dict, dict] | None:
+    if not (folder / "run.npz").is_file():
+        return None
+    z = np.load(folder / "run.npz")
+    return {k: z[k] for k in z.files}, json.loads((folder / "run.json").read_text())
+
+
+def compare_run(x86: Path, arm: Path, ev_a: list, ev_b: list) -> dict:
+    """``har-edge run`` on both: landmarks of its landmark model, window probabilities, events, the deciding window."""
+    from decide import deciding_window
+
+    rx, ra = _run(x86), _run(arm)
+    if rx is None or ra is None:
+        return {"ran": False}
+    (x, cfg), (a, _) = rx, ra
+    n = min(len(x["probs"]), len(a["probs"]))
+    raw = np.abs(x["probs"][:n] - a["probs"][:n]).max(axis=1)
+    avg = np.abs(x["averaged"][:n] - a["averaged"][:n]).max(axis=1)
+    out = {"ran": True, "landmark_model": cfg["landmark_model"],
+           "landmarks": _landmarks(x["landmarks"], a["landmarks"]),
+           "windows": {"x86": len(x["probs"]), "arm64": len(a["probs"]),
+                       "same_times": bool(np.array_equal(x["windows_ts"][:n], a["windows_ts"][:n])),
+                       "max_abs_diff_probs": round(float(raw.max()), 6),
+                       "max_abs_diff_averaged": round(float(avg.max()), 6),
+                       "worst_window_ts": round(float(x["windows_ts"][int(raw.argmax())]), 2)},
+           "thresholds": {k: cfg[k] for k in ("enter_threshold", "exit_threshold", "average_windows")},
+           "events": {"x86": len(ev_a), "arm64": len(ev_b), "same": ev_a == ev_b, "first": ev_a[:6]}}
+    if ev_a != ev_b:
+        i = next((k for k, (p, q) in enumerate(zip(ev_a, ev_b, strict=False)) if p != q), min(len(ev_a), len(ev_b)))
+        out["events"].update(x86_from_difference=ev_a[i:i + 4], arm64_from_difference=ev_b[i:i + 4])
+        decided = deciding_window(x, a, cfg)
+        if decided is not None:  # the landmarks of the frames that window read
+            k = int(np.flatnonzero(x["frames_ts"] == x["windows_ts"][decided["window"]])[0])
+            lo = max(0, k - cfg["seq_len"] + 1)
+            decided["window_frames"] = [lo, k]
+            decided["landmarks_in_window"] = _landmarks(x["landmarks"][lo:k + 1], a["landmarks"][lo:k + 1])
+        out["deciding_window"] = decided
+    return out
+
+
 def compare(x86: Path, arm: Path, events_x86: Path, events_arm: Path, result: Path) -> int:
+    """Exit status 0 when the landmarks of both models agree within a pixel (a person in the same frames)
+    and the events are the same or part only at a borderline decision (:mod:`decide`)."""
     a, b = np.load(x86 / "landmarks.npz"), np.load(arm / "landmarks.npz")
-    per_clip, worst, found_mismatch = {}, 0.0, 0
-    for name in sorted(a.files):
-        n = min(len(a[name]), len(b[name]))  # a prefix when one side ran with --frames
-        pa, pb = a[name][:n], b[name][:n]
-        both = np.isfinite(pa[:, 0, 0]) & np.isfinite(pb[:, 0, 0])
-        mismatch = int((np.isfinite(pa[:, 0, 0]) != np.isfinite(pb[:, 0, 0])).sum())
-        diff = np.linalg.norm(pa[both] - pb[both], axis=-1) if both.any() else np.zeros(1)
-        per_clip[name] = {"frames": int(len(pa)), "found_both": int(both.sum()), "found_differs": mismatch,
-                          "max_px": round(float(diff.max()), 4), "median_px": round(float(np.median(diff)), 4)}
-        worst = max(worst, float(diff.max()))
-        found_mismatch += mismatch
+    per_clip = {name: _landmarks(a[name], b[name]) for name in sorted(a.files) if name in b.files}
+    worst = max(c["max_px"] for c in per_clip.values())
+    found_mismatch = sum(c["found_differs"] for c in per_clip.values())
     ran = Path(events_arm).is_file()
     ev_a, ev_b = _events(events_x86), (_events(events_arm) if ran else [])
-    ok = worst <= TOLERANCE_PX and found_mismatch == 0 and (not ran or (ev_a == ev_b and len(ev_a) > 0))
-    summary = {"ok": ok, "max_landmark_px": round(worst, 4), "tolerance_px": TOLERANCE_PX,
-               "frames_found_differently": found_mismatch, "clips": per_clip,
+    run = compare_run(x86, arm, ev_a, ev_b) if ran else {"ran": False}
+    full_ok = worst <= TOLERANCE_PX and found_mismatch == 0
+    lm = run.get("landmarks")
+    run_lm_ok = lm is None or (lm["max_px"] <= TOLERANCE_PX and lm["found_differs"] == 0)
+    if not ran:
+        events = "not run"
+    elif ev_a == ev_b and ev_a:
+        events = "same"
+    elif (run.get("deciding_window") or {}).get("borderline"):
+        events = "differ at a borderline decision"
+    else:
+        events = "DIFFERENT"
+    ok = full_ok and run_lm_ok and events in ("same", "differ at a borderline decision", "not run")
+    summary = {"ok": ok, "events_verdict": events, "max_landmark_px": round(worst, 4), "tolerance_px": TOLERANCE_PX,
+               "frames_found_differently": found_mismatch, "clips": per_clip, "run": run,
                "events": {"ran": ran, "x86": len(ev_a), "arm64": len(ev_b), "same": ev_a == ev_b,
                           "first": ev_a[:6]},
                "platforms": {"x86": json.loads((x86 / "platform.json").read_text()),
                              "arm64": json.loads((arm / "platform.json").read_text())}}
     result.write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps({k: summary[k] for k in ("ok", "max_landmark_px", "frames_found_differently", "events")}))
+    print(json.dumps({k: summary[k] for k in ("ok", "events_verdict", "max_landmark_px", "frames_found_differently")}))
     return 0 if ok else 1
 
 
@@ -149,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("concat")
     c.add_argument("out", type=Path)
     c.add_argument("--clips", type=Path, required=True)
+    r = sub.add_parser("run", help="har-edge run on a file, with its landmarks and window probabilities kept")
+    r.add_argument("source", type=Path)
+    r.add_argument("out", type=Path)
     m = sub.add_parser("compare")
     m.add_argument("x86", type=Path)
     m.add_argument("arm64", type=Path)
@@ -160,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         dump(args.clips, args.out, args.frames)
     elif args.cmd == "concat":
         concat(args.clips, args.out)
+    elif args.cmd == "run":
+        from record import record_run
+
+        record_run(args.source, args.out / "events.jsonl", args.out)
     else:
         return compare(args.x86, args.arm64, args.events_x86, args.events_arm64, args.out)
     return 0
