@@ -31,6 +31,33 @@ def tests_line(out: Path, rc: str, args: str) -> str:
             f"{skip} skipped ({why or 'none'}) in {float(suite.get('time', 0)):.0f} s under emulation")
 
 
+def run_lines(run: dict) -> list[str]:
+    """``har-edge run`` on the joined clips: landmarks, window probabilities, events and where they part."""
+    if not run.get("ran"):
+        return ["- `har-edge run` on a file: not run on arm64 this time"]
+    lm, w, ev = run["landmarks"], run["windows"], run["events"]
+    out = [f"- `har-edge run` on the clips joined into one file ({run['landmark_model']} landmark model): "
+           f"{lm['frames']} sampled frames, largest landmark difference {lm['max_px']} px (median {lm['median_px']}), "
+           f"{lm['found_differs']} frames where only one found a person; {w['arm64']} windows on arm64, {w['x86']} "
+           f"on x86, largest difference of a class probability {w['max_abs_diff_probs']} (at {w['worst_window_ts']} s; "
+           f"{w['max_abs_diff_averaged']} after the smoother's average)",
+           f"- action events: {ev['arm64']} on arm64, {ev['x86']} on x86, "
+           f"{'the same (kind, label, media time)' if ev['same'] else 'DIFFERENT'}"]
+    d = run.get("deciding_window")
+    if not ev["same"]:
+        out.append(f"  - x86 from the first difference: {ev.get('x86_from_difference')}; arm64: "
+                   f"{ev.get('arm64_from_difference')}")
+    if d:
+        checks = "; ".join(f"{k}: x86 {c['x86']} (margin {c['margin_x86']}), arm64 {c['arm64']} (margin "
+                           f"{c['margin_arm64']}), bound {c['bound']}" for k, c in d["differing_checks"].items())
+        out.append(f"  - deciding window at {d['ts']} s: averaged probabilities differ by up to "
+                   f"{d['max_abs_diff_averaged']}; top 3 x86 {d['top3_x86']}, arm64 {d['top3_arm64']}; differing "
+                   f"checks: {checks or 'none'}; {'borderline' if d['borderline'] else 'NOT borderline'}; "
+                   f"landmarks in its frames: largest difference {d['landmarks_in_window']['max_px']} px, "
+                   f"{d['landmarks_in_window']['found_differs']} frames found differently")
+    return out
+
+
 def main(out: str, rc: str, args: str, doc: str) -> None:
     out, doc = Path(out), Path(doc)
     result = json.loads((out / "result.json").read_text()) if (out / "result.json").is_file() else None
@@ -44,16 +71,13 @@ def main(out: str, rc: str, args: str, doc: str) -> None:
     lines.append(f"- {tests_line(out, rc, args)}")
     if result:
         frames = sum(c["frames"] for c in result["clips"].values())
-        lines += [f"- pose estimator on {len(result['clips'])} real clips ({frames} sampled frames compared): largest "
-                  f"landmark difference {result['max_landmark_px']} px (tolerance {result['tolerance_px']} px), "
-                  f"{result['frames_found_differently']} frames where only one found a person",
-                  (f"- `har-edge run` on the clips joined into one file: {result['events']['arm64']} action events "
-                   f"on arm64, {result['events']['x86']} on x86, "
-                   f"{'the same' if result['events']['same'] else 'DIFFERENT'} (kind, label, media time)")
-                  if result["events"].get("ran", True) else
-                  f"- `har-edge run` on a file: not run on arm64 this time ({result['events']['x86']} action events "
-                  "on x86 to compare with)",
-                  f"- agreement: {'ok' if result['ok'] else 'FAILED'}"]
+        lines += [f"- XNNPACK delegate in use: arm64 {arm.get('xnnpack')}, x86 {x86.get('xnnpack')}",
+                  f"- pose estimator, full landmark model, on {len(result['clips'])} real clips ({frames} sampled "
+                  f"frames compared): largest landmark difference {result['max_landmark_px']} px (tolerance "
+                  f"{result['tolerance_px']} px), {result['frames_found_differently']} frames where only one found "
+                  "a person"]
+        lines += run_lines(result["run"])
+        lines.append(f"- agreement: {'ok' if result['ok'] else 'FAILED'} (events: {result['events_verdict']})")
     else:
         lines.append("- agreement: not reached (see the run's output)")
     block = "\n".join([START, *lines, END])

@@ -1,0 +1,59 @@
+"""pytest plugin for the arm64 proof: a defined subset of the edge tests, and which edge modules it runs.
+
+Emulated, the whole edge suite takes hours on a small host; when it cannot,
+``-p subset`` with ``HAR_ARM64_PER_FILE=N`` keeps the first N tests (in
+collection order) of every test file, so each test file, and through them
+each module of ``har.edge``, runs at least once. ``HAR_ARM64_MODULES=FILE``
+(run on the host, where it is cheap) writes the ``har.edge`` modules of
+which at least one function ran, and those of which none did, to check that
+claim rather than assume it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+_ran: set[str] = set()
+
+
+def _profile(frame, event, arg):
+    if event == "call" and frame.f_code.co_name != "<module>":
+        _ran.add(frame.f_code.co_filename)
+
+
+def pytest_configure(config):
+    if os.environ.get("HAR_ARM64_MODULES"):
+        sys.setprofile(_profile)
+        threading.setprofile(_profile)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    n = int(os.environ.get("HAR_ARM64_PER_FILE", "0") or 0)
+    if n <= 0:
+        return
+    seen: dict[str, int] = {}
+    keep, drop = [], []
+    for item in items:
+        path = str(item.path)
+        seen[path] = seen.get(path, 0) + 1
+        (keep if seen[path] <= n else drop).append(item)
+    items[:] = keep
+    config.hook.pytest_deselected(items=drop)
+
+
+def pytest_unconfigure(config):
+    out = os.environ.get("HAR_ARM64_MODULES")
+    if not out:
+        return
+    sys.setprofile(None)
+    import har.edge
+
+    root = Path(har.edge.__file__).resolve().parent
+    modules = sorted(str(p.relative_to(root)) for p in root.rglob("*.py"))
+    ran = {str(Path(f).resolve().relative_to(root)) for f in _ran if Path(f).resolve().is_relative_to(root)}
+    Path(out).write_text(json.dumps({"ran": sorted(m for m in modules if m in ran),
+                                     "not_run": sorted(m for m in modules if m not in ran)}, indent=1) + "\n")
