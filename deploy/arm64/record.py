@@ -14,6 +14,10 @@ on the classes the pipeline is built from:
 
 The taps call the original methods and return what they return, so the
 events written to ``--jsonl`` are those of an untapped run.
+
+``builtin=True`` runs every model on LiteRT's builtin kernels instead of its
+default XNNPACK delegate: two correct implementations of the same graphs on
+one machine, whose difference is the yardstick for the one between machines.
 """
 
 from __future__ import annotations
@@ -25,7 +29,23 @@ from pathlib import Path
 import numpy as np
 
 
-def record_run(source: Path, jsonl: Path, out: Path) -> None:
+def _without_xnnpack():
+    """The runtime's Interpreter class, replaced by one that asks for the builtin kernels only; returns a restorer."""
+    from har.edge.litert import _runtime
+
+    module, _ = _runtime()
+    original = module.Interpreter
+
+    class Builtin(original):
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("experimental_op_resolver_type", module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            super().__init__(*args, **kwargs)
+
+    module.Interpreter = Builtin
+    return lambda: setattr(module, "Interpreter", original)
+
+
+def record_run(source: Path, jsonl: Path, out: Path, builtin: bool = False) -> None:
     from har.edge import cli
     from har.edge.default_model import load_default_bundle
     from har.edge.pipeline import Classifier
@@ -62,6 +82,7 @@ def record_run(source: Path, jsonl: Path, out: Path) -> None:
         return events
 
     IntervalSampler.accept, Classifier.item, Smoother.update = tap_accept, tap_item, tap_update
+    restore = _without_xnnpack() if builtin else (lambda: None)
     argv = sys.argv
     sys.argv = ["har-edge", "run", "--source", str(source), "--jsonl", str(jsonl), "--no-console"]
     try:
@@ -72,11 +93,13 @@ def record_run(source: Path, jsonl: Path, out: Path) -> None:
     finally:
         sys.argv = argv
         IntervalSampler.accept, Classifier.item, Smoother.update = accept, item, update
+        restore()
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "run.npz", frames_ts=np.array(frames_ts), landmarks=np.stack(landmarks),
              windows_ts=np.array(windows_ts), probs=np.stack(probs), averaged=np.stack(averaged))
     bundle = load_default_bundle()
-    smoother.update(landmark_model=choose_landmarks(bundle)[1], seq_len=bundle.seq_len)
+    smoother.update(landmark_model=choose_landmarks(bundle)[1], seq_len=bundle.seq_len,
+                    kernels="builtin" if builtin else "default (XNNPACK)")
     (out / "run.json").write_text(json.dumps(smoother, indent=2) + "\n")
     print(f"har-edge run: {len(frames_ts)} sampled frames, {len(windows_ts)} windows, "
           f"{smoother['landmark_model']} landmark model")

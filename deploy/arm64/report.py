@@ -31,6 +31,20 @@ def tests_line(out: Path, rc: str, args: str) -> str:
             f"{skip} skipped ({why or 'none'}) in {float(suite.get('time', 0)):.0f} s under emulation")
 
 
+def same_input_lines(same: dict) -> list[str]:
+    """The landmark models on identical crops: arm64 and x86's builtin kernels against x86 with XNNPACK."""
+    out = []
+    for who, what in (("arm64", "arm64 against x86"), ("x86-builtin", "x86's builtin kernels against XNNPACK")):
+        s = same.get(who)
+        if s:
+            models = "; ".join(f"{m} model largest {s[m]['max_px']} px (p99 {s[m]['p99_px']})"
+                               for m in ("full", "lite") if m in s)
+            crops = ("byte-identical" if s["crops_identical"] else
+                     f"differ in {s['crop_bytes_differing']} bytes (by up to {s['crop_max_abs_diff']})")
+            out.append(f"- landmark models on {s['frames']} identical crops, {what}: {models}; crops {crops}")
+    return out
+
+
 def run_lines(run: dict) -> list[str]:
     """``har-edge run`` on the joined clips: landmarks, window probabilities, events and where they part."""
     if not run.get("ran"):
@@ -71,13 +85,25 @@ def main(out: str, rc: str, args: str, doc: str) -> None:
     lines.append(f"- {tests_line(out, rc, args)}")
     if result:
         frames = sum(c["frames"] for c in result["clips"].values())
-        lines += [f"- XNNPACK delegate in use: arm64 {arm.get('xnnpack')}, x86 {x86.get('xnnpack')}",
-                  f"- pose estimator, full landmark model, on {len(result['clips'])} real clips ({frames} sampled "
-                  f"frames compared): largest landmark difference {result['max_landmark_px']} px (tolerance "
-                  f"{result['tolerance_px']} px), {result['frames_found_differently']} frames where only one found "
-                  "a person"]
+        lines.append(f"- XNNPACK delegate in use: arm64 {arm.get('xnnpack')}, x86 {x86.get('xnnpack')}")
+        lines += same_input_lines(result.get("same_input") or {})
+        lines.append(f"- pose estimator tracking, full landmark model, on {len(result['clips'])} real clips ({frames} "
+                     f"sampled frames compared): largest landmark difference {result['max_landmark_px']} px, "
+                     f"{result['frames_found_differently']} frames where only one found a person")
         lines += run_lines(result["run"])
-        lines.append(f"- agreement: {'ok' if result['ok'] else 'FAILED'} (events: {result['events_verdict']})")
+        base = result.get("x86_builtin_kernels")
+        if base and base.get("ran"):
+            lines.append(f"- yardstick, x86 against itself (LiteRT's builtin kernels instead of XNNPACK, same run): "
+                         f"largest landmark difference {base['landmarks']['max_px']} px (median "
+                         f"{base['landmarks']['median_px']}), class probabilities up to "
+                         f"{base['windows']['max_abs_diff_probs']}, events "
+                         f"{'the same' if base['events']['same'] else 'different'}"
+                         + (f" (deciding window at {base['deciding_window']['ts']} s, "
+                            f"{'borderline' if base['deciding_window']['borderline'] else 'not borderline'})"
+                            if base.get("deciding_window") else ""))
+        checks = ", ".join(f"{k} {'ok' if v else 'not measured' if v is None else 'FAILED'}"
+                           for k, v in result.get("checks", {}).items())
+        lines.append(f"- agreement: {'ok' if result['ok'] else 'FAILED'} ({checks}; events: {result['events_verdict']})")
     else:
         lines.append("- agreement: not reached (see the run's output)")
     block = "\n".join([START, *lines, END])

@@ -2,8 +2,10 @@
 
 Emulated, the whole edge suite takes hours on a small host; when it cannot,
 ``-p subset`` with ``HAR_ARM64_PER_FILE=N`` keeps the first N tests (in
-collection order) of every test file, so each test file, and through them
-each module of ``har.edge``, runs at least once. ``HAR_ARM64_MODULES=FILE``
+collection order) of every test file, plus those whose id contains one of the
+comma-separated names in ``HAR_ARM64_ALSO`` (for modules no first test
+reaches), so each test file, and through them each module of ``har.edge``,
+runs at least once. ``HAR_ARM64_MODULES=FILE``
 (run on the host, where it is cheap) writes the ``har.edge`` modules of
 which at least one function ran, and those of which none did, to check that
 claim rather than assume it.
@@ -35,12 +37,13 @@ def pytest_collection_modifyitems(session, config, items):
     n = int(os.environ.get("HAR_ARM64_PER_FILE", "0") or 0)
     if n <= 0:
         return
+    also = [a for a in os.environ.get("HAR_ARM64_ALSO", "").split(",") if a]
     seen: dict[str, int] = {}
     keep, drop = [], []
     for item in items:
         path = str(item.path)
         seen[path] = seen.get(path, 0) + 1
-        (keep if seen[path] <= n else drop).append(item)
+        (keep if seen[path] <= n or any(a in item.nodeid for a in also) else drop).append(item)
     items[:] = keep
     config.hook.pytest_deselected(items=drop)
 
