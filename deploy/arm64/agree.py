@@ -147,7 +147,7 @@ def _run(folder: Path) -> tuple[dict, dict] | None:
     return {k: z[k] for k in z.files}, json.loads((folder / "run.json").read_text())
 
 
-def compare_run(x86: Path, arm: Path) -> dict:
+def compare_run(x86: Path, arm: Path, noise: float | None = None) -> dict:
     """``har-edge run`` on both: landmarks of its landmark model, window probabilities, events, the deciding window."""
     from decide import deciding_window
 
@@ -172,7 +172,7 @@ def compare_run(x86: Path, arm: Path) -> dict:
     if ev_a != ev_b:
         i = next((k for k, (p, q) in enumerate(zip(ev_a, ev_b, strict=False)) if p != q), min(len(ev_a), len(ev_b)))
         out["events"].update(x86_from_difference=ev_a[i:i + 4], arm64_from_difference=ev_b[i:i + 4])
-        decided = deciding_window(x, a, cfg)
+        decided = deciding_window(x, a, cfg, noise)
         if decided is not None:  # the landmarks of the frames that window read
             k = int(np.flatnonzero(x["frames_ts"] == x["windows_ts"][decided["window"]])[0])
             lo = max(0, k - cfg["seq_len"] + 1)
@@ -214,12 +214,17 @@ def compare(x86: Path, arm: Path, events_x86: Path, events_arm: Path, result: Pa
     worst = max(c["max_px"] for c in per_clip.values())
     found_mismatch = sum(c["found_differs"] for c in per_clip.values())
     ran = Path(events_arm).is_file()
-    run = compare_run(x86, arm) if ran else {"ran": False}
     # the same video on x86 with LiteRT's builtin kernels: how far two correct kernel sets on one machine part
     base_run = compare_run(x86, baseline) if baseline is not None and (baseline / "run.npz").is_file() else None
+    noise = base_run["windows"]["max_abs_diff_averaged"] if base_run else None
+    run = compare_run(x86, arm, noise) if ran else {"ran": False}
     same_input = {other.name: compare_same_input(x86 / "same_input.npz", other / "same_input.npz")
                   for other in (arm, baseline) if other is not None and (other / "same_input.npz").is_file()
                   and (x86 / "same_input.npz").is_file()}
+    if baseline is not None and (baseline / "landmarks.npz").is_file():  # the yardstick on the frames arm64 ran
+        z = np.load(baseline / "landmarks.npz")
+        base_clips = {n: _landmarks(a[n][:len(b[n])], z[n][:len(b[n])]) for n in per_clip if n in z.files}
+        base_run = dict(base_run or {}, clips_max_px=max(c["max_px"] for c in base_clips.values()), clips=base_clips)
     checks = verdicts(same_input, per_clip, run)
     if not ran:
         events = "not run"
@@ -245,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("out", type=Path)
     d.add_argument("--clips", type=Path, required=True)
     d.add_argument("--frames", type=int, default=None, help="only the first N sampled frames of each clip")
+    d.add_argument("--builtin", action="store_true", help="LiteRT's builtin kernels instead of XNNPACK")
     c = sub.add_parser("concat")
     c.add_argument("out", type=Path)
     c.add_argument("--clips", type=Path, required=True)
@@ -270,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="`run --builtin` on x86: the difference between two kernel sets on one machine")
     args = ap.parse_args(argv)
     if args.cmd == "dump":
-        dump(args.clips, args.out, args.frames)
+        from record import _without_xnnpack
+
+        restore = _without_xnnpack() if args.builtin else (lambda: None)
+        try:
+            dump(args.clips, args.out, args.frames)
+        finally:
+            restore()
     elif args.cmd == "concat":
         concat(args.clips, args.out)
     elif args.cmd == "capture":

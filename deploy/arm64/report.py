@@ -66,7 +66,8 @@ def run_lines(run: dict) -> list[str]:
                            f"{c['margin_arm64']}), bound {c['bound']}" for k, c in d["differing_checks"].items())
         out.append(f"  - deciding window at {d['ts']} s: averaged probabilities differ by up to "
                    f"{d['max_abs_diff_averaged']}; top 3 x86 {d['top3_x86']}, arm64 {d['top3_arm64']}; differing "
-                   f"checks: {checks or 'none'}; {'borderline' if d['borderline'] else 'NOT borderline'}; "
+                   f"checks: {checks or 'none'}; {'borderline' if d['borderline'] else 'NOT borderline'} (bound: the "
+                   "yardstick's largest difference of the averaged probabilities, twice that for the top-2 margin); "
                    f"landmarks in its frames: largest difference {d['landmarks_in_window']['max_px']} px, "
                    f"{d['landmarks_in_window']['found_differs']} frames found differently")
     return out
@@ -98,9 +99,12 @@ def main(out: str, rc: str, args: str, doc: str) -> None:
                          f"{base['landmarks']['median_px']}), class probabilities up to "
                          f"{base['windows']['max_abs_diff_probs']}, events "
                          f"{'the same' if base['events']['same'] else 'different'}"
-                         + (f" (deciding window at {base['deciding_window']['ts']} s, "
-                            f"{'borderline' if base['deciding_window']['borderline'] else 'not borderline'})"
-                            if base.get("deciding_window") else ""))
+                         + (f" (deciding window at {base['deciding_window']['ts']} s: " + "; ".join(
+                             f"{k} margin {c['margin_x86']} with XNNPACK, {c['margin_arm64']} with builtin kernels"
+                             for k, c in base["deciding_window"]["differing_checks"].items()) + ")"
+                            if base.get("deciding_window") else "")
+                         + (f"; tracking per clip with the full model, on the frames arm64 ran: largest "
+                            f"{base['clips_max_px']} px" if "clips_max_px" in base else ""))
         checks = ", ".join(f"{k} {'ok' if v else 'not measured' if v is None else 'FAILED'}"
                            for k, v in result.get("checks", {}).items())
         lines.append(f"- agreement: {'ok' if result['ok'] else 'FAILED'} ({checks}; events: {result['events_verdict']})")

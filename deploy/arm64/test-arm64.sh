@@ -8,7 +8,8 @@
 # AGREE_FRAMES=N: compare the full landmark model on the first N sampled frames of each clip only (the lite
 # model, which `har-edge run` uses, is compared on every frame of the joined clips).
 # ARM64_CPU: the CPU qemu emulates (default cortex-a72, a Raspberry Pi 4's; see docs/raspberry-pi.md for why
-# not qemu's default "max"). ARM64_STEPS: any of "agree tests" (default both).
+# not qemu's default "max"). ARM64_STEPS: any of "agree tests" (default both). HAR_ARM64_PER_FILE=N (and
+# HAR_ARM64_ALSO=name,...): only the first N tests of each test file (deploy/arm64/subset.py).
 # Everything emulated runs under `nice -n 19`, one process at a time, in a private mount namespace.
 # Writes $ARM64_ROOT/w/out/result.json and the "Last arm64 run" section of docs/raspberry-pi.md.
 set -euo pipefail
@@ -80,10 +81,15 @@ say "x86 reference on this machine"
 # the same runtime versions as here: agreement compares architectures, not releases
 "$HOST_PY" -c "from importlib.metadata import version as v; print('\n'.join(f'{n}=={v(n)}' for n in ('numpy', 'opencv-python-headless', 'ai-edge-litert')))" > "$W/constraints.txt"
 if has agree; then
-  rm -rf "$OUT/x86" "$OUT/arm64" "$OUT/result.json" && mkdir -p "$OUT/x86" "$OUT/arm64"
+  rm -rf "$OUT/x86" "$OUT/x86-builtin" "$OUT/arm64" "$OUT/result.json" && mkdir -p "$OUT/x86" "$OUT/arm64"
   "$HOST_PY" "$REPO/deploy/arm64/agree.py" dump "$OUT/x86" --clips "$CLIPS/actions"
+  "$HOST_PY" "$REPO/deploy/arm64/agree.py" dump --builtin "$OUT/x86-builtin" --clips "$CLIPS/actions"
   "$HOST_PY" "$REPO/deploy/arm64/agree.py" concat "$W/concat.avi" --clips "$CLIPS/actions"
-  (cd "$REPO/deploy/arm64" && "$HOST_PY" agree.py run "$W/concat.avi" "$OUT/x86" 2>/dev/null)
+  (cd "$REPO/deploy/arm64" && "$HOST_PY" agree.py run "$W/concat.avi" "$OUT/x86" 2>/dev/null &&
+   "$HOST_PY" agree.py run --builtin "$W/concat.avi" "$OUT/x86-builtin" 2>/dev/null &&
+   "$HOST_PY" agree.py capture "$W/concat.avi" "$W/same_input.npz" 2>/dev/null &&
+   "$HOST_PY" agree.py apply "$W/same_input.npz" "$OUT/x86/same_input.npz" 2>/dev/null &&
+   "$HOST_PY" agree.py apply --builtin "$W/same_input.npz" "$OUT/x86-builtin/same_input.npz" 2>/dev/null)
 fi
 
 # QEMU_CPU: qemu's default "max" has SVE, SME and more, for which XNNPACK picks kernels that qemu emulates
@@ -91,7 +97,8 @@ fi
 # spinning thread per emulated core on a shared host.
 in_root() { nice -n 19 chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/opt/har/bin:/usr/bin:/bin LANG=C.UTF-8 CI= \
               QEMU_CPU="$CPU" OPENBLAS_NUM_THREADS=1 PIP_CERT=/etc/ssl/certs/host-ca.crt PIP_DEFAULT_TIMEOUT=180 \
-              HAR_TINY_MODELS=/w/tiny PYTHONPATH=/w/har/deploy/arm64 /bin/bash -c "$1"; }
+              HAR_TINY_MODELS=/w/tiny PYTHONPATH=/w/har/deploy/arm64 HAR_ARM64_PER_FILE="${HAR_ARM64_PER_FILE:-}" \
+              HAR_ARM64_ALSO="${HAR_ARM64_ALSO:-}" /bin/bash -c "$1"; }
 say "arm64 ($CPU): base install (pip resolves the wheels)"
 in_root "set -e; [ -x /opt/har/bin/python ] || python3 -m venv /opt/har; cd /w/har; \
   pip install --quiet --upgrade pip; pip install --quiet -c /w/constraints.txt . pytest hypothesis pyyaml paho-mqtt jinja2; \
@@ -101,10 +108,12 @@ AGREE_RC=0
 if has agree; then
   say "arm64: har-edge run on a file (lite landmarks, window probabilities, events), then the full model per clip"
   in_root "cd /w/har/deploy/arm64 && python agree.py run /w/concat.avi /w/out/arm64 2>/dev/null && \
+    python agree.py apply /w/same_input.npz /w/out/arm64/same_input.npz 2>/dev/null && \
     python agree.py dump /w/out/arm64 --clips /w/shared/realclips/actions ${AGREE_FRAMES:+--frames $AGREE_FRAMES}"
   set +e
   (cd "$REPO/deploy/arm64" && "$HOST_PY" agree.py compare "$OUT/x86" "$OUT/arm64" \
-    --events-x86 "$OUT/x86/events.jsonl" --events-arm64 "$OUT/arm64/events.jsonl" --out "$OUT/result.json")
+    --events-x86 "$OUT/x86/events.jsonl" --events-arm64 "$OUT/arm64/events.jsonl" --out "$OUT/result.json" \
+    --baseline "$OUT/x86-builtin")
   AGREE_RC=$?
   set -e
 fi
@@ -113,10 +122,11 @@ if has tests; then
   say "arm64: edge tests ($PYTEST_ARM64)"
   rm -f "$OUT/arm64/junit.xml"
   set +e
-  in_root "cd /w/har && python -m pytest tests/edge -q -p no:cacheprovider -p skip_tensorflow -rs $PYTEST_ARM64 \
+  in_root "cd /w/har && python -m pytest tests/edge -q -p no:cacheprovider -p skip_tensorflow -p subset -rs $PYTEST_ARM64 \
     --junitxml=/w/out/arm64/junit.xml" 2>&1 | tail -40 | tee "$OUT/arm64/pytest.txt"
   TESTS_RC=${PIPESTATUS[0]}
   set -e
 fi
-"$HOST_PY" "$REPO/deploy/arm64/report.py" "$OUT" "${TESTS_RC:-not run}" "$PYTEST_ARM64" "$REPO/docs/raspberry-pi.md"
+SUBSET=${HAR_ARM64_PER_FILE:+ -p subset, HAR_ARM64_PER_FILE=$HAR_ARM64_PER_FILE HAR_ARM64_ALSO=${HAR_ARM64_ALSO:-}}
+"$HOST_PY" "$REPO/deploy/arm64/report.py" "$OUT" "${TESTS_RC:-not run}" "$PYTEST_ARM64$SUBSET" "$REPO/docs/raspberry-pi.md"
 [ "${TESTS_RC:-0}" = 0 ] && [ "$AGREE_RC" = 0 ]
