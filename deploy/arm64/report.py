@@ -19,16 +19,21 @@ def tests_line(out: Path, rc: str, args: str) -> str:
     suite = ET.parse(junit).getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     n, fail, err, skip = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
-    reasons = {}
+    reasons, failed, skipped = {}, [], []
     for case in suite.iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.append(case.get("name"))
         s = case.find("skipped")
         if s is not None:
             text = s.get("message") or ""
             msg = "need TensorFlow" if "tensorflow" in text.lower() else text.split(" (")[0].split(":")[0]
             reasons[msg] = reasons.get(msg, 0) + 1
+            skipped.append(f"`{case.get('name')}` ({msg})")
     why = "; ".join(f"{v} {k}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
     return (f"edge tests (`pytest tests/edge {args}`): {n - fail - err - skip} passed, {fail} failed, {err} errors, "
-            f"{skip} skipped ({why or 'none'}) in {float(suite.get('time', 0)):.0f} s under emulation")
+            f"{skip} skipped ({why or 'none'}) in {float(suite.get('time', 0)):.0f} s under emulation"
+            + (f"; failed: {', '.join(failed)}" if failed else "")
+            + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
 
 
 def same_input_lines(same: dict) -> list[str]:
