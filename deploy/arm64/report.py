@@ -12,10 +12,21 @@ from pathlib import Path
 START, END = "<!-- arm64-result:start -->", "<!-- arm64-result:end -->"
 
 
-def tests_line(out: Path, rc: str, args: str) -> str:
+def tests_lines(out: Path, rc: str, args: str) -> list[str]:
+    """One line per pytest run in the root: ``junit.xml`` (this run's), and ``junit-*.xml`` of runs made in
+    parts, each with its selection in a ``.args`` file beside it."""
+    parts = sorted((out / "arm64").glob("junit-*.xml"))
+    lines = [tests_line(j, j.with_suffix(".args").read_text().strip() if j.with_suffix(".args").is_file() else "?")
+             for j in parts]
     junit = out / "arm64" / "junit.xml"
-    if not junit.is_file():
-        return f"edge tests (`pytest tests/edge {args}`): did not run to the end (exit {rc})"
+    if junit.is_file():
+        lines.append(tests_line(junit, f"pytest tests/edge {args}"))
+    elif rc != "not run":
+        lines.append(f"edge tests (`pytest tests/edge {args}`): did not run to the end (exit {rc})")
+    return lines
+
+
+def tests_line(junit: Path, args: str) -> str:
     suite = ET.parse(junit).getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     n, fail, err, skip = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
@@ -30,7 +41,7 @@ def tests_line(out: Path, rc: str, args: str) -> str:
             reasons[msg] = reasons.get(msg, 0) + 1
             skipped.append(f"`{case.get('name')}` ({msg})")
     why = "; ".join(f"{v} {k}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
-    return (f"edge tests (`pytest tests/edge {args}`): {n - fail - err - skip} passed, {fail} failed, {err} errors, "
+    return (f"edge tests ({args}): {n - fail - err - skip} passed, {fail} failed, {err} errors, "
             f"{skip} skipped ({why or 'none'}) in {float(suite.get('time', 0)):.0f} s under emulation"
             + (f"; failed: {', '.join(failed)}" if failed else "")
             + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
@@ -88,7 +99,7 @@ def main(out: str, rc: str, args: str, doc: str) -> None:
                   + ", ".join(f"{k} {v}" for k, v in arm["wheels"].items()),
                   f"- x86 reference: {x86['machine']}, Python {x86['python']}; wheels: "
                   + ", ".join(f"{k} {v}" for k, v in x86["wheels"].items())]
-    lines.append(f"- {tests_line(out, rc, args)}")
+    lines += [f"- {line}" for line in tests_lines(out, rc, args)]
     if result:
         frames = sum(c["frames"] for c in result["clips"].values())
         lines.append(f"- XNNPACK delegate in use: arm64 {arm.get('xnnpack')}, x86 {x86.get('xnnpack')}")
