@@ -8,7 +8,9 @@ reaches), so each test file, and through them each module of ``har.edge``,
 runs at least once. ``HAR_ARM64_MODULES=FILE``
 (run on the host, where it is cheap) writes the ``har.edge`` modules of
 which at least one function ran, and those of which none did, to check that
-claim rather than assume it.
+claim rather than assume it; with ``HAR_ARM64_NO_TENSORFLOW=1`` the host
+cannot import TensorFlow or Keras either, so that (with ``-p skip_tensorflow``)
+the same tests skip as in the arm64 root and the list is the root's.
 """
 
 from __future__ import annotations
@@ -27,7 +29,18 @@ def _profile(frame, event, arg):
         _ran.add(frame.f_code.co_filename)
 
 
+class _NoTensorFlow:
+    """A meta path finder that makes TensorFlow and Keras missing, as in the edge install."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name.split(".")[0])
+        return None
+
+
 def pytest_configure(config):
+    if os.environ.get("HAR_ARM64_NO_TENSORFLOW"):
+        sys.meta_path.insert(0, _NoTensorFlow())
     if os.environ.get("HAR_ARM64_MODULES"):
         sys.setprofile(_profile)
         threading.setprofile(_profile)
