@@ -120,7 +120,7 @@ fi
 TESTS_RC=
 if has tests; then
   say "arm64: edge tests ($PYTEST_ARM64)"
-  rm -f "$OUT/arm64/junit.xml"
+  rm -f "$OUT/arm64/junit.xml" "$OUT"/arm64/junit-*  # runs made in parts before this one
   set +e
   in_root "cd /w/har && python -m pytest tests/edge -q -p no:cacheprovider -p skip_tensorflow -p subset -rs $PYTEST_ARM64 \
     --junitxml=/w/out/arm64/junit.xml" 2>&1 | tail -40 | tee "$OUT/arm64/pytest.txt"
