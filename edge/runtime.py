@@ -57,6 +57,7 @@ class Runtime:
         self.prom = self.classifier = self.sink = self.source = self.video = self.pipeline = None
         self.watchdog = None
         self._closed = False
+        self._saved_signals: dict[int, object] = {}
 
     # -- start-up ---------------------------------------------------------------------------------------------
     def start(self) -> Runtime:
@@ -123,10 +124,13 @@ class Runtime:
             self.source.stop()
 
     def install_signals(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
+        """SIGTERM/SIGINT stop the run, SIGHUP rereads enrolments; :meth:`close` puts the previous handlers back,
+        so a caller in the same process (a test, an embedding app) can be interrupted again afterwards."""
+        handlers = {signal.SIGTERM: self.stop, signal.SIGINT: self.stop}
         if hasattr(signal, "SIGHUP") and hasattr(self.classifier, "request_reload"):
-            signal.signal(signal.SIGHUP, lambda *_: self.classifier.request_reload())  # reread the enrolment file
+            handlers[signal.SIGHUP] = lambda *_: self.classifier.request_reload()  # reread the enrolment file
+        for sig, handler in handlers.items():
+            self._saved_signals.setdefault(sig, signal.signal(sig, handler))
 
     def run(self):
         """Run until the source ends or :meth:`stop`, then close; returns the pipeline's summary."""
@@ -149,3 +153,6 @@ class Runtime:
                 part.stop()
             except Exception:  # one part failing to stop must not keep the rest open
                 log.exception("error while stopping %s", type(part).__name__)
+        for sig, previous in self._saved_signals.items():
+            signal.signal(sig, previous)
+        self._saved_signals.clear()

@@ -58,6 +58,15 @@ def test_a_then_b_then_nothing_gives_ordered_events_at_the_right_times(colour_bu
     assert int(open_video(out).get(cv2.CAP_PROP_FRAME_COUNT)) == 200
 
 
+def test_a_run_in_process_puts_the_signal_handlers_back(colour_bundle, tmp_path):
+    """After `run` returns, Ctrl-C and SIGTERM belong to the caller again (a test runner, an embedding app)."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    video = _scenario(tmp_path / "s.avi", [("red", 2.5)])
+    res = CliRunner().invoke(app, ["run", "--bundle", str(colour_bundle), "--source", str(video)])
+    assert res.exit_code == 0, res.output
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
 def test_same_answer_at_any_camera_fps(colour_bundle, tmp_path):
     """The sampler makes the result independent of the source frame rate."""
     results = []
