@@ -80,15 +80,25 @@ def reconvert_head(bundle_dir: str | Path, quant: str,
 
 
 def _mark_report(bundle_dir: Path, quant: str) -> None:
-    """Say in the export report (if any) which of its head variants the bundle now holds, and how it was made."""
-    from har.export.pose import render_pose_report
+    """Say in the export report (if any) which of its head variants the bundle now holds, and how it was made.
 
-    path = bundle_dir / "report.json"
+    The report stays the one its export wrote (its format may be an older one), so only its
+    quantization and its closing note change, in the JSON and in the Markdown alike.
+    """
+    path, md = bundle_dir / "report.json", bundle_dir / "report.md"
     if not path.is_file():
         return
     rep = json.loads(path.read_text())
+    old_note = rep.get("note", "")
     rep["bundle_quantization"] = quant
-    rep["note"] = (rep["note"].split("; the bundle's head")[0] + f"; the bundle's head is a later {quant} conversion "
-                   f"of {WEIGHTS_FILE} (the float16-stored weights), scored in motion_score.json")
+    rep["note"] = (old_note.split("; the bundle's head")[0] + f"; the bundle's head is a later {quant} conversion "
+                   f"of {WEIGHTS_FILE} (the float16-stored weights), scored in motion_score.json").lstrip("; ")
     path.write_text(json.dumps(rep, indent=2) + "\n")
-    (bundle_dir / "report.md").write_text(render_pose_report(rep))
+    if md.is_file():
+        lines = md.read_text().rstrip("\n").split("\n")
+        if old_note and lines[-1].startswith(old_note.split(";")[0]):
+            lines.pop()  # the previous closing note
+        text = "\n".join(lines).rstrip("\n")
+        for q in ("int8", "fp32", "fp16", "dynamic"):
+            text = text.replace(f"Bundle quantization **{q}**", f"Bundle quantization **{quant}**")
+        md.write_text(f"{text}\n\n{rep['note']}.\n")
