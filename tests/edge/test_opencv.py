@@ -22,11 +22,10 @@ import numpy as np
 import pytest
 from packaging.requirements import Requirement
 
-from har.edge.capture import RawAvi, open_video
+from har.edge.capture import VIDEO_EXTS, RawAvi, open_video
 from har.edge.sources import FileSource, SourceError
 
 ROOT = Path(__file__).resolve().parents[2]
-VIDEO_EXTS = {".avi", ".mp4", ".mkv", ".mov", ".webm", ".m4v", ".gif", ".mpg", ".mpeg"}
 DECODE = """
 import json, sys
 from har.edge.sources import FileSource

@@ -12,8 +12,6 @@ import threading
 import time
 from importlib.resources import files
 
-import pytest
-
 from har.edge.metrics import Metrics
 from har.edge.systemd import Watchdog, notify, under_journald, watchdog_interval_s
 from tests.edge.colour import scenario
@@ -87,15 +85,16 @@ def test_watchdog_is_fed_while_frames_arrive_or_the_source_is_down_and_not_when_
     assert w.alive(10, time.monotonic() - 100)
 
 
-def test_journald_is_recognised_by_stderrs_device_and_inode(monkeypatch):
+def test_journald_is_recognised_by_stderrs_device_and_inode(monkeypatch, tmp_path):
     monkeypatch.delenv("JOURNAL_STREAM", raising=False)
     assert not under_journald()
-    try:
-        st = os.fstat(sys.stderr.fileno())
-    except (OSError, ValueError):
-        pytest.skip("stderr has no file descriptor here")
-    monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
-    assert under_journald()
+    with open(tmp_path / "stderr", "w") as stream, open(tmp_path / "other", "w") as other:
+        monkeypatch.setattr(sys, "stderr", stream)  # a real file descriptor, whatever pytest's capture does
+        st = os.fstat(stream.fileno())
+        monkeypatch.setenv("JOURNAL_STREAM", f"{st.st_dev}:{st.st_ino}")
+        assert under_journald()
+        monkeypatch.setattr(sys, "stderr", other)  # another inode: not the journal
+        assert not under_journald()
 
 
 def test_run_says_ready_feeds_the_watchdog_and_says_stopping(colour_bundle, tmp_path):
