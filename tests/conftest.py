@@ -65,6 +65,19 @@ def real_pose_models():
         need(False, f"pose models not cached and not fetchable here: {e}")
 
 
+@pytest.fixture
+def pose_cache(real_pose_models, tmp_path, monkeypatch):
+    """A private ``$XDG_CACHE_HOME/har/pose`` in tmp_path holding copies of the pinned detector and full landmark model."""
+    import shutil
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "xdg" / "har" / "pose"
+    folder.mkdir(parents=True)
+    for p in (real_pose_models.detector, real_pose_models.landmarks):
+        shutil.copyfile(p, folder / p.name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def real_lite():
     """The real lite landmark model from the pose cache (``make pose-models`` fetches it); never fetched here."""

@@ -253,17 +253,6 @@ def _write_cache_pose_bundle(path, files, cache):
     return write_metadata(path, meta)
 
 
-@pytest.fixture
-def pose_cache(real_pose_models, tmp_path, monkeypatch):
-    """``$XDG_CACHE_HOME/har/pose`` in tmp_path, holding copies of the real pose models."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    folder = tmp_path / "xdg" / "har" / "pose"
-    folder.mkdir(parents=True)
-    for p in (real_pose_models.detector, real_pose_models.landmarks):
-        shutil.copy(p, folder / p.name)
-    return folder
-
-
 def test_pose_models_from_the_pose_cache_resolve_there(tmp_path, pose_files, pose_cache):
     b = _write_cache_pose_bundle(tmp_path / "b", pose_files, pose_cache)
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["head.tflite", "metadata.json"]

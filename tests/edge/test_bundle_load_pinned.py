@@ -22,17 +22,6 @@ from har.edge.litert import model_tensors
 from har.edge.pose.lite import PINNED_SHA256
 
 
-@pytest.fixture
-def pose_cache(real_pose_models, tmp_path, monkeypatch):
-    """A private ``$XDG_CACHE_HOME/har/pose`` holding copies of the pinned detector and full landmark model."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    folder = tmp_path / "xdg" / "har" / "pose"
-    folder.mkdir(parents=True)
-    for p in (real_pose_models.detector, real_pose_models.landmarks):
-        shutil.copyfile(p, folder / p.name)
-    return folder
-
-
 def drop_constant_data(model: Path) -> None:
     """Point the first constant tensor at the empty buffer 0: the graph allocates, and fails when invoked."""
     schema = pytest.importorskip("ai_edge_litert.schema_py_generated", reason="needs the LiteRT flatbuffer schema")

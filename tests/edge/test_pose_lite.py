@@ -41,17 +41,6 @@ def test_cli_fetch_pose_lite_reports_the_verified_file_or_one_clear_error(real_l
     assert result.exit_code == 2 and "error: could not download @mediapipe/pose" in result.output
 
 
-@pytest.fixture
-def private_cache(real_pose_models, tmp_path, monkeypatch):
-    """``$XDG_CACHE_HOME/har/pose`` in tmp_path with copies of the pinned detector and full landmark model."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    folder = tmp_path / "xdg" / "har" / "pose"
-    folder.mkdir(parents=True)
-    for p in (real_pose_models.detector, real_pose_models.landmarks):
-        (folder / p.name).write_bytes(p.read_bytes())
-    return folder
-
-
 def _default():
     from har.edge.bundle import load_bundle
     from har.edge.default_model import default_bundle_path
@@ -59,20 +48,20 @@ def _default():
     return load_bundle(default_bundle_path())
 
 
-def test_the_default_model_runs_the_lite_landmarks_when_cached(real_lite, private_cache):
+def test_the_default_model_runs_the_lite_landmarks_when_cached(real_lite, pose_cache):
     from har.edge.interpreter import PoseClassifier
     from har.edge.pose.lite import choose_landmarks
 
-    (private_cache / LITE_FILE).write_bytes(real_lite.read_bytes())
+    (pose_cache / LITE_FILE).write_bytes(real_lite.read_bytes())
     b = _default()
     assert b.metadata["pose"]["lite_landmarks"] is True
     clf = PoseClassifier(b)
-    assert clf.landmark_model == "lite" and clf.estimator.landmarker.path == private_cache / LITE_FILE
+    assert clf.landmark_model == "lite" and clf.estimator.landmarker.path == pose_cache / LITE_FILE
     assert clf.estimator.landmarker.pruned
-    assert choose_landmarks(b, "full") == (private_cache / "pose_landmark_full.tflite", "full")
+    assert choose_landmarks(b, "full") == (pose_cache / "pose_landmark_full.tflite", "full")
 
 
-def test_without_the_lite_model_the_full_one_runs_and_says_how_to_get_the_lite_one(private_cache, caplog, monkeypatch):
+def test_without_the_lite_model_the_full_one_runs_and_says_how_to_get_the_lite_one(pose_cache, caplog, monkeypatch):
     import logging
 
     from har.edge.interpreter import PoseClassifier
@@ -89,28 +78,28 @@ def test_without_the_lite_model_the_full_one_runs_and_says_how_to_get_the_lite_o
         lite.choose_landmarks(_default(), "lite")  # asked for by name: no quiet fallback
 
 
-def test_an_altered_cached_lite_model_is_refused_not_passed_over(real_lite, private_cache):
+def test_an_altered_cached_lite_model_is_refused_not_passed_over(real_lite, pose_cache):
     from har.edge.interpreter import PoseClassifier
 
     data = bytearray(real_lite.read_bytes())
     data[1000] ^= 0xFF
-    (private_cache / LITE_FILE).write_bytes(bytes(data))
+    (pose_cache / LITE_FILE).write_bytes(bytes(data))
     with pytest.raises(PoseModelsError, match="not the lite pose landmark model"):
         PoseClassifier(_default())
 
 
-def test_a_bundle_that_does_not_declare_lite_runs_the_full_model_even_with_lite_cached(real_lite, private_cache):
+def test_a_bundle_that_does_not_declare_lite_runs_the_full_model_even_with_lite_cached(real_lite, pose_cache):
     from dataclasses import replace
 
     from har.edge.pose.lite import choose_landmarks
 
-    (private_cache / LITE_FILE).write_bytes(real_lite.read_bytes())
+    (pose_cache / LITE_FILE).write_bytes(real_lite.read_bytes())
     b = _default()
     meta = {**b.metadata, "pose": {k: v for k, v in b.metadata["pose"].items() if k != "lite_landmarks"}}
     assert choose_landmarks(replace(b, metadata=meta))[1] == "full"
 
 
-def test_a_lite_declaration_that_is_not_a_boolean_is_refused(tmp_path, private_cache):
+def test_a_lite_declaration_that_is_not_a_boolean_is_refused(tmp_path, pose_cache):
     import json
     import shutil
 
