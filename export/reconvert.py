@@ -16,6 +16,7 @@ metadata and are refused; enrol again.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -98,7 +99,5 @@ def _mark_report(bundle_dir: Path, quant: str) -> None:
         lines = md.read_text().rstrip("\n").split("\n")
         if old_note and lines[-1].startswith(old_note.split(";")[0]):
             lines.pop()  # the previous closing note
-        text = "\n".join(lines).rstrip("\n")
-        for q in ("int8", "fp32", "fp16", "dynamic"):
-            text = text.replace(f"Bundle quantization **{q}**", f"Bundle quantization **{quant}**")
+        text = re.sub(r"Bundle quantization \*\*\w+\*\*", f"Bundle quantization **{quant}**", "\n".join(lines).rstrip("\n"))
         md.write_text(f"{text}\n\n{rep['note']}.\n")
