@@ -120,9 +120,11 @@ def run(spec: dict) -> None:
     import keras
     import tensorflow as tf
 
+    from har.models.keras_layers import load_model
+
     normalization = spec.get("normalization", "scale_0_1")
     src = (_from_weights(spec) if spec.get("weights")
-           else keras.models.load_model(Path(spec["model_dir"]) / "model.keras", compile=False))
+           else load_model(Path(spec["model_dir"]) / "model.keras"))
     _emit(progress, event="loaded", tensorflow=tf.__version__, keras=keras.__version__)
     targets = spec.get("targets") or []
     if targets:

@@ -34,10 +34,12 @@ def build_lrcn(num_classes: int, seq_len: int = SPEC.seq_len, size: int = SPEC.s
     import keras
     from keras import layers
 
+    from har.models.keras_layers import FoldedTimeDistributed
+
     inputs = keras.Input((seq_len, size, size, 3), name="frames")
     x = inputs
-    for layer in _cnn_layers():
-        x = layers.TimeDistributed(layer, name=f"td_{layer.name}")(x)
+    for layer in _cnn_layers():  # frames folded into the batch: one convolution per layer, not 20
+        x = FoldedTimeDistributed(layer, name=f"td_{layer.name}")(x)
     x = layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)  # fixed 20 steps: faster on CPU
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name="lrcn")
@@ -57,7 +59,7 @@ def build_lrcn_encoder(size: int = SPEC.size):
 def copy_weights_by_name(src, dst) -> None:
     """Copy weights from the training model into an export graph.
 
-    Training wraps CNN layers in ``TimeDistributed(name="td_<layer>")``; export
+    Training wraps CNN layers in ``FoldedTimeDistributed(name="td_<layer>")``; export
     graphs use the bare layers. Matching is by the inner layer name.
     """
     by_name = {}

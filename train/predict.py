@@ -40,10 +40,10 @@ def load_model_dir(model_dir: Path):
         raise ModelFolderError(f"{model_dir} is a pose model, which reads keypoints, not frames; export it with "
                                f"`har export --model {model_dir} --out BUNDLE` and use "
                                "`har-edge predict VIDEO --bundle BUNDLE`")
-    import keras
+    from har.models.keras_layers import load_model
 
     folder.sampling  # noqa: B018 -- a bad sampling record fails here, before Keras loads the model
-    return keras.models.load_model(folder.path / "model.keras", compile=False), folder
+    return load_model(folder.path / "model.keras"), folder
 
 
 def predict_video(model, labels: list[str], s: Sampling, video: Path, norm: str = InputSpec.normalization,

@@ -49,10 +49,11 @@ def keras_child(spec: dict) -> dict:
 
     from har.edge.bench import median_pass, peak_rss_mib, pipeline_pass, time_interleaved
     from har.edge.predict import windows_of_file
+    from har.models.keras_layers import load_model
 
     baseline = peak_rss_mib()
     bundle = load_bundle(spec["bundle"])
-    clf = KerasClassifier(keras.models.load_model(Path(spec["model_dir"]) / "model.keras", compile=False),
+    clf = KerasClassifier(load_model(Path(spec["model_dir"]) / "model.keras"),
                           spec["normalization"])
     clip = next(windows_of_file(spec["video"], bundle))
     timing = spec["timing"]

@@ -9,9 +9,9 @@ from har.edge.interpreter import TfliteModel
 
 
 def _keras(model_dir):
-    import keras
+    from har.models.keras_layers import load_model
 
-    model = keras.models.load_model(model_dir / "model.keras", compile=False)
+    model = load_model(model_dir / "model.keras")
     return model, model.get_layer("probs").get_weights()
 
 

@@ -34,12 +34,12 @@ ROW_FIELDS = {"name", "kind", "files", "bytes", "test_accuracy", "macro_f1", "ag
 @pytest.fixture(scope="module")
 def exported(tiny_model_dir, tmp_path_factory):
     """`har export` of the session's tiny LRCN (tests/conftest.py), with the parity check, once."""
-    import keras
     from typer.testing import CliRunner
 
     from har.cli.main import app
     from har.export.checks import load_model_dir
     from har.export.data import load_splits
+    from har.models.keras_layers import load_model
 
     root = tmp_path_factory.mktemp("export")
     res = CliRunner().invoke(app, ["export", "--model", str(tiny_model_dir), "--out", str(root / "bundle"),
@@ -47,7 +47,7 @@ def exported(tiny_model_dir, tmp_path_factory):
     assert res.exit_code == 0, res.output
     md = load_model_dir(tiny_model_dir)
     _, (test_x, test_y) = load_splits(md, test=True)
-    keras_probs = keras.models.load_model(tiny_model_dir / "model.keras", compile=False).predict(
+    keras_probs = load_model(tiny_model_dir / "model.keras").predict(
         normalize(test_x, md.normalization), verbose=0)
     return SimpleNamespace(root=root, model_dir=tiny_model_dir, md=md, bundle=root / "bundle", output=res.output,
                            report=json.loads((root / "bundle" / "report.json").read_text()),
@@ -168,12 +168,11 @@ def test_fp32_check_matches_keras_and_no_report_writes_none(exported, tmp_path):
 
 def test_every_quant_mode_round_trips(exported, tmp_path):
     """fp32, dynamic, fp16 and int8 bundles of the model, with [-1, 1] input (as `make train` uses)."""
-    import keras
-
     from har.export.bundle import assemble_bundle
     from har.export.checks import load_model_dir
     from har.export.data import calibration_clips, load_splits
     from har.export.worker import bundle_files, convert_models, targets_for
+    from har.models.keras_layers import load_model
 
     model_dir = tmp_path / "lrcn"
     shutil.copytree(exported.model_dir, model_dir)
@@ -185,7 +184,7 @@ def test_every_quant_mode_round_trips(exported, tmp_path):
     conv = convert_models(md, tmp_path / "work", targets_for(md, modes), calibration=calibration_clips(md, train_x, 8))
     tolerance = {"fp32": 1e-4, "fp16": 0.01, "dynamic": 0.1, "int8": 0.15}
     x = exported.test_x[:4]
-    ref = keras.models.load_model(model_dir / "model.keras", compile=False).predict(
+    ref = load_model(model_dir / "model.keras").predict(
         normalize(x, "scale_-1_1"), verbose=0)
     for q in modes:  # each replaces the previous bundle in the same directory
         b = load_bundle(assemble_bundle(md, tmp_path / "bundle", q, bundle_files(md, conv, q), conv))
@@ -275,6 +274,7 @@ def test_convlstm_exports_without_streaming(tmp_path):
 
     from har.export.tflite import export_bundle
     from har.models.convlstm import build_convlstm
+    from har.models.keras_layers import load_model
 
     model_dir = tmp_path / "convlstm"
     model_dir.mkdir()
@@ -287,6 +287,6 @@ def test_convlstm_exports_without_streaming(tmp_path):
     assert not b.has_streaming and set(b.models) == {"window"}
     assert "MAX_POOL_2D" in b.models["window"].ops and "READ_VARIABLE" not in b.models["window"].ops
     probs = WindowClassifier(b).classify(np.zeros((20, 64, 64, 3), np.uint8))
-    ref = keras.models.load_model(Path(model_dir) / "model.keras", compile=False).predict(
+    ref = load_model(Path(model_dir) / "model.keras").predict(
         np.zeros((1, 20, 64, 64, 3), np.float32), verbose=0)[0]
     assert np.abs(probs - ref).max() < 1e-4

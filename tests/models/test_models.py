@@ -70,3 +70,42 @@ def test_pose_head_reads_keypoint_features_and_stays_tiny():
     np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
     with pytest.raises(ValueError, match="feature_dim"):
         build_model("pose_lstm", 5)
+
+
+def _lrcn_with(wrapper, num_classes=4):
+    from har.models.lrcn import LSTM_UNITS, _cnn_layers
+
+    inputs = keras.Input((20, 64, 64, 3))
+    x = inputs
+    for layer in _cnn_layers():
+        x = wrapper(layer, name=f"td_{layer.name}")(x)
+    x = keras.layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax", name="probs")(x))
+
+
+def test_folded_time_distributed_is_keras_time_distributed(tmp_path):
+    """The LRCN folds frames into the batch: the same weights give Keras' per-step outputs, and it saves and loads."""
+    from har.models.keras_layers import FoldedTimeDistributed, load_model
+
+    rng = np.random.default_rng(2)
+    folded = build_lrcn(4)
+    assert all(isinstance(layer, FoldedTimeDistributed) for layer in folded.layers if layer.name.startswith("td_"))
+    stepped = _lrcn_with(keras.layers.TimeDistributed)
+    stepped.set_weights(folded.get_weights())
+    x = rng.random((3, 20, 64, 64, 3), dtype=np.float32)
+    ref = stepped.predict(x, verbose=0)
+    np.testing.assert_allclose(folded.predict(x, verbose=0), ref, atol=1e-6)
+
+    folded.save(tmp_path / "model.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "model.keras").predict(x, verbose=0), ref, atol=1e-6)
+
+
+def test_folded_dropout_draws_a_mask_per_frame():
+    """In training each frame of each clip gets its own dropout mask, as with one call per time step."""
+    from har.models.keras_layers import FoldedTimeDistributed
+
+    layer = FoldedTimeDistributed(keras.layers.Dropout(0.5))
+    out = keras.ops.convert_to_numpy(layer(np.ones((2, 20, 8, 8, 4), np.float32), training=True))
+    masks = (out != 0).reshape(40, -1)
+    assert len({m.tobytes() for m in masks}) == 40
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(np.ones((2, 20, 3), np.float32))), 1.0)

@@ -16,7 +16,8 @@ def test_the_convlstm_recipe_differs_from_the_lrcn_only_where_documented():
     assert (conv.batch_size, conv.learning_rate, conv.reduce_lr_patience, conv.epochs, conv.patience) == (
         8, 0.002, 3, 40, 8)
     assert (lrcn.batch_size, lrcn.learning_rate, lrcn.reduce_lr_patience, lrcn.epochs, lrcn.patience) == (
-        4, 0.001, None, 30, 6)
+        4, 0.001, None, None, 6)
+    assert lrcn.max_epochs == 70  # the seed's cap; early stopping ends it (docs/training.md)
     assert conv.normalization == lrcn.normalization == "scale_-1_1" and conv.sampling == lrcn.sampling
 
 
