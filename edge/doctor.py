@@ -79,8 +79,9 @@ def _xnnpack_check(cfg) -> str:
     taken = sum(n["op_name"] == "DELEGATE" for n in nodes)
     if not taken:
         raise RuntimeError(f"no op of {what} ({path.name}) runs on XNNPACK: the runtime fell back to its reference "
-                           "kernels, about 3 times slower (2.9x for the lite landmark model on x86); XNNPACK reads /proc/cpuinfo and /sys/devices/system/cpu "
-                           "to pick its kernels, so give a container or chroot both")
+                           "kernels, about 3 times slower (2.9x for the lite landmark model on x86); XNNPACK reads "
+                           "/proc/cpuinfo and /sys/devices/system/cpu to pick its kernels, so give a container or "
+                           "chroot both")
     return f"in use: it takes {what} ({path.name}) in {taken} partition(s)"
 
 
