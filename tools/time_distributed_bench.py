@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     diff = float(np.abs(models["folded"].predict(x[:8], verbose=0)
                         - models["TimeDistributed"].predict(x[:8], verbose=0)).max())
     times = {name: {"wall": [], "cpu": []} for name in models}
-    for name, model in models.items():  # warm-up: tracing is not the step
+    for model in models.values():  # warm-up: tracing is not the step
         model.train_on_batch(x[:args.batch], y[:args.batch])
     for _ in range(args.rounds):
         for name, model in models.items():
