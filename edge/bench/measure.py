@@ -90,10 +90,10 @@ def measure(variants: list[Variant], threads: tuple[int, ...], video: str | Path
     results: dict[str, dict] = {}
     loaded: dict[tuple[str, int], _Loaded] = {}
     for v in variants:
-        files = _files(v)
-        results[v.name] = {"mode": v.mode, "files": [p.name for p in files],
-                           "bytes": sum(p.stat().st_size for p in files), "error": None}
-        try:
+        results[v.name] = {"mode": v.mode, "files": None, "bytes": None, "error": None}
+        try:  # loading the bundle reads every model with this runtime: the first place it can refuse one
+            files = _files(v)
+            results[v.name].update(files=[p.name for p in files], bytes=sum(p.stat().st_size for p in files))
             clip = next(windows_of_file(video, load_bundle(v.bundle)))
             for t in threads:
                 loaded[v.name, t] = _Loaded(v, t, clip)

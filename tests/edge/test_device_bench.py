@@ -183,3 +183,16 @@ def test_parse_threads():
     for bad in ("", "0", "a", "1,-2"):
         with pytest.raises(ValueError, match="comma-separated positive integers"):
             parse_threads(bad)
+
+
+def test_a_variant_this_runtime_refuses_is_an_error_row_and_the_others_are_measured(bundle, video, tmp_path):
+    """A model the runtime cannot load (an op version it predates, a damaged file) spoils its own row only."""
+    from har.edge.bench.measure import measure
+
+    bad = Path(shutil.copytree(bundle, tmp_path / "bad"))
+    (bad / "model.tflite").write_bytes(b"TFL3 but not a model")
+    result = measure([Variant("bad", str(bad), "window"), Variant("good", str(bundle), "window")], (1,), video,
+                     rounds=1, per_round=1, warmup=0, passes=1)
+    rows = result["variants"]
+    assert "model.tflite" in rows["bad"]["error"] and "latency_window_ms" not in rows["bad"]
+    assert rows["good"]["error"] is None and rows["good"]["latency_window_ms"]["1"]["p50"] > 0
