@@ -48,9 +48,9 @@ def peak_memory(bundle, make_classifier: Callable[[], object], video: str | Path
 
 def _memory_here(variant: Variant, threads: int, video: str) -> dict:
     backend_name()  # import the runtime before the baseline is taken
-    bundle = load_bundle(variant.bundle)
-    try:
+    try:  # a bundle this runtime refuses is reported in the row, like the timing child does
+        bundle = load_bundle(variant.bundle)
         return peak_memory(bundle, lambda: Classifier(bundle, threads, None,
                                                       "on" if variant.mode == "streaming" else "off"), video)
-    except Exception as e:  # reported in the row, like the timing child does
+    except Exception as e:
         return {"error": one_line(e)}

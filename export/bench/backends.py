@@ -102,6 +102,10 @@ def tflite_rows(families, variants, measured: dict, missing: dict[str, tuple[str
                 continue
             m, memory = measured[backend]
             result = m["variants"][v.name]
+            if result["error"]:  # this runtime refused it: no accuracy either
+                rows.append(device_row(model, label, result, None, m["environment"]["runtime"],
+                                       params=fam.params if fam else None))
+                continue
             accuracy = accuracy_fields(fam, result.get("probs")) or report_accuracy(Path(v.bundle)).get(label, {})
             if (agree := window_agreement(m["variants"], v.name)) is not None:
                 accuracy = {**accuracy, "agreement_with_window": agree}

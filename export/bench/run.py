@@ -77,7 +77,8 @@ def run_bench(models: Path, out: Path, threads: tuple[int, ...] = (1, 2), data: 
             log(f"{label}: timing {len(variants)} variants side by side, then peak memory one process each")
             try:
                 m = measure_in_child(python, [v for v, *_ in variants], threads, video, work, **timing)
-                memory = {v.name: memory_in_child(python, v, max(threads), video, work) for v, *_ in variants}
+                memory = {v.name: memory_in_child(python, v, max(threads), video, work) for v, *_ in variants
+                          if not m["variants"][v.name]["error"]}  # a refused variant's row has its error already
             except BenchError as e:
                 if label == "ai-edge-litert":
                     raise

@@ -196,3 +196,7 @@ def test_a_variant_this_runtime_refuses_is_an_error_row_and_the_others_are_measu
     rows = result["variants"]
     assert "model.tflite" in rows["bad"]["error"] and "latency_window_ms" not in rows["bad"]
     assert rows["good"]["error"] is None and rows["good"]["latency_window_ms"]["1"]["p50"] > 0
+    out = tmp_path / "memory.json"
+    assert run_blocked("from har.edge.bench.child import main; import sys; sys.exit(main())", "memory", str(bad),
+                       "window", "1", str(video), str(out)).returncode == 0
+    assert "model.tflite" in json.loads(out.read_text())["error"]
