@@ -30,16 +30,18 @@ def _cnn_layers():
     return out
 
 
-def build_lrcn(num_classes: int, seq_len: int = SPEC.seq_len, size: int = SPEC.size):
+def build_lrcn(num_classes: int, seq_len: int = SPEC.seq_len, size: int = SPEC.size, time_distributed=None):
+    """The training graph; ``time_distributed`` swaps the per-frame wrapper (Keras' own, to compare)."""
     import keras
     from keras import layers
 
     from har.models.keras_layers import FoldedTimeDistributed
 
+    wrap = time_distributed or FoldedTimeDistributed  # frames folded into the batch: one call per layer, not 20
     inputs = keras.Input((seq_len, size, size, 3), name="frames")
     x = inputs
-    for layer in _cnn_layers():  # frames folded into the batch: one convolution per layer, not 20
-        x = FoldedTimeDistributed(layer, name=f"td_{layer.name}")(x)
+    for layer in _cnn_layers():
+        x = wrap(layer, name=f"td_{layer.name}")(x)
     x = layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)  # fixed 20 steps: faster on CPU
     outputs = layers.Dense(num_classes, activation="softmax", name="probs")(x)
     return keras.Model(inputs, outputs, name="lrcn")

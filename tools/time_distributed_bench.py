@@ -23,14 +23,9 @@ import time
 def _build(wrapper, num_classes: int):
     import keras
 
-    from har.models.lrcn import LSTM_UNITS, _cnn_layers
+    from har.models.lrcn import build_lrcn
 
-    inputs = keras.Input((20, 64, 64, 3))
-    x = inputs
-    for layer in _cnn_layers():
-        x = wrapper(layer, name=f"td_{layer.name}")(x)
-    x = keras.layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)
-    model = keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax", name="probs")(x))
+    model = build_lrcn(num_classes, time_distributed=wrapper)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
     return model
 

@@ -42,7 +42,7 @@ def test_reference_kernels_fail_the_check_with_what_to_do(real_pose_models, refe
 
 
 def test_a_pixel_bundle_is_checked_on_its_own_model(colour_bundle):
-    line, code = _line(["--bundle", str(colour_bundle)])
+    line, _ = _line(["--bundle", str(colour_bundle)])
     assert line.startswith("[ ok ] xnnpack: in use: it takes the ") and " model (" in line
 
 

@@ -72,17 +72,6 @@ def test_pose_head_reads_keypoint_features_and_stays_tiny():
         build_model("pose_lstm", 5)
 
 
-def _lrcn_with(wrapper, num_classes=4):
-    from har.models.lrcn import LSTM_UNITS, _cnn_layers
-
-    inputs = keras.Input((20, 64, 64, 3))
-    x = inputs
-    for layer in _cnn_layers():
-        x = wrapper(layer, name=f"td_{layer.name}")(x)
-    x = keras.layers.LSTM(LSTM_UNITS, unroll=True, name="lstm")(x)
-    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax", name="probs")(x))
-
-
 def test_folded_time_distributed_is_keras_time_distributed(tmp_path):
     """The LRCN folds frames into the batch: the same weights give Keras' per-step outputs, and it saves and loads."""
     from har.models.keras_layers import FoldedTimeDistributed, load_model
@@ -90,7 +79,7 @@ def test_folded_time_distributed_is_keras_time_distributed(tmp_path):
     rng = np.random.default_rng(2)
     folded = build_lrcn(4)
     assert all(isinstance(layer, FoldedTimeDistributed) for layer in folded.layers if layer.name.startswith("td_"))
-    stepped = _lrcn_with(keras.layers.TimeDistributed)
+    stepped = build_lrcn(4, time_distributed=keras.layers.TimeDistributed)
     stepped.set_weights(folded.get_weights())
     x = rng.random((3, 20, 64, 64, 3), dtype=np.float32)
     ref = stepped.predict(x, verbose=0)
