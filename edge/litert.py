@@ -125,8 +125,9 @@ def model_tensors(path: str | Path, invoke: bool = True) -> tuple[list[TensorInf
     fails there, so here it fails when the bundle is loaded, not at the first
     frame. It loads with the runtime's default CPU delegate (XNNPACK), as the
     device will: a graph XNNPACK refuses (an int8 tensor with an impossible
-    zero point) is refused here too. And it runs once on zeros: an op whose
-    constant input lost its data allocates fine and fails only when invoked.
+    zero point) is refused here too. And it runs once on zeros and reads its
+    outputs: an op whose constant input lost its data allocates fine and fails
+    only when invoked, an output whose data is gone only when read.
     ``invoke=False`` skips that run, for a file already known to run (one
     verified against a pinned SHA-256 of a published model).
     Raises ValueError or RuntimeError for a file the runtime cannot use.
@@ -139,6 +140,8 @@ def model_tensors(path: str | Path, invoke: bool = True) -> tuple[list[TensorInf
         for d in interpreter.get_input_details():
             interpreter.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
         interpreter.invoke()
+        for d in interpreter.get_output_details():  # an output whose buffer lost its data fails only when read
+            interpreter.get_tensor(d["index"])
     return ([_tensor(d).info for d in interpreter.get_input_details()],
             [_tensor(d).info for d in ordered_outputs(interpreter.get_output_details())])
 
