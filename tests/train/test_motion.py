@@ -101,6 +101,7 @@ def test_dataset_on_disk_is_a_dataset_the_loader_splits_by_actor(tmp_path):
     assert labels == ["fall", "walk", "wave_one_hand"] and len(videos) == 36
     assert {v.group for v in videos} == {f"g{i:02d}" for i in range(6)}
     sides = split_groups(videos, 0.2, 0.3, seed=0)
+    assert all(sides[s] for s in ("train", "val", "test"))  # else the disjointness below holds vacuously
     for a in ("train", "val", "test"):
         for b in ("train", "val", "test"):
             if a < b:
