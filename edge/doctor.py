@@ -64,7 +64,7 @@ def _xnnpack_check(cfg) -> str:
     """
     from har.edge.bundle.schema import EDGETPU_SUFFIX
     from har.edge.default_model import bundle_or_default
-    from har.edge.litert import load_interpreter
+    from har.edge.litert import delegate_partitions, load_interpreter
 
     b = bundle_or_default(cfg.bundle)
     if b.is_pose:
@@ -75,8 +75,7 @@ def _xnnpack_check(cfg) -> str:
     else:
         name = next(n for n in ("encoder", "window", *b.models) if n in b.models and not n.endswith(EDGETPU_SUFFIX))
         path, what = b.model_file(name), f"the {name} model"
-    nodes = load_interpreter(path, cfg.inference.threads)._get_ops_details()
-    taken = sum(n["op_name"] == "DELEGATE" for n in nodes)
+    taken = delegate_partitions(load_interpreter(path, cfg.inference.threads))
     if not taken:
         raise RuntimeError(f"no op of {what} ({path.name}) runs on XNNPACK: the runtime fell back to its reference "
                            "kernels, about 3 times slower (2.9x for the lite landmark model on x86); XNNPACK reads "

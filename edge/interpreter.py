@@ -43,6 +43,7 @@ from har.edge.litert import (  # noqa: F401 - re-exported: the runtime as caller
     _Tensor,
     _tensor,
     backend_name,
+    delegate_partitions,
     graph_ops,
     load_delegate,
     load_interpreter,
@@ -128,7 +129,7 @@ class TfliteModel:
     @property
     def delegated(self) -> bool:
         """True when a delegate (XNNPACK by default, or the requested one) took part of the graph."""
-        return any(op["op_name"] == "DELEGATE" for op in self.interpreter._get_ops_details())
+        return delegate_partitions(self.interpreter) > 0
 
     def undelegated_ops(self) -> list[str]:
         """Ops that run on the runtime's own kernels because no delegate took them.

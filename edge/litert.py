@@ -95,6 +95,11 @@ def load_interpreter(path: str | Path, threads: int = 1, delegate: str | None = 
     return interpreter
 
 
+def delegate_partitions(interpreter) -> int:
+    """How many parts of an allocated graph a delegate took (XNNPACK by default): 0 means the runtime's own kernels."""
+    return sum(op["op_name"] == "DELEGATE" for op in interpreter._get_ops_details())
+
+
 @dataclass(frozen=True)
 class OpInfo:
     """One op of a graph with the dtypes of its tensors (a float one in an int8 model runs unquantized)."""
